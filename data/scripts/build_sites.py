@@ -1,0 +1,191 @@
+"""Build ``data/sites.geojson`` — the candidate sites of the default dataset.
+
+Inputs (read, never copied into the project):
+
+* ``candidate_sites.csv``  announced AI campuses (US rows are used, duplicate locations dropped)
+* ``eia_industrial_price_2023_cents_per_kwh.csv``  EIA Electric Power Annual 2023, by state
+* ``egrid2023rev2_subregion_co2.csv``  EPA eGRID2023rev2 CO2 output rate per subregion
+* ``egrid2023rev2_subregions_powerprofiler.geojson``  eGRID subregion polygons (spatial join)
+
+from the shared reference folder (default ``../shared/reference`` next to the repository), plus the
+hand-written per-site table ``site_attributes.csv`` beside this script. Every rule and constant
+below is documented in ``data/SOURCES.md``.
+
+Usage::
+
+    python data/scripts/build_sites.py [--reference DIR] [--out data/sites.geojson]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_REFERENCE = REPO.parent / "shared" / "reference"
+ATTRIBUTES = Path(__file__).resolve().parent / "site_attributes.csv"
+DEFAULT_OUT = REPO / "data" / "sites.geojson"
+
+# --- grid ---------------------------------------------------------------------------------------
+PLAN_START_YEAR = 2026
+#: years from request to operation by market (assumption grounded on LBNL "Queued Up")
+QUEUE_YEARS = {"ERCOT": 2, "SPP": 3, "MISO": 4, "PJM": 6, "TVA": 3, "SOCO": 3, "SERC": 3,
+               "WECC-NW": 4, "WECC-SW": 4, "WECC-RM": 4}
+#: first year for sites whose interconnection is already built (assumption)
+BUILT_INTERCONNECTION_YEAR = 2027
+#: states missing from the EIA extract -> neighbours whose mean price stands in (assumption)
+PRICE_NEIGHBOURS = {"WY": ("CO", "MT", "UT", "NE", "SD", "ID")}
+
+# --- gas ----------------------------------------------------------------------------------------
+HENRY_HUB_2025_USD_PER_MMBTU = 3.52  # EIA, 2025 average
+DELIVERY_ADDER_DEFAULT = 1.00  # assumption
+DELIVERY_ADDER_BY_STATE = {  # assumption: near production 0.50, Pacific Northwest 1.50
+    **dict.fromkeys(("TX", "LA", "PA", "OH", "ND", "NM", "WY"), 0.50),
+    **dict.fromkeys(("WA", "OR"), 1.50),
+}
+
+# --- renewable resource (NREL ATB 2024, 2025 capacity factors by resource class) -------------------
+PV_CF_BY_CLASS = {1: 0.320, 2: 0.310, 3: 0.295, 4: 0.282, 6: 0.254, 7: 0.241, 8: 0.232, 9: 0.221, 10: 0.202}
+WIND_CF_BY_CLASS = {1: 0.514, 2: 0.482, 3: 0.471, 5: 0.443, 6: 0.420, 7: 0.387, 8: 0.350, 9: 0.338, 10: 0.266}
+PV_CF_BY_CLASS[5] = round((PV_CF_BY_CLASS[4] + PV_CF_BY_CLASS[6]) / 2, 3)  # not in the extract: midpoint
+WIND_CF_BY_CLASS[4] = round((WIND_CF_BY_CLASS[3] + WIND_CF_BY_CLASS[5]) / 2, 3)  # not in the extract: midpoint
+
+# --- land ---------------------------------------------------------------------------------------
+DC_PARCEL_USD_PER_ACRE = 244_000  # Cushman & Wakefield 2025, US data-center parcels
+USDA_CROPLAND_2025_USD_PER_ACRE = {"IL": 9850, "IN": 8250, "IA": 10300, "OH": 9750, "MN": 7000, "WI": 7250,
+                                   "NE": 6800, "KS": 3440, "ND": 2710, "SD": 4610, "OK": 2470, "TX": 2710,
+                                   "LA": 3570, "MS": 3960}
+USDA_FARM_REAL_ESTATE_2025_USD_PER_ACRE = 4350  # national average, for states without a cropland value
+RURAL_INDUSTRIAL_PREMIUM = 3.0  # assumption: industrial-zoned rural parcel over farmland
+IT_ACRES_PER_MW = 0.85  # AI campus, press (Abilene)
+GENERATION_ACRES_PER_MW = 0.15  # assumption: on-site generation, substation, setbacks
+DEFAULT_LAND_ACRES = 600.0  # assumption for sites without announced MW or acreage
+
+COLUMNS = ["site_id", "name", "state", "iso", "egrid_subregion", "land_acres", "land_price_usd_per_acre",
+           "grid_capacity_mw", "grid_online_year", "grid_price_usd_per_mwh", "grid_co2_kg_per_mwh",
+           "gas_price_usd_per_mmbtu", "solar_cf", "wind_cf", "temp_jan_c", "temp_jul_c",
+           "temp_diurnal_range_c", "water_limit_ml_per_yr"]
+STATUS_RANK = {"press-reported": 0, "unverified press knowledge": 1}
+
+
+def us_candidates(reference: Path) -> pd.DataFrame:
+    """US rows of candidate_sites.csv, one per location (the best-documented row is kept)."""
+    sites = pd.read_csv(reference / "candidate_sites.csv")
+    sites = sites[sites["country"] == "US"].copy()
+    sites["_rank"] = sites["status"].map(STATUS_RANK).fillna(len(STATUS_RANK))
+    sites = sites.sort_values(["_rank"], kind="stable")
+    kept = sites.drop_duplicates(subset=["lat", "lon"], keep="first")
+    for site_id in sorted(set(sites["site_id"]) - set(kept["site_id"])):
+        print(f"dropped duplicate location: {site_id}")
+    return kept.drop(columns="_rank").sort_index()
+
+
+def egrid_subregions(points: gpd.GeoDataFrame, reference: Path) -> pd.Series:
+    """eGRID subregion of each point: polygon containing it, else the nearest polygon."""
+    polygons = gpd.read_file(reference / "egrid2023rev2_subregions_powerprofiler.geojson")
+    polygons = polygons.loc[polygons["type"] == "subregion", ["name", "geometry"]]
+    polygons = polygons.rename(columns={"name": "subregion"})
+    polygons["geometry"] = polygons.geometry.make_valid()
+    points = points[["site_id", "geometry"]]
+    joined = gpd.sjoin(points, polygons, how="left", predicate="within")
+    subregion = joined[~joined.index.duplicated(keep="first")]["subregion"]
+    outside = subregion.isna()
+    if outside.any():
+        equal_area = "EPSG:5070"  # CONUS Albers, metres
+        nearest = gpd.sjoin_nearest(points[outside].to_crs(equal_area), polygons.to_crs(equal_area),
+                                    how="left", distance_col="distance_m")
+        nearest = nearest[~nearest.index.duplicated(keep="first")]
+        for row in nearest.itertuples():
+            print(f"{row.site_id}: outside every polygon, nearest {row.subregion} ({row.distance_m / 1000:.1f} km)")
+        subregion[outside] = nearest["subregion"]
+    return subregion
+
+
+def state_prices_usd_per_mwh(reference: Path) -> dict[str, float]:
+    """State industrial price 2023 (nominal) in USD/MWh, gaps filled from neighbouring states."""
+    table = pd.read_csv(reference / "eia_industrial_price_2023_cents_per_kwh.csv")
+    cents = table.dropna(subset=["industrial_cents_per_kwh_2023"]).set_index("state")[
+        "industrial_cents_per_kwh_2023"]
+    prices = (cents * 10.0).to_dict()
+    for state, neighbours in PRICE_NEIGHBOURS.items():
+        if state not in prices:
+            prices[state] = sum(prices[n] for n in neighbours) / len(neighbours)
+            print(f"{state}: no EIA price in the extract, mean of {', '.join(neighbours)} "
+                  f"= {prices[state]:.1f} USD/MWh")
+    return prices
+
+
+def land_price(state: str, established_market: bool) -> float:
+    if established_market:
+        return float(DC_PARCEL_USD_PER_ACRE)
+    farmland = USDA_CROPLAND_2025_USD_PER_ACRE.get(state, USDA_FARM_REAL_ESTATE_2025_USD_PER_ACRE)
+    return farmland * RURAL_INDUSTRIAL_PREMIUM
+
+
+def land_acres(announced_acres: float, announced_mw: float) -> float:
+    if pd.notna(announced_acres):
+        return float(announced_acres)
+    if pd.notna(announced_mw):
+        return round(announced_mw * (IT_ACRES_PER_MW + GENERATION_ACRES_PER_MW), -1)
+    return DEFAULT_LAND_ACRES
+
+
+def grid_online_year(iso: str, built: bool, override: float) -> int:
+    if pd.notna(override):
+        return int(override)
+    if built:
+        return BUILT_INTERCONNECTION_YEAR
+    return PLAN_START_YEAR + QUEUE_YEARS[iso]
+
+
+def build(reference: Path) -> gpd.GeoDataFrame:
+    candidates = us_candidates(reference)
+    attributes = pd.read_csv(ATTRIBUTES)
+    missing = set(candidates["site_id"]) ^ set(attributes["site_id"])
+    if missing:
+        raise SystemExit(f"site_attributes.csv and candidate_sites.csv disagree on: {sorted(missing)}")
+    sites = candidates.merge(attributes, on="site_id", validate="one_to_one")
+    points = gpd.GeoDataFrame(sites, geometry=gpd.points_from_xy(sites["lon"], sites["lat"]), crs="EPSG:4326")
+
+    co2 = pd.read_csv(reference / "egrid2023rev2_subregion_co2.csv").set_index("subregion")["co2_kg_per_mwh"]
+    prices = state_prices_usd_per_mwh(reference)
+
+    points["egrid_subregion"] = egrid_subregions(points, reference)
+    points["grid_co2_kg_per_mwh"] = points["egrid_subregion"].map(co2)
+    points["grid_price_usd_per_mwh"] = points["state"].map(prices).round(1)
+    points["land_acres"] = [land_acres(a, mw) for a, mw in zip(points["land_acres_announced"], points["announced_mw"])]
+    points["land_price_usd_per_acre"] = [land_price(s, bool(e)) for s, e in
+                                         zip(points["state"], points["established_dc_market"])]
+    points["grid_online_year"] = [grid_online_year(i, bool(b), o) for i, b, o in
+                                  zip(points["iso"], points["built_interconnection"],
+                                      points["grid_online_year_override"])]
+    points["gas_price_usd_per_mmbtu"] = round(
+        HENRY_HUB_2025_USD_PER_MMBTU + points["state"].map(DELIVERY_ADDER_BY_STATE).fillna(DELIVERY_ADDER_DEFAULT), 2)
+    points["solar_cf"] = points["pv_class"].map(PV_CF_BY_CLASS)
+    points["wind_cf"] = points["wind_class"].map(WIND_CF_BY_CLASS)
+
+    result = points[[*COLUMNS, "geometry"]].copy()
+    numeric_required = [c for c in COLUMNS[5:] if c != "water_limit_ml_per_yr"]
+    if result[numeric_required + ["egrid_subregion", "iso"]].isna().any().any():
+        raise SystemExit("a required site attribute is missing:\n" + result[result.isna().any(axis=1)].to_string())
+    result["grid_online_year"] = result["grid_online_year"].astype(int)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reference", type=Path, default=DEFAULT_REFERENCE,
+                        help="folder with the shared reference tables and polygons")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="GeoJSON file to write")
+    args = parser.parse_args()
+    sites = build(args.reference)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    sites.to_file(args.out, driver="GeoJSON")
+    print(f"wrote {len(sites)} sites to {args.out}")
+
+
+if __name__ == "__main__":
+    main()

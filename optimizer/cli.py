@@ -1,0 +1,123 @@
+"""The ``aifactory`` command."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from optimizer.model import build_model
+from optimizer.plan import Plan, PlanExistsError, build_plan
+from optimizer.scenario import OBJECTIVE_MODES, ScenarioError, load_scenario
+from optimizer.solve import SolveError, solve
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Plan AI factories at the lowest cost per delivered token.")
+console = Console()
+err_console = Console(stderr=True)
+
+EXIT_INPUT = 2
+EXIT_NO_PLAN = 3
+
+
+@app.callback()
+def main() -> None:
+    """Plan AI factories: sites, power, chips and cooling at the lowest cost per delivered token."""
+
+
+def _headline(plan: Plan) -> Table:
+    s = plan.summary
+    table = Table(title=f"Plan '{plan.scenario_name}'", show_header=True, header_style="bold")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    gap = f"{s['mip_gap']:.2%}"
+    rows = [
+        ("status", f"{s['status']} (gap {gap})"),
+        ("cost per million tokens", f"${s['usd_per_mtok']:.4f}"),
+        ("  energy", f"${s['energy_usd_per_mtok']:.4f}"),
+        ("  chips", f"${s['chips_usd_per_mtok']:.4f}"),
+        ("  infrastructure", f"${s['infrastructure_usd_per_mtok']:.4f}"),
+        ("total cost", f"${s['total_cost_usd_per_yr'] / 1e9:,.2f} bn/yr"),
+        ("delivered tokens", f"{s['delivered_tokens_per_yr']:.3e} /yr"),
+        ("sites built", f"{int(s['sites_built'])}"),
+        ("IT capacity", f"{s['it_capacity_mw']:,.0f} MW"),
+        ("accelerators", f"{int(s['chips']):,}"),
+        ("emissions", f"{s['emissions_kg_per_mtok']:.3f} kg CO2/Mtok"),
+        ("water", f"{s['water_l_per_mtok']:.3f} L/Mtok"),
+        ("energy per token", f"{s['energy_j_per_token']:.3f} J"),
+        ("model build / hand-off / solve", f"{s['build_s']:.1f} / {s['handoff_s']:.1f} / {s['solve_s']:.1f} s"),
+    ]
+    if s["dinkelbach_iterations"]:
+        rows.append(("Dinkelbach iterations", f"{int(s['dinkelbach_iterations'])}"))
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
+
+
+def _sites_table(plan: Plan) -> Table:
+    sites = plan.tables["sites"]
+    built = sites[sites["built"] == 1].sort_values("it_capacity_mw", ascending=False)
+    power = plan.tables["power"]
+    table = Table(title="Sites built", header_style="bold")
+    for column in ("site", "cooling", "IT MW", "chips", "power", "$/Mtok"):
+        table.add_column(column, justify="right" if column in ("IT MW", "$/Mtok") else "left")
+    chips = plan.tables["chips"]
+    for row in built.itertuples():
+        mix = power[power["site_id"] == row.site_id]
+        sources = ", ".join(f"{r.tech_id} {r.capacity_mw:,.0f}" for r in mix.itertuples())
+        skus = ", ".join(f"{r.chip_id} x{int(r.chips):,}" for r in chips[chips["site_id"] == row.site_id].itertuples())
+        table.add_row(row.site_id, row.cooling_id, f"{row.it_capacity_mw:,.0f}", skus, sources, f"{row.usd_per_mtok:.4f}")
+    return table
+
+
+@app.command("solve")
+def solve_command(
+    scenario_path: Path = typer.Argument(..., help="scenario YAML, e.g. data/scenarios/base.yaml"),
+    out: Path = typer.Option(..., "--out", "-o", help="folder for the plan's CSV tables"),
+    force: bool = typer.Option(False, "--force", help="replace an existing output folder"),
+    objective: Optional[str] = typer.Option(None, help=f"override objective.mode: {' | '.join(OBJECTIVE_MODES)}"),
+    time_limit: Optional[float] = typer.Option(None, "--time-limit", help="solver time limit, s"),
+    mip_gap: Optional[float] = typer.Option(None, "--mip-gap", help="relative MIP gap, e.g. 0.005"),
+    threads: Optional[int] = typer.Option(None, help="HiGHS threads"),
+    log: Optional[bool] = typer.Option(None, "--log/--no-log", help="print the HiGHS log"),
+) -> None:
+    """Solve a scenario and write its plan (summary, sites, chips, power, dispatch, ...) to --out."""
+    if out.exists() and not force:
+        err_console.print(f"[red]error:[/red] {out} exists; pass --force to replace it")
+        raise typer.Exit(EXIT_INPUT)
+    try:
+        with console.status("loading and validating the scenario"):
+            scenario = load_scenario(scenario_path)
+        if objective is not None:
+            scenario.objective = replace(scenario.objective, mode=objective)
+            if objective not in OBJECTIVE_MODES:
+                raise ScenarioError(f"--objective '{objective}' is not one of {OBJECTIVE_MODES}")
+        overrides = {"time_limit_s": time_limit, "mip_gap": mip_gap, "threads": threads, "log": log}
+        scenario.solver = replace(scenario.solver, **{k: v for k, v in overrides.items() if v is not None})
+        with console.status("building the model"):
+            fm = build_model(scenario)
+        with console.status(f"solving with HiGHS (limit {scenario.solver.time_limit_s:g} s)"):
+            result = solve(fm, scenario.solver, scenario.objective)
+        plan = build_plan(fm, result)
+        plan.write(out, scenario, force=force)
+    except ScenarioError as error:
+        err_console.print(f"[red]input error:[/red] {error}")
+        raise typer.Exit(EXIT_INPUT) from None
+    except PlanExistsError as error:
+        err_console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(EXIT_INPUT) from None
+    except SolveError as error:
+        err_console.print(f"[red]no plan:[/red] {error}")
+        raise typer.Exit(EXIT_NO_PLAN) from None
+    console.print(_headline(plan))
+    console.print(_sites_table(plan))
+    if plan.summary["status"] != "optimal":
+        console.print("[yellow]time limit reached: this plan is feasible but not proven within the MIP gap[/yellow]")
+    console.print(f"plan written to [bold]{out}[/bold]")
+
+
+if __name__ == "__main__":
+    app()

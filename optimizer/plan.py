@@ -1,0 +1,321 @@
+"""A solved model as a plan: pandas tables, the cost split by layer, and an atomic CSV export.
+
+The plan reads variable values and the layers' cost expressions; it never talks to the solver.
+Everything a later check needs is exported: the tables below plus the resolved scenario, so the
+folder alone is enough to re-verify the plan (see ``tests/test_plan_verification.py``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyomo.environ as pyo
+
+from optimizer.geo import distance_km
+from optimizer.model import FactoryModel
+from optimizer.model.applications import site_region_latency_ms
+from optimizer.model.core import LAYERS
+from optimizer.solve import SolveResult
+from optimizer.units import TOKENS_PER_MTOK, TOKENS_PER_PTOK, USD_PER_MUSD
+
+JOULES_PER_MWH = 3.6e9
+LITRES_PER_ML = 1e6
+TABLE_FILES = ("summary", "sites", "chips", "allocation", "power", "dispatch", "deliveries", "costs")
+
+
+class PlanExistsError(FileExistsError):
+    """The output folder exists and overwriting was not asked for."""
+
+
+def _values(component) -> pd.Series:
+    """Solved values of an indexed variable or expression, indexed like it."""
+    data = {key: pyo.value(item, exception=False) or 0.0 for key, item in component.items()}
+    if not data:
+        return pd.Series(dtype=float)
+    return pd.Series(data, dtype=float)
+
+
+@dataclass
+class Plan:
+    tables: dict[str, pd.DataFrame]
+    scenario_name: str
+
+    @property
+    def summary(self) -> pd.Series:
+        return self.tables["summary"].iloc[0]
+
+    def write(self, folder: str | Path, scenario, force: bool = False) -> Path:
+        """Write every table, ``sites.geojson`` and the resolved scenario; all or nothing."""
+        folder = Path(folder)
+        if folder.exists() and not force:
+            raise PlanExistsError(f"{folder} exists; pass --force to replace it")
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+        try:
+            for name in TABLE_FILES:
+                self.tables[name].to_csv(staging / f"{name}.csv", index=False)
+            sites = self.tables["sites"]
+            geometry = gpd.points_from_xy(sites["lon"], sites["lat"], crs="EPSG:4326")
+            gpd.GeoDataFrame(sites, geometry=geometry).to_file(staging / "sites.geojson", driver="GeoJSON")
+            scenario.write(staging / "scenario")
+            if folder.exists():
+                shutil.rmtree(folder)
+            os.replace(staging, folder)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return folder
+
+
+def build_plan(fm: FactoryModel, result: SolveResult) -> Plan:
+    m, scenario = fm.model, fm.scenario
+    costs = _costs(fm)
+    sites = _sites(fm, costs)
+    dispatch = _dispatch(fm)
+    tables = {
+        "sites": sites,
+        "chips": _chips(fm),
+        "allocation": _allocation(fm),
+        "power": _power(fm),
+        "dispatch": dispatch,
+        "deliveries": _deliveries(fm),
+        "costs": costs,
+    }
+    tables["summary"] = _summary(fm, result, tables)
+    return Plan(tables, scenario.name)
+
+
+def _costs(fm: FactoryModel) -> pd.DataFrame:
+    rows = []
+    for term in fm.shared.costs:
+        for site, value in _values(term.by_site).items():
+            rows.append({"site_id": site, "layer": term.layer, "item": term.item, "usd_per_yr": value * USD_PER_MUSD})
+    frame = pd.DataFrame(rows)
+    delivered = _values(fm.model.delivered_ptok)
+    total_mtok = delivered.sum() * TOKENS_PER_PTOK / TOKENS_PER_MTOK
+    frame["usd_per_mtok"] = frame["usd_per_yr"] / total_mtok if total_mtok > 0 else float("nan")
+    return frame
+
+
+def _sites(fm: FactoryModel, costs: pd.DataFrame) -> pd.DataFrame:
+    m, scenario = fm.model, fm.scenario
+    table = scenario.tables["sites"]
+    built = _values(m.build).round().astype(int)
+    cooling = _values(m.cooling).unstack()
+    chosen = cooling.idxmax(axis=1).where(built == 1, "")
+    it_capacity = _values(m.it_capacity_mw).groupby(level=0).sum()
+    weights = pd.Series(m.weight_h)
+    facility_mw = _values(m.facility_load_mw).unstack()
+    it_mwh = _values(m.cooled_it_total_mw) * weights.sum()
+    facility_mwh = facility_mw.mul(weights, axis=1).sum(axis=1)
+    racks = _values(m.racks).unstack()
+    chips_per_rack = scenario.tables["chips"]["chips_per_rack"]
+    delivered = _values(m.delivered_ptok).groupby(level=0).sum().reindex(table.index, fill_value=0.0)
+    grid = _values(m.generation_mw)
+    grid_import = (
+        grid[grid.index.get_level_values(1) == m.grid_tech].groupby(level=0).max().reindex(table.index, fill_value=0.0)
+        if len(grid)
+        else pd.Series(0.0, index=table.index)
+    )
+    by_layer = costs.pivot_table(index="site_id", columns="layer", values="usd_per_yr", aggfunc="sum")
+    by_layer = by_layer.reindex(index=table.index, columns=list(LAYERS), fill_value=0.0).fillna(0.0)
+    tokens = delivered * TOKENS_PER_PTOK
+    frame = pd.DataFrame(
+        {
+            "site_id": table.index,
+            "name": table["name"],
+            "state": table["state"],
+            "iso": table["iso"],
+            "lat": table["lat"],
+            "lon": table["lon"],
+            "built": built,
+            "cooling_id": chosen,
+            "it_capacity_mw": it_capacity,
+            "racks": racks.sum(axis=1),
+            "chips": racks.mul(chips_per_rack, axis=1).sum(axis=1),
+            "it_energy_mwh_per_yr": it_mwh,
+            "facility_energy_mwh_per_yr": facility_mwh,
+            "annual_pue": (facility_mwh / it_mwh).where(it_mwh > 0),
+            "peak_facility_mw": facility_mw.max(axis=1),
+            "peak_grid_import_mw": grid_import,
+            "grid_capacity_mw": table["grid_capacity_mw"],
+            "land_acres": table["land_acres"],
+            "land_used_acres": _values(m.it_land_acres) + _values(m.generation_land_acres),
+            "water_ml_per_yr": _values(m.water_ml),
+            "emissions_t_per_yr": _values(m.emissions_t),
+            "delivered_tokens_per_yr": tokens,
+            "cost_usd_per_yr": by_layer.sum(axis=1),
+            **{f"{layer}_usd_per_yr": by_layer[layer] for layer in LAYERS},
+        },
+        index=table.index,  # every series aligns on the site id, in the input order
+    ).reset_index(drop=True)
+    frame["usd_per_mtok"] = (frame["cost_usd_per_yr"] / (frame["delivered_tokens_per_yr"] / TOKENS_PER_MTOK)).where(
+        frame["delivered_tokens_per_yr"] > 0
+    )
+    return frame
+
+
+def _chips(fm: FactoryModel) -> pd.DataFrame:
+    chips = fm.scenario.tables["chips"]
+    racks = _values(fm.model.racks).round()
+    racks = racks[racks > 0]
+    frame = racks.rename("racks").rename_axis(["site_id", "chip_id"]).reset_index()
+    frame["chips"] = frame["racks"] * frame["chip_id"].map(chips["chips_per_rack"])
+    frame["rack_power_kw"] = frame["chip_id"].map(chips["rack_power_kw"])
+    frame["it_mw"] = frame["racks"] * frame["rack_power_kw"] / 1000.0
+    frame["capex_usd"] = frame["chips"] * frame["chip_id"].map(chips["price_usd_per_chip"] + chips["system_usd_per_chip"])
+    return frame
+
+
+def _allocation(fm: FactoryModel) -> pd.DataFrame:
+    m = fm.model
+    assigned = _values(m.assigned_racks)
+    produced = _values(m.tokens_produced_ptok)
+    frame = assigned.rename("racks_assigned").rename_axis(["site_id", "chip_id", "workload_id"]).reset_index()
+    frame = frame[frame["racks_assigned"] > 1e-6]
+    throughput = fm.scenario.tables["chip_throughput"]["tokens_per_s_per_chip"]
+    frame["tokens_per_s_per_chip"] = [throughput[c, w] for c, w in zip(frame["chip_id"], frame["workload_id"])]
+    site_tokens = produced[produced > 0] * TOKENS_PER_PTOK
+    frame["site_workload_tokens_per_yr"] = [site_tokens.get((s, w), 0.0) for s, w in zip(frame["site_id"], frame["workload_id"])]
+    return frame.reset_index(drop=True)
+
+
+def _power(fm: FactoryModel) -> pd.DataFrame:
+    m, scenario = fm.model, fm.scenario
+    techs = scenario.tables["power_techs"]
+    weights = pd.Series(m.weight_h)
+    capacity = _values(m.capacity_mw)
+    generation = _values(m.generation_mw)
+    units = _values(m.units).round() if len(m.units) else pd.Series(dtype=float)
+    rows = []
+    for (site, tech), mw in capacity.items():
+        if mw <= 1e-6:
+            continue
+        mwh = sum(weights[t] * generation[site, tech, t] for t in m.T)
+        rows.append(
+            {
+                "site_id": site,
+                "tech_id": tech,
+                "kind": techs.loc[tech, "kind"],
+                "capacity_mw": mw,
+                "units": units.get((site, tech), float("nan")),
+                "energy_capacity_mwh": float("nan"),
+                "generation_mwh_per_yr": mwh,
+                "capacity_factor": mwh / (mw * 8760.0),
+                "land_acres": mw * techs.loc[tech, "land_acres_per_mw"],
+            }
+        )
+    storage = scenario.tables["storage_techs"]
+    energy = _values(m.storage_energy_mwh)
+    discharge = _values(m.discharge_mw)
+    for (site, tech), mw in _values(m.storage_power_mw).items():
+        if mw <= 1e-6:
+            continue
+        mwh = sum(weights[t] * discharge[site, tech, t] for t in m.T)
+        rows.append(
+            {
+                "site_id": site,
+                "tech_id": tech,
+                "kind": "storage",
+                "capacity_mw": mw,
+                "units": float("nan"),
+                "energy_capacity_mwh": energy[site, tech],
+                "generation_mwh_per_yr": mwh,
+                "capacity_factor": mwh / (mw * 8760.0),
+                "land_acres": mw * storage.loc[tech, "land_acres_per_mw"],
+            }
+        )
+    columns = ["site_id", "tech_id", "kind", "capacity_mw", "units", "energy_capacity_mwh", "generation_mwh_per_yr", "capacity_factor", "land_acres"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _dispatch(fm: FactoryModel) -> pd.DataFrame:
+    """Hourly operation of every built site: supply by source, storage, IT and facility load."""
+    m, scenario = fm.model, fm.scenario
+    built = [s for s in m.S if (m.build[s].value or 0) > 0.5]
+    slices = scenario.tables["slices"]
+    frame = pd.DataFrame(
+        [(s, t) for s in built for t in m.T], columns=["site_id", "slice_id"]
+    )
+    frame["period"] = frame["slice_id"].map(slices["period"])
+    frame["hour"] = frame["slice_id"].map(slices["hour"])
+    frame["weight_h"] = frame["slice_id"].map(slices["weight_h"])
+    keys = list(zip(frame["site_id"], frame["slice_id"]))
+    frame["temp_c"] = [scenario.tables["profiles"].loc[k, "temp_c"] for k in keys]
+    it = _values(m.cooled_it_total_mw)
+    facility = _values(m.facility_load_mw)
+    frame["it_mw"] = frame["site_id"].map(it)
+    frame["facility_mw"] = [facility[k] for k in keys]
+    frame["pue"] = (frame["facility_mw"] / frame["it_mw"]).where(frame["it_mw"] > 0)
+    generation = _values(m.generation_mw)
+    for tech in m.G:
+        frame[f"{tech}_mw"] = [generation.get((s, tech, t), 0.0) for s, t in keys]
+    for name, component in (("charge", m.charge_mw), ("discharge", m.discharge_mw), ("soc", m.state_of_charge_mwh)):
+        values = _values(component)
+        unit = "mwh" if name == "soc" else "mw"
+        for b in sorted({b for _, b in m.site_storage}):
+            frame[f"{b}_{name}_{unit}"] = [values.get((s, b, t), 0.0) for s, t in keys]
+    return frame
+
+
+def _deliveries(fm: FactoryModel) -> pd.DataFrame:
+    scenario = fm.scenario
+    delivered = _values(fm.model.delivered_ptok)
+    delivered = delivered[delivered > 1e-9] * TOKENS_PER_PTOK
+    frame = delivered.rename("tokens_per_yr").rename_axis(["site_id", "region_id", "workload_id"]).reset_index()
+    distance = distance_km(scenario.tables["sites"], scenario.tables["regions"])
+    latency = site_region_latency_ms(scenario)
+    frame["distance_km"] = [distance.loc[s, r] for s, r in zip(frame["site_id"], frame["region_id"])]
+    frame["latency_ms"] = [latency.loc[s, r] for s, r in zip(frame["site_id"], frame["region_id"])]
+    frame["latency_budget_ms"] = frame["workload_id"].map(scenario.tables["workloads"]["latency_budget_ms"])
+    return frame
+
+
+def _summary(fm: FactoryModel, result: SolveResult, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    scenario = fm.scenario
+    sites, costs = tables["sites"], tables["costs"]
+    tokens = sites["delivered_tokens_per_yr"].sum()
+    mtok = tokens / TOKENS_PER_MTOK
+    by_layer = costs.groupby("layer")["usd_per_yr"].sum().reindex(list(LAYERS), fill_value=0.0)
+    total = by_layer.sum()
+    facility_mwh = sites["facility_energy_mwh_per_yr"].sum()
+    last = result.iterations[-1] if result.iterations else None
+    row = {
+        "scenario": scenario.name,
+        "objective": scenario.objective.mode,
+        "status": result.status,
+        "highs_status": result.highs_status,
+        "mip_gap": result.mip_gap,
+        "build_s": fm.build_s,
+        "handoff_s": result.handoff_s,
+        "solve_s": result.solve_s,
+        "variables": result.size.variables,
+        "integer_variables": result.size.integers,
+        "constraints": result.size.constraints,
+        "nonzeros": result.size.nonzeros,
+        "dinkelbach_iterations": len(result.iterations),
+        "lambda_usd_per_mtok": last.lambda_usd_per_mtok if last else float("nan"),
+        "lambda_lower_bound_usd_per_mtok": result.lambda_lower_bound_usd_per_mtok,
+        "total_cost_usd_per_yr": total,
+        "delivered_tokens_per_yr": tokens,
+        "demand_tokens_per_yr": scenario.tables["demand"]["tokens_per_yr"].sum(),
+        "usd_per_mtok": total / mtok,
+        **{f"{layer}_usd_per_mtok": by_layer[layer] / mtok for layer in LAYERS},
+        "emissions_t_per_yr": sites["emissions_t_per_yr"].sum(),
+        "emissions_kg_per_mtok": sites["emissions_t_per_yr"].sum() * 1000.0 / mtok,
+        "water_ml_per_yr": sites["water_ml_per_yr"].sum(),
+        "water_l_per_mtok": sites["water_ml_per_yr"].sum() * LITRES_PER_ML / mtok,
+        "facility_energy_mwh_per_yr": facility_mwh,
+        "energy_j_per_token": facility_mwh * JOULES_PER_MWH / tokens,
+        "sites_built": int(sites["built"].sum()),
+        "it_capacity_mw": sites["it_capacity_mw"].sum(),
+        "chips": tables["chips"]["chips"].sum(),
+        "capex_usd": pyo.value(fm.model.capex_total_musd) * USD_PER_MUSD,
+    }
+    return pd.DataFrame([row])

@@ -1,0 +1,367 @@
+"""Load a scenario: YAML options + input tables, overrides applied, everything validated.
+
+A scenario YAML names a data folder, may ``extends:`` another scenario (its own keys win), sets
+finance, objective, constraint and solver options, and may override any table value::
+
+    overrides:
+      sites:
+        stargate_abilene: {grid_capacity_mw: 400}
+        "*": {gas_price_usd_per_mmbtu: {scale: 1.3}}
+      demand:
+        new_york_city/chat_70b: {tokens_per_yr: 1.0e15}
+
+Rows are addressed by their id (ids joined with ``/`` for two-key tables) or ``*`` for all rows;
+a value is either a number or ``{scale: factor}``. Every problem is reported as a
+:class:`ScenarioError` naming the file, row, column, value and rule.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import math
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import pandera.pandas as pa
+import yaml
+
+from optimizer.schemas import FACILITY_PARAMETERS, TABLES
+
+HOURS_PER_YEAR = 8760.0
+
+
+class ScenarioError(ValueError):
+    """A problem with the scenario or its tables, phrased for the person who wrote them."""
+
+
+@dataclass
+class FinanceOptions:
+    wacc: float = 0.08
+    """weighted average cost of capital, real, per year (annualises every capex with its life)"""
+    start_year: int = 2026
+    """year of the investment decision; lead times count from here"""
+    dollar_year: int = 2025
+    """all money in constant USD of this year"""
+
+
+@dataclass
+class ObjectiveOptions:
+    mode: str = "serve_demand"
+    """serve_demand: deliver all demand at least cost; min_cost_per_token: choose delivered tokens too"""
+    min_demand_share: float = 0.5
+    """min_cost_per_token only: deliver at least this share of total demand"""
+    dinkelbach_tolerance: float = 1e-6
+    """min_cost_per_token only: stop when cost - lambda*tokens > -tolerance*cost"""
+    max_iterations: int = 20
+    """min_cost_per_token only: most Dinkelbach MILPs"""
+
+
+@dataclass
+class ConstraintOptions:
+    online_by_year: int | None = None
+    """every asset must be able to operate by this year (grid queue, lead times, first years)"""
+    carbon_cap_t_per_yr: float | None = None
+    """most CO2 per year over all sites, tonnes"""
+    carbon_price_usd_per_t: float = 0.0
+    """price on every tonne of CO2, USD/t"""
+    capex_budget_usd: float | None = None
+    """most overnight capital spend over all layers, USD"""
+    allowed_power_techs: list[str] | None = None
+    """power technologies the plan may use (default: all)"""
+    allowed_sites: list[str] | None = None
+    """candidate sites the plan may build (default: all)"""
+
+
+@dataclass
+class SolverOptions:
+    time_limit_s: float = 110.0
+    """wall-clock limit for the whole solve (all Dinkelbach iterations together)"""
+    mip_gap: float = 0.005
+    """relative MIP gap at which HiGHS stops"""
+    threads: int = 2
+    """HiGHS threads"""
+    log: bool = False
+    """print the HiGHS log"""
+
+
+OPTION_SECTIONS: dict[str, type] = {
+    "finance": FinanceOptions,
+    "objective": ObjectiveOptions,
+    "constraints": ConstraintOptions,
+    "solver": SolverOptions,
+}
+TOP_LEVEL_KEYS = {"name", "description", "extends", "data", "tables", "overrides", *OPTION_SECTIONS}
+OBJECTIVE_MODES = ("serve_demand", "min_cost_per_token")
+
+
+@dataclass
+class Scenario:
+    """A validated scenario: options plus tables indexed by their id columns."""
+
+    name: str
+    description: str
+    tables: dict[str, pd.DataFrame]
+    finance: FinanceOptions = field(default_factory=FinanceOptions)
+    objective: ObjectiveOptions = field(default_factory=ObjectiveOptions)
+    constraints: ConstraintOptions = field(default_factory=ConstraintOptions)
+    solver: SolverOptions = field(default_factory=SolverOptions)
+    source: str = ""
+
+    def facility(self, parameter: str) -> float:
+        """Value of one scalar parameter of facility.csv."""
+        return float(self.tables["facility"].loc[parameter, "value"])
+
+    def options(self) -> dict[str, Any]:
+        return {section: asdict(getattr(self, section)) for section in OPTION_SECTIONS}
+
+    def write(self, folder: Path) -> Path:
+        """Write the resolved scenario (options + tables after overrides) so it reloads as is."""
+        folder.mkdir(parents=True, exist_ok=True)
+        for table, (_, ids, file_name) in TABLES.items():
+            frame = self.tables[table].reset_index()
+            if file_name.endswith(".geojson"):
+                geometry = gpd.points_from_xy(frame["lon"], frame["lat"], crs="EPSG:4326")
+                gpd.GeoDataFrame(frame, geometry=geometry).to_file(folder / file_name, driver="GeoJSON")
+            else:
+                frame.to_csv(folder / file_name, index=False)
+        document = {"name": self.name, "description": self.description, "data": ".", **self.options()}
+        path = folder / "scenario.yaml"
+        path.write_text(yaml.safe_dump(document, sort_keys=False))
+        return path
+
+
+def _nearest(word: str, choices) -> str:
+    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)
+    return f" Did you mean '{match[0]}'?" if match else f" Valid keys: {', '.join(sorted(choices))}."
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: scenario file not found") from None
+    except yaml.YAMLError as error:
+        raise ScenarioError(f"{path}: not valid YAML: {error}") from None
+    if not isinstance(document, dict):
+        raise ScenarioError(f"{path}: a scenario must be a mapping of keys to values")
+    for key in document:
+        if key not in TOP_LEVEL_KEYS:
+            raise ScenarioError(f"{path}: unknown key '{key}'.{_nearest(key, TOP_LEVEL_KEYS)}")
+    return document
+
+
+def _merge(base: dict, child: dict) -> dict:
+    merged = copy.deepcopy(base)
+    for key, value in child.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _resolve_document(path: Path, seen: tuple[Path, ...] = ()) -> dict:
+    """The YAML with ``extends`` followed and ``data`` made absolute."""
+    path = path.resolve()
+    if path in seen:
+        raise ScenarioError(f"{path}: 'extends' forms a cycle")
+    document = _read_yaml(path)
+    if "data" in document:
+        document["data"] = str((path.parent / document["data"]).resolve())
+    parent = document.pop("extends", None)
+    if parent is None:
+        return document
+    return _merge(_resolve_document(path.parent / parent, (*seen, path)), document)
+
+
+def _options(section: str, values: Any, path: Path):
+    cls = OPTION_SECTIONS[section]
+    if values is None:
+        return cls()
+    if not isinstance(values, dict):
+        raise ScenarioError(f"{path}: '{section}' must be a mapping")
+    names = {f.name: f for f in fields(cls)}
+    for key in values:
+        if key not in names:
+            raise ScenarioError(f"{path}: unknown key '{section}.{key}'.{_nearest(key, names)}")
+    return cls(**values)
+
+
+def _failure_message(table: str, file: str, frame: pd.DataFrame, errors: pa.errors.SchemaErrors, ids) -> str:
+    lines = []
+    for case in errors.failure_cases.head(8).itertuples(index=False):
+        column = case.column if isinstance(case.column, str) else "-"
+        rule = str(case.check)
+        if case.index is None or (isinstance(case.index, float) and math.isnan(case.index)):
+            if rule.startswith("column_in_dataframe"):
+                lines.append(f"{file}: missing column '{case.failure_case}' (table {table})")
+            else:
+                lines.append(f"{file}: column '{column}': {rule} (value {case.failure_case!r})")
+            continue
+        row = int(case.index)
+        key = "/".join(str(frame.iloc[row][c]) for c in ids if c in frame.columns)
+        lines.append(
+            f"{file}: row {row + 1} ({key}), column '{column}': value {case.failure_case!r} "
+            f"breaks rule {rule}"
+        )
+    more = len(errors.failure_cases) - 8
+    if more > 0:
+        lines.append(f"... and {more} more problems")
+    return "\n".join(lines)
+
+
+def _validate(table: str, frame: pd.DataFrame, where: str) -> pd.DataFrame:
+    schema, ids, _ = TABLES[table]
+    try:
+        return schema.validate(frame.reset_index(drop=True), lazy=True)
+    except pa.errors.SchemaErrors as errors:
+        raise ScenarioError(_failure_message(table, where, frame.reset_index(drop=True), errors, ids)) from None
+
+
+def _read_table(table: str, path: Path) -> pd.DataFrame:
+    if not path.exists():
+        raise ScenarioError(f"{path}: table '{table}' not found")
+    if path.suffix in (".geojson", ".json"):
+        frame = gpd.read_file(path)
+        if frame.crs is not None and frame.crs.to_epsg() != 4326:
+            frame = frame.to_crs(4326)
+        frame["lon"] = frame.geometry.x
+        frame["lat"] = frame.geometry.y
+        return pd.DataFrame(frame.drop(columns="geometry"))
+    try:
+        return pd.read_csv(path, comment=None, skipinitialspace=True)
+    except pd.errors.ParserError as error:
+        raise ScenarioError(f"{path}: not a readable CSV: {error}") from None
+
+
+def _apply_overrides(table: str, frame: pd.DataFrame, changes: Any, where: str) -> pd.DataFrame:
+    _, ids, _ = TABLES[table]
+    if not isinstance(changes, dict):
+        raise ScenarioError(f"{where}: overrides.{table} must map row ids to {{column: value}}")
+    frame = frame.copy()
+    keys = frame[list(ids)].astype(str).agg("/".join, axis=1)
+    for row_id, columns in changes.items():
+        rows = keys.index if str(row_id) == "*" else keys.index[keys == str(row_id)]
+        if len(rows) == 0:
+            raise ScenarioError(
+                f"{where}: overrides.{table}: unknown row id '{row_id}'.{_nearest(str(row_id), keys)}"
+            )
+        if not isinstance(columns, dict):
+            raise ScenarioError(f"{where}: overrides.{table}.{row_id} must map columns to values")
+        for column, value in columns.items():
+            if column not in frame.columns or column in ids:
+                valid = [c for c in frame.columns if c not in ids]
+                raise ScenarioError(
+                    f"{where}: overrides.{table}.{row_id}: unknown column '{column}'.{_nearest(column, valid)}"
+                )
+            if isinstance(value, dict):
+                if set(value) != {"scale"}:
+                    raise ScenarioError(f"{where}: overrides.{table}.{row_id}.{column}: use a value or {{scale: x}}")
+                frame.loc[rows, column] = frame.loc[rows, column].astype(float) * float(value["scale"])
+            else:
+                # the schema coerces the column back to its type and rejects a value that does not fit
+                frame[column] = frame[column].astype(object)
+                frame.loc[rows, column] = value
+    return frame
+
+
+def _unknown_ids(tables: dict[str, pd.DataFrame], files: dict[str, str]) -> None:
+    """Every id a table refers to must exist in the table that defines it."""
+    references = [
+        ("chip_throughput", "chip_id", "chips"),
+        ("chip_throughput", "workload_id", "workloads"),
+        ("demand", "region_id", "regions"),
+        ("demand", "workload_id", "workloads"),
+        ("profiles", "site_id", "sites"),
+        ("profiles", "slice_id", "slices"),
+    ]
+    for table, column, owner in references:
+        known = set(tables[owner].index)
+        values = tables[table].index.get_level_values(column)
+        for row, value in enumerate(values):
+            if value not in known:
+                raise ScenarioError(
+                    f"{files[table]}: row {row + 1}, column '{column}': unknown id '{value}' "
+                    f"(not in {owner}).{_nearest(str(value), map(str, known))}"
+                )
+
+
+def _consistency(tables: dict[str, pd.DataFrame], files: dict[str, str]) -> None:
+    _unknown_ids(tables, files)
+    missing = set(FACILITY_PARAMETERS) - set(tables["facility"].index)
+    if missing:
+        raise ScenarioError(f"{files['facility']}: missing parameters {sorted(missing)}")
+    total_h = tables["slices"]["weight_h"].sum()
+    if abs(total_h - HOURS_PER_YEAR) > 1e-6 * HOURS_PER_YEAR:
+        raise ScenarioError(f"{files['slices']}: column 'weight_h' sums to {total_h:g} h; it must sum to 8760")
+    expected = len(tables["sites"]) * len(tables["slices"])
+    if len(tables["profiles"]) != expected:
+        raise ScenarioError(
+            f"{files['profiles']}: {len(tables['profiles'])} rows; every site needs every slice ({expected} rows)"
+        )
+    storage = tables["storage_techs"]
+    bad = storage.index[storage["min_duration_h"] > storage["max_duration_h"]]
+    if len(bad):
+        raise ScenarioError(f"{files['storage_techs']}: row '{bad[0]}': min_duration_h exceeds max_duration_h")
+    grid_rows = (tables["power_techs"]["kind"] == "grid").sum()
+    if grid_rows != 1:
+        raise ScenarioError(f"{files['power_techs']}: exactly one technology of kind 'grid' is needed, found {grid_rows}")
+
+
+def _check_options(scenario: Scenario, where: str) -> None:
+    if scenario.objective.mode not in OBJECTIVE_MODES:
+        raise ScenarioError(
+            f"{where}: objective.mode '{scenario.objective.mode}' is not one of {OBJECTIVE_MODES}."
+            f"{_nearest(scenario.objective.mode, OBJECTIVE_MODES)}"
+        )
+    if not 0 < scenario.objective.min_demand_share <= 1:
+        raise ScenarioError(f"{where}: objective.min_demand_share must be in (0, 1]")
+    if not 0 <= scenario.finance.wacc < 1:
+        raise ScenarioError(f"{where}: finance.wacc {scenario.finance.wacc} must be a fraction in [0, 1)")
+    for option, table in (("allowed_power_techs", "power_techs"), ("allowed_sites", "sites")):
+        chosen = getattr(scenario.constraints, option)
+        for item in chosen or []:
+            if item not in scenario.tables[table].index:
+                raise ScenarioError(
+                    f"{where}: constraints.{option}: unknown id '{item}'.{_nearest(item, scenario.tables[table].index)}"
+                )
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read, override and validate a scenario YAML and all its tables."""
+    path = Path(path)
+    document = _resolve_document(path)
+    data_dir = Path(document.get("data", path.parent.resolve()))
+    names = document.get("tables") or {}
+    for table in names:
+        if table not in TABLES:
+            raise ScenarioError(f"{path}: tables: unknown table '{table}'.{_nearest(table, TABLES)}")
+    overrides = document.get("overrides") or {}
+    for table in overrides:
+        if table not in TABLES:
+            raise ScenarioError(f"{path}: overrides: unknown table '{table}'.{_nearest(table, TABLES)}")
+
+    tables, files = {}, {}
+    for table, (_, ids, default_file) in TABLES.items():
+        file = data_dir / names.get(table, default_file)
+        files[table] = str(file)
+        frame = _validate(table, _read_table(table, file), str(file))
+        if table in overrides:
+            frame = _apply_overrides(table, frame, overrides[table], str(path))
+            frame = _validate(table, frame, f"{path} (overrides.{table})")
+        tables[table] = frame.set_index(list(ids))
+    _consistency(tables, files)
+
+    scenario = Scenario(
+        name=str(document.get("name", path.stem)),
+        description=str(document.get("description", "")),
+        tables=tables,
+        source=str(path),
+        **{section: _options(section, document.get(section), path) for section in OPTION_SECTIONS},
+    )
+    _check_options(scenario, str(path))
+    return scenario

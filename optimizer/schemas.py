@@ -1,0 +1,251 @@
+"""One pandera schema per input table.
+
+Every column carries its unit in the name and a description; the checks are the rules a
+planner can read back in an error message ("greater_than_or_equal_to(0)"). Cross-table rules
+(unknown ids) live in :mod:`optimizer.scenario`, because a single-table schema cannot see them.
+"""
+
+from __future__ import annotations
+
+import pandera.pandas as pa
+from pandera.pandas import Check, Column, DataFrameSchema
+
+NON_NEGATIVE = Check.ge(0)
+POSITIVE = Check.gt(0)
+FRACTION = Check.in_range(0, 1)
+YEAR = Check.in_range(2000, 2100)
+
+
+def _col(dtype, description: str, checks=None, nullable: bool = False, required: bool = True):
+    """A column that must be present (unless optional) and coercible to ``dtype``."""
+    return Column(
+        dtype,
+        checks=checks or [],
+        nullable=nullable,
+        required=required,
+        coerce=True,
+        description=description,
+    )
+
+
+def _id(description: str) -> Column:
+    return _col(str, description, checks=[Check.str_matches(r"^[A-Za-z0-9_\-\.]+$")])
+
+
+SITES = DataFrameSchema(
+    {
+        "site_id": _id("unique site id"),
+        "name": _col(str, "site name"),
+        "state": _col(str, "US state, 2-letter code", [Check.str_length(2, 2)]),
+        "iso": _col(str, "market / balancing area"),
+        "egrid_subregion": _col(str, "EPA eGRID subregion found by spatial join"),
+        "lat": _col(float, "latitude, degrees", [Check.in_range(-90, 90)]),
+        "lon": _col(float, "longitude, degrees", [Check.in_range(-180, 180)]),
+        "land_acres": _col(float, "land available for IT and on-site generation, acres", [POSITIVE]),
+        "land_price_usd_per_acre": _col(float, "land price, USD/acre", [NON_NEGATIVE]),
+        "grid_capacity_mw": _col(float, "largest grid import the interconnection allows, MW", [NON_NEGATIVE]),
+        "grid_online_year": _col(int, "first year the grid connection delivers", [YEAR]),
+        "grid_price_usd_per_mwh": _col(float, "grid energy price, USD/MWh", [NON_NEGATIVE, Check.le(2000)]),
+        "grid_co2_kg_per_mwh": _col(float, "grid CO2 output rate, kg/MWh", [NON_NEGATIVE, Check.le(2000)]),
+        "gas_price_usd_per_mmbtu": _col(float, "delivered natural gas price, USD/MMBtu", [NON_NEGATIVE, Check.le(100)]),
+        "solar_cf": _col(float, "annual AC capacity factor of single-axis PV", [FRACTION]),
+        "wind_cf": _col(float, "annual capacity factor of onshore wind", [FRACTION]),
+        "temp_jan_c": _col(float, "January mean dry-bulb temperature, C", [Check.in_range(-60, 60)]),
+        "temp_jul_c": _col(float, "July mean dry-bulb temperature, C", [Check.in_range(-60, 60)]),
+        "temp_diurnal_range_c": _col(float, "mean daily max - min temperature, C", [Check.in_range(0, 40)]),
+        "water_limit_ml_per_yr": _col(
+            float, "on-site water available, megalitres/yr (blank = no limit)", [NON_NEGATIVE], nullable=True, required=False
+        ),
+    },
+    unique=["site_id"],
+    strict=False,
+    name="sites",
+)
+
+POWER_TECHS = DataFrameSchema(
+    {
+        "tech_id": _id("unique power technology id"),
+        "name": _col(str, "technology name"),
+        "kind": _col(str, "grid | solar | wind | thermal | nuclear", [Check.isin(["grid", "solar", "wind", "thermal", "nuclear"])]),
+        "unit_size_mw": _col(float, "size of one unit, MW (blank = continuous)", [POSITIVE], nullable=True),
+        "capex_usd_per_kw": _col(float, "overnight capital cost, USD/kW", [NON_NEGATIVE, Check.le(50_000)]),
+        "fom_usd_per_kw_yr": _col(float, "fixed O&M, USD/kW-yr", [NON_NEGATIVE]),
+        "vom_usd_per_mwh": _col(float, "variable O&M, USD/MWh", [NON_NEGATIVE]),
+        "heat_rate_btu_per_kwh": _col(float, "heat rate, Btu/kWh (blank = no fuel)", [Check.in_range(3412, 20_000)], nullable=True),
+        "fuel": _col(str, "none | gas | uranium", [Check.isin(["none", "gas", "uranium"])]),
+        "fuel_price_usd_per_mmbtu": _col(float, "fuel price where not site-specific, USD/MMBtu", [NON_NEGATIVE], nullable=True),
+        "co2_kg_per_mmbtu": _col(float, "fuel CO2 content, kg/MMBtu", [NON_NEGATIVE]),
+        "life_yr": _col(float, "economic life, years", [POSITIVE]),
+        "lead_time_yr": _col(float, "years from decision to operation", [NON_NEGATIVE]),
+        "first_year": _col(int, "first year the technology can be ordered to operate", [YEAR]),
+        "land_acres_per_mw": _col(float, "land footprint, acres/MW", [NON_NEGATIVE]),
+        "availability": _col(float, "largest share of capacity available in any hour", [FRACTION]),
+    },
+    unique=["tech_id"],
+    name="power_techs",
+)
+
+STORAGE_TECHS = DataFrameSchema(
+    {
+        "storage_id": _id("unique storage technology id"),
+        "name": _col(str, "storage name"),
+        "power_capex_usd_per_kw": _col(float, "power capital cost, USD/kW", [NON_NEGATIVE]),
+        "energy_capex_usd_per_kwh": _col(float, "energy capital cost, USD/kWh", [NON_NEGATIVE]),
+        "fom_usd_per_kw_yr": _col(float, "fixed O&M, USD/kW-yr", [NON_NEGATIVE]),
+        "round_trip_efficiency": _col(float, "round-trip efficiency", [Check.gt(0), Check.le(1)]),
+        "min_duration_h": _col(float, "smallest energy/power ratio, h", [POSITIVE]),
+        "max_duration_h": _col(float, "largest energy/power ratio, h", [POSITIVE]),
+        "life_yr": _col(float, "economic life, years", [POSITIVE]),
+        "lead_time_yr": _col(float, "years from decision to operation", [NON_NEGATIVE]),
+        "land_acres_per_mw": _col(float, "land footprint, acres/MW", [NON_NEGATIVE]),
+    },
+    unique=["storage_id"],
+    name="storage_techs",
+)
+
+CHIPS = DataFrameSchema(
+    {
+        "chip_id": _id("unique accelerator SKU id"),
+        "name": _col(str, "SKU name"),
+        "vendor": _col(str, "vendor"),
+        "chips_per_rack": _col(int, "accelerators per rack", [POSITIVE]),
+        "rack_power_kw": _col(float, "rack power incl. host and network, kW", [POSITIVE, Check.le(500)]),
+        "price_usd_per_chip": _col(float, "accelerator price, USD", [POSITIVE, Check.le(1_000_000)]),
+        "system_usd_per_chip": _col(float, "host, network and rack share per accelerator, USD", [NON_NEGATIVE]),
+        "life_yr": _col(float, "economic life, years", [POSITIVE]),
+        "fom_pct_per_yr": _col(float, "maintenance, % of capex per year", [Check.in_range(0, 100)]),
+        "available_year": _col(int, "first year the SKU ships in volume", [YEAR]),
+        "supply_limit_chips": _col(float, "most accelerators obtainable (blank = unlimited)", [NON_NEGATIVE], nullable=True),
+    },
+    unique=["chip_id"],
+    name="chips",
+)
+
+CHIP_THROUGHPUT = DataFrameSchema(
+    {
+        "chip_id": _id("accelerator SKU id"),
+        "workload_id": _id("workload id"),
+        "tokens_per_s_per_chip": _col(float, "output tokens/s per accelerator (MLPerf)", [POSITIVE, Check.le(1e6)]),
+        "basis": _col(str, "S measured / D derived", [Check.isin(["S", "D"])]),
+    },
+    unique=["chip_id", "workload_id"],
+    name="chip_throughput",
+)
+
+COOLING = DataFrameSchema(
+    {
+        "cooling_id": _id("unique cooling technology id"),
+        "name": _col(str, "cooling name"),
+        "max_rack_kw": _col(float, "densest rack the cooling can carry, kW", [POSITIVE]),
+        "pue_design": _col(float, "PUE at or below the threshold temperature", [Check.in_range(1, 3)]),
+        "pue_slope_per_c": _col(float, "PUE increase per C above the threshold", [Check.in_range(0, 0.1)]),
+        "pue_threshold_c": _col(float, "ambient temperature where PUE starts to rise, C", [Check.in_range(-40, 60)]),
+        "wue_l_per_kwh": _col(float, "water use per kWh of IT energy, L/kWh", [Check.in_range(0, 20)]),
+        "capex_usd_per_kw_it": _col(float, "cooling plant capital cost, USD/kW of IT", [NON_NEGATIVE]),
+        "fom_usd_per_kw_it_yr": _col(float, "cooling fixed O&M, USD/kW-yr of IT", [NON_NEGATIVE]),
+        "life_yr": _col(float, "economic life, years", [POSITIVE]),
+    },
+    unique=["cooling_id"],
+    name="cooling",
+)
+
+WORKLOADS = DataFrameSchema(
+    {
+        "workload_id": _id("unique workload id"),
+        "name": _col(str, "workload name"),
+        "model": _col(str, "model served"),
+        "interactive": _col(bool, "true: chips powered every slice; false: may follow cheap power"),
+        "latency_budget_ms": _col(float, "largest network round trip site-region, ms", [POSITIVE]),
+        "utilisation": _col(float, "share of MLPerf throughput realised in production", [Check.gt(0), Check.le(1)]),
+    },
+    unique=["workload_id"],
+    name="workloads",
+)
+
+REGIONS = DataFrameSchema(
+    {
+        "region_id": _id("unique demand region id"),
+        "name": _col(str, "region name"),
+        "lat": _col(float, "latitude, degrees", [Check.in_range(-90, 90)]),
+        "lon": _col(float, "longitude, degrees", [Check.in_range(-180, 180)]),
+    },
+    unique=["region_id"],
+    name="regions",
+)
+
+DEMAND = DataFrameSchema(
+    {
+        "region_id": _id("demand region id"),
+        "workload_id": _id("workload id"),
+        "tokens_per_yr": _col(float, "output tokens demanded per year", [NON_NEGATIVE, Check.le(1e20)]),
+    },
+    unique=["region_id", "workload_id"],
+    name="demand",
+)
+
+FACILITY = DataFrameSchema(
+    {
+        "parameter": _id("parameter name"),
+        "value": _col(float, "value in the stated unit", [NON_NEGATIVE]),
+        "unit": _col(str, "unit"),
+        "description": _col(str, "what the parameter means"),
+    },
+    unique=["parameter"],
+    name="facility",
+)
+
+SLICES = DataFrameSchema(
+    {
+        "slice_id": _col(int, "time slice id", [NON_NEGATIVE]),
+        "period": _col(int, "representative period (day) id", [NON_NEGATIVE]),
+        "hour": _col(int, "hour of the day, local standard time", [Check.in_range(0, 23)]),
+        "weight_h": _col(float, "hours of the year the slice stands for", [POSITIVE]),
+    },
+    unique=["slice_id"],
+    name="slices",
+)
+
+PROFILES = DataFrameSchema(
+    {
+        "site_id": _id("site id"),
+        "slice_id": _col(int, "time slice id", [NON_NEGATIVE]),
+        "solar_cf": _col(float, "PV output per MW installed", [FRACTION]),
+        "wind_cf": _col(float, "wind output per MW installed", [FRACTION]),
+        "temp_c": _col(float, "ambient dry-bulb temperature, C", [Check.in_range(-60, 60)]),
+    },
+    unique=["site_id", "slice_id"],
+    name="profiles",
+)
+
+#: table name -> (schema, id columns, default file name)
+TABLES: dict[str, tuple[DataFrameSchema, tuple[str, ...], str]] = {
+    "sites": (SITES, ("site_id",), "sites.geojson"),
+    "power_techs": (POWER_TECHS, ("tech_id",), "power_techs.csv"),
+    "storage_techs": (STORAGE_TECHS, ("storage_id",), "storage_techs.csv"),
+    "chips": (CHIPS, ("chip_id",), "chips.csv"),
+    "chip_throughput": (CHIP_THROUGHPUT, ("chip_id", "workload_id"), "chip_throughput.csv"),
+    "cooling": (COOLING, ("cooling_id",), "cooling.csv"),
+    "workloads": (WORKLOADS, ("workload_id",), "workloads.csv"),
+    "regions": (REGIONS, ("region_id",), "regions.csv"),
+    "demand": (DEMAND, ("region_id", "workload_id"), "demand.csv"),
+    "facility": (FACILITY, ("parameter",), "facility.csv"),
+    "slices": (SLICES, ("slice_id",), "slices.csv"),
+    "profiles": (PROFILES, ("site_id", "slice_id"), "profiles.csv"),
+}
+
+#: parameters facility.csv must define, with their unit
+FACILITY_PARAMETERS: dict[str, str] = {
+    "facility_capex_usd_per_kw_it": "USD/kW",
+    "facility_fom_usd_per_kw_it_yr": "USD/kW-yr",
+    "facility_life_yr": "yr",
+    "site_development_usd": "USD",
+    "site_development_life_yr": "yr",
+    "it_acres_per_mw": "acres/MW",
+    "staff_per_mw_it": "FTE/MW",
+    "staff_cost_usd_per_yr": "USD/yr",
+    "fibre_km_per_ms": "km/ms",
+    "route_factor": "-",
+    "latency_overhead_ms": "ms",
+}
+
+__all__ = ["TABLES", "FACILITY_PARAMETERS", "pa"]

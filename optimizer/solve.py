@@ -1,0 +1,254 @@
+"""Hand a built model to HiGHS and solve it, including the cost-per-token ratio objective.
+
+Hand-off: Pyomo's ``LinearStandardFormCompiler`` turns the model into sparse matrices in one
+pass, and ``highspy.Highs.passModel`` takes them whole. Measured on the default scenario this is
+several times faster than Pyomo's in-memory HiGHS interface, which adds columns one at a time
+(see ``benchmarks/handoff.py``). The compiled matrices keep two objective rows, cost and delivered
+tokens, so a Dinkelbach step only changes column costs; the previous plan is the next warm start.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+
+import highspy
+import numpy as np
+import pyomo.environ as pyo
+from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+from optimizer.model import FactoryModel
+from optimizer.scenario import ObjectiveOptions, SolverOptions
+from optimizer.units import TOKENS_PER_PTOK, usd_per_mtok
+
+INF = highspy.kHighsInf
+
+
+class SolveError(RuntimeError):
+    """The solver found no plan: the scenario is infeasible, or time ran out before a first plan."""
+
+
+@dataclass
+class ModelSize:
+    variables: int
+    integers: int
+    constraints: int
+    nonzeros: int
+
+
+@dataclass
+class DinkelbachStep:
+    iteration: int
+    lambda_usd_per_mtok: float
+    cost_musd_per_yr: float
+    delivered_ptok_per_yr: float
+    residual_musd: float
+    mip_gap: float
+    seconds: float
+
+
+@dataclass
+class SolveResult:
+    status: str
+    """optimal (within the MIP gap) or time_limit_feasible (a plan, not proven within the gap)"""
+    highs_status: str
+    mip_gap: float
+    cost_musd_per_yr: float
+    delivered_ptok_per_yr: float
+    handoff_s: float
+    solve_s: float
+    size: ModelSize
+    iterations: list[DinkelbachStep] = field(default_factory=list)
+    lambda_lower_bound_usd_per_mtok: float | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class CompiledModel:
+    highs: highspy.Highs
+    columns: list
+    cost: np.ndarray
+    cost_offset: float
+    tokens: np.ndarray
+    tokens_offset: float
+    size: ModelSize
+    handoff_s: float
+
+
+def compile_to_highs(fm: FactoryModel, options: SolverOptions) -> CompiledModel:
+    """Compile the Pyomo model to matrices and pass them to a new HiGHS instance."""
+    started = time.perf_counter()
+    m = fm.model
+    repn = LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=None)
+    columns = repn.columns
+    objective_row = {id(obj): i for i, obj in enumerate(repn.objectives)}
+    c = repn.c.toarray()
+    cost = c[objective_row[id(m.objective_cost)]]
+    tokens = c[objective_row[id(m.objective_tokens)]] if id(m.objective_tokens) in objective_row else np.zeros(len(columns))
+    offsets = np.asarray(repn.c_offset, dtype=float).ravel()
+    cost_offset = float(offsets[objective_row[id(m.objective_cost)]])
+    tokens_offset = float(offsets[objective_row[id(m.objective_tokens)]]) if id(m.objective_tokens) in objective_row else 0.0
+
+    rhs = np.asarray(repn.rhs, dtype=float)
+    kind = np.fromiter((row[1] for row in repn.rows), dtype=np.int8, count=len(repn.rows))
+    row_lower = np.where(kind == 1, -INF, rhs)  # 1: body <= rhs, -1: body >= rhs, 0: equality
+    row_upper = np.where(kind == -1, INF, rhs)
+    col_lower = np.fromiter((-INF if v.lb is None else v.lb for v in columns), dtype=float, count=len(columns))
+    col_upper = np.fromiter((INF if v.ub is None else v.ub for v in columns), dtype=float, count=len(columns))
+    integer = np.fromiter((v.is_integer() for v in columns), dtype=bool, count=len(columns))
+
+    A = repn.A.tocsc()
+    lp = highspy.HighsLp()
+    lp.num_col_ = len(columns)
+    lp.num_row_ = len(rhs)
+    lp.col_cost_ = cost
+    lp.col_lower_ = col_lower
+    lp.col_upper_ = col_upper
+    lp.row_lower_ = row_lower
+    lp.row_upper_ = row_upper
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = A.indptr
+    lp.a_matrix_.index_ = A.indices
+    lp.a_matrix_.value_ = A.data
+    lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous for i in integer]
+
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", bool(options.log))
+    h.setOptionValue("threads", int(options.threads))
+    h.setOptionValue("mip_rel_gap", float(options.mip_gap))
+    h.passModel(lp)
+    size = ModelSize(len(columns), int(integer.sum()), len(rhs), int(A.nnz))
+    return CompiledModel(h, columns, cost, cost_offset, tokens, tokens_offset, size, time.perf_counter() - started)
+
+
+def _run(cm: CompiledModel, objective: np.ndarray, time_left_s: float, warm_start: np.ndarray | None):
+    h = cm.highs
+    h.changeColsCost(len(objective), np.arange(len(objective), dtype=np.int32), objective)
+    h.setOptionValue("time_limit", max(time_left_s, 1.0))
+    if warm_start is not None:
+        start = highspy.HighsSolution()
+        start.col_value = list(warm_start)
+        h.setSolution(start)
+    h.run()
+    status = h.getModelStatus()
+    info = h.getInfo()
+    has_plan = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    x = np.asarray(h.getSolution().col_value) if has_plan else None
+    return status, info, x
+
+
+def _gap(info) -> float:
+    return float(info.mip_gap) if np.isfinite(info.mip_gap) else 0.0
+
+
+def _status_name(status) -> str:
+    return str(status).split(".")[-1]
+
+
+def _fail(status) -> SolveError:
+    name = _status_name(status)
+    if status in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+        return SolveError(
+            "no feasible plan: the scenario's demand, land, grid, latency, carbon, budget or supply limits "
+            f"cannot all be met together (HiGHS status {name})"
+        )
+    return SolveError(f"the solver stopped without a plan (HiGHS status {name}); raise solver.time_limit_s")
+
+
+def _write_back(fm: FactoryModel, cm: CompiledModel, x: np.ndarray) -> None:
+    """Put the solution into the Pyomo variables (rounded integers; unused variables at zero)."""
+    for var in fm.model.component_data_objects(pyo.Var, descend_into=True):
+        if not var.fixed:
+            var.set_value(0, skip_validation=True)
+    for var, value in zip(cm.columns, x):
+        var.set_value(round(value) if var.is_integer() else value, skip_validation=True)
+
+
+def solve(fm: FactoryModel, solver: SolverOptions, objective: ObjectiveOptions) -> SolveResult:
+    """Solve for least cost (serve_demand) or least cost per token (min_cost_per_token)."""
+    cm = compile_to_highs(fm, solver)
+    deadline = time.perf_counter() + solver.time_limit_s
+    started = time.perf_counter()
+    if objective.mode == "serve_demand":
+        status, info, x = _run(cm, cm.cost, solver.time_limit_s, None)
+        if x is None:
+            raise _fail(status)
+        result = SolveResult(
+            status="optimal" if status == highspy.HighsModelStatus.kOptimal else "time_limit_feasible",
+            highs_status=_status_name(status),
+            mip_gap=_gap(info),
+            cost_musd_per_yr=float(cm.cost @ x + cm.cost_offset),
+            delivered_ptok_per_yr=float(cm.tokens @ x + cm.tokens_offset),
+            handoff_s=cm.handoff_s,
+            solve_s=time.perf_counter() - started,
+            size=cm.size,
+        )
+    else:
+        demand_ptok = fm.scenario.tables["demand"]["tokens_per_yr"].sum() / TOKENS_PER_PTOK
+        floor_ptok = objective.min_demand_share * demand_ptok
+        result, x = _dinkelbach(cm, objective, deadline, started, floor_ptok)
+    _write_back(fm, cm, x)
+    return result
+
+
+def _dinkelbach(
+    cm: CompiledModel, objective: ObjectiveOptions, deadline: float, started: float, floor_ptok: float
+):
+    """Least cost per token: minimise cost - lambda * tokens, set lambda to the plan's ratio, repeat.
+
+    Each step is a MILP. The ratio of the last plan is optimal when the step's optimum is ~0; with a
+    MIP gap the dual bound LB <= 0 of the last step still bounds the optimum: for the best plan x*,
+    cost(x*) - lambda * tokens(x*) >= LB, so lambda* >= lambda + LB / tokens(x*) >= lambda + LB / floor,
+    with ``floor`` the fewest tokens any plan may deliver.
+    """
+    steps: list[DinkelbachStep] = []
+    lam, x_best, ratio_best, warm = 0.0, None, np.inf, None
+    proven, last_status, last_info = False, None, None
+    for iteration in range(1, objective.max_iterations + 1):
+        step_started = time.perf_counter()
+        time_left = deadline - step_started
+        if time_left <= 0:
+            break
+        status, info, x = _run(cm, cm.cost - lam * cm.tokens, time_left, warm)
+        last_status, last_info = status, info
+        if x is None:
+            if x_best is None:
+                raise _fail(status)
+            break
+        cost = float(cm.cost @ x + cm.cost_offset)
+        tokens = float(cm.tokens @ x + cm.tokens_offset)
+        residual = cost - lam * tokens
+        steps.append(
+            DinkelbachStep(iteration, usd_per_mtok(lam, 1.0), cost, tokens, residual, _gap(info), time.perf_counter() - step_started)
+        )
+        if tokens > 0 and cost / tokens < ratio_best:
+            ratio_best, x_best = cost / tokens, x
+        warm = x
+        if status != highspy.HighsModelStatus.kOptimal:
+            break
+        if iteration > 1 and residual >= -objective.dinkelbach_tolerance * max(abs(cost), 1.0):
+            proven = True
+            break
+        lam = cost / tokens
+    if x_best is None:
+        raise _fail(last_status)
+    bound = None
+    if last_info is not None and np.isfinite(last_info.mip_dual_bound) and floor_ptok > 0:
+        bound = usd_per_mtok(max(lam + min(float(last_info.mip_dual_bound), 0.0) / floor_ptok, 0.0), 1.0)
+    cost = float(cm.cost @ x_best + cm.cost_offset)
+    tokens = float(cm.tokens @ x_best + cm.tokens_offset)
+    result = SolveResult(
+        status="optimal" if proven else "time_limit_feasible",
+        highs_status=_status_name(last_status),
+        mip_gap=max(step.mip_gap for step in steps),
+        cost_musd_per_yr=cost,
+        delivered_ptok_per_yr=tokens,
+        handoff_s=cm.handoff_s,
+        solve_s=time.perf_counter() - started,
+        size=cm.size,
+        iterations=steps,
+        lambda_lower_bound_usd_per_mtok=bound,
+    )
+    return result, x_best
