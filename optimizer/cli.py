@@ -8,6 +8,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from optimizer.model import build_model
@@ -17,7 +18,8 @@ from optimizer.solve import SolveError, solve
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Plan AI factories at the lowest cost per delivered token.")
 console = Console()
-err_console = Console(stderr=True)
+# soft_wrap: an error stays on one line in logs and CI, whatever the width
+err_console = Console(stderr=True, soft_wrap=True)
 
 EXIT_INPUT = 2
 EXIT_NO_PLAN = 3
@@ -86,7 +88,7 @@ def solve_command(
 ) -> None:
     """Solve a scenario and write its plan (summary, sites, chips, power, dispatch, ...) to --out."""
     if out.exists() and not force:
-        err_console.print(f"[red]error:[/red] {out} exists; pass --force to replace it")
+        err_console.print(f"[red]error:[/red] {escape(str(out))} exists; pass --force to replace it")
         raise typer.Exit(EXIT_INPUT)
     try:
         with console.status("loading and validating the scenario"):
@@ -104,13 +106,13 @@ def solve_command(
         plan = build_plan(fm, result)
         plan.write(out, scenario, force=force)
     except ScenarioError as error:
-        err_console.print(f"[red]input error:[/red] {error}")
+        err_console.print(f"[red]input error:[/red] {escape(str(error))}")
         raise typer.Exit(EXIT_INPUT) from None
     except PlanExistsError as error:
-        err_console.print(f"[red]error:[/red] {error}")
+        err_console.print(f"[red]error:[/red] {escape(str(error))}")
         raise typer.Exit(EXIT_INPUT) from None
     except SolveError as error:
-        err_console.print(f"[red]no plan:[/red] {error}")
+        err_console.print(f"[red]no plan:[/red] {escape(str(error))}")
         raise typer.Exit(EXIT_NO_PLAN) from None
     console.print(_headline(plan))
     console.print(_sites_table(plan))

@@ -20,7 +20,8 @@ from __future__ import annotations
 import copy
 import difflib
 import math
-from dataclasses import asdict, dataclass, field, fields
+import typing
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -135,7 +136,8 @@ class Scenario:
 
 
 def _nearest(word: str, choices) -> str:
-    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)
+    choices = [str(choice) for choice in choices]
+    match = difflib.get_close_matches(word, choices, n=1, cutoff=0.5)
     return f" Did you mean '{match[0]}'?" if match else f" Valid keys: {', '.join(sorted(choices))}."
 
 
@@ -178,16 +180,39 @@ def _resolve_document(path: Path, seen: tuple[Path, ...] = ()) -> dict:
     return _merge(_resolve_document(path.parent / parent, (*seen, path)), document)
 
 
+def _fits(value: Any, hint: Any) -> bool:
+    """Whether an option value matches its annotation (int/float/bool/str, optional, list[str])."""
+    if value is None:
+        return type(None) in typing.get_args(hint)
+    options = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
+    for option in options:
+        origin = typing.get_origin(option)
+        if origin is list:
+            if isinstance(value, list) and all(isinstance(item, str) for item in value):
+                return True
+        elif option is bool:
+            if isinstance(value, bool):
+                return True
+        elif option in (int, float):
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and (option is float or float(value).is_integer()):
+                return True
+        elif isinstance(value, option):
+            return True
+    return False
+
+
 def _options(section: str, values: Any, path: Path):
     cls = OPTION_SECTIONS[section]
     if values is None:
         return cls()
     if not isinstance(values, dict):
         raise ScenarioError(f"{path}: '{section}' must be a mapping")
-    names = {f.name: f for f in fields(cls)}
-    for key in values:
-        if key not in names:
-            raise ScenarioError(f"{path}: unknown key '{section}.{key}'.{_nearest(key, names)}")
+    hints = typing.get_type_hints(cls)
+    for key, value in values.items():
+        if key not in hints:
+            raise ScenarioError(f"{path}: unknown key '{section}.{key}'.{_nearest(key, hints)}")
+        if not _fits(value, hints[key]):
+            raise ScenarioError(f"{path}: {section}.{key}: value {value!r} is not a {hints[key]}")
     return cls(**values)
 
 
@@ -214,8 +239,25 @@ def _failure_message(table: str, file: str, frame: pd.DataFrame, errors: pa.erro
     return "\n".join(lines)
 
 
+def _integer_columns_are_whole(table: str, frame: pd.DataFrame, where: str) -> None:
+    """pandera would truncate 7.5 to 7 when it coerces to int: reject fractions first."""
+    schema, ids, _ = TABLES[table]
+    for name, column in schema.columns.items():
+        if name not in frame.columns or "int" not in str(column.dtype).lower():
+            continue
+        values = pd.to_numeric(frame[name], errors="coerce")
+        fractional = values.notna() & (values != values.round())
+        for row in fractional[fractional].index[:1]:
+            key = "/".join(str(frame.loc[row, c]) for c in ids if c in frame.columns)
+            raise ScenarioError(
+                f"{where}: row {row + 1} ({key}), column '{name}': value {frame.loc[row, name]!r} breaks rule integer"
+            )
+
+
 def _validate(table: str, frame: pd.DataFrame, where: str) -> pd.DataFrame:
     schema, ids, _ = TABLES[table]
+    frame = frame.reset_index(drop=True)
+    _integer_columns_are_whole(table, frame, where)
     try:
         return schema.validate(frame.reset_index(drop=True), lazy=True)
     except pa.errors.SchemaErrors as errors:
@@ -261,7 +303,12 @@ def _apply_overrides(table: str, frame: pd.DataFrame, changes: Any, where: str) 
             if isinstance(value, dict):
                 if set(value) != {"scale"}:
                     raise ScenarioError(f"{where}: overrides.{table}.{row_id}.{column}: use a value or {{scale: x}}")
-                frame.loc[rows, column] = frame.loc[rows, column].astype(float) * float(value["scale"])
+                try:
+                    frame.loc[rows, column] = frame.loc[rows, column].astype(float) * float(value["scale"])
+                except (TypeError, ValueError):
+                    raise ScenarioError(
+                        f"{where}: overrides.{table}.{row_id}.{column}: cannot scale {column} by {value['scale']!r}"
+                    ) from None
             else:
                 # the schema coerces the column back to its type and rejects a value that does not fit
                 frame[column] = frame[column].astype(object)
@@ -322,13 +369,15 @@ def _check_options(scenario: Scenario, where: str) -> None:
         raise ScenarioError(f"{where}: objective.min_demand_share must be in (0, 1]")
     if not 0 <= scenario.finance.wacc < 1:
         raise ScenarioError(f"{where}: finance.wacc {scenario.finance.wacc} must be a fraction in [0, 1)")
-    for option, table in (("allowed_power_techs", "power_techs"), ("allowed_sites", "sites")):
-        chosen = getattr(scenario.constraints, option)
-        for item in chosen or []:
-            if item not in scenario.tables[table].index:
-                raise ScenarioError(
-                    f"{where}: constraints.{option}: unknown id '{item}'.{_nearest(item, scenario.tables[table].index)}"
-                )
+    tables = scenario.tables
+    choices = {
+        "allowed_power_techs": [*tables["power_techs"].index, *tables["storage_techs"].index],
+        "allowed_sites": list(tables["sites"].index),
+    }
+    for option, known in choices.items():
+        for item in getattr(scenario.constraints, option) or []:
+            if item not in known:
+                raise ScenarioError(f"{where}: constraints.{option}: unknown id '{item}'.{_nearest(item, known)}")
 
 
 def load_scenario(path: str | Path) -> Scenario:

@@ -22,6 +22,11 @@ from optimizer.scenario import ObjectiveOptions, SolverOptions
 from optimizer.units import TOKENS_PER_PTOK, usd_per_mtok
 
 INF = highspy.kHighsInf
+#: share of the time limit the first-plan heuristic may use
+HEURISTIC_SHARE = 0.4
+#: the first Dinkelbach step only needs a good plan: its gap and share of the time limit
+FIRST_STEP_GAP = 0.05
+FIRST_STEP_TIME_SHARE = 0.25
 
 
 class SolveError(RuntimeError):
@@ -123,10 +128,45 @@ def compile_to_highs(fm: FactoryModel, options: SolverOptions) -> CompiledModel:
     return CompiledModel(h, columns, cost, cost_offset, tokens, tokens_offset, size, time.perf_counter() - started)
 
 
+def _relax_and_fix(cm: CompiledModel, time_limit_s: float) -> np.ndarray | None:
+    """A first plan: solve the LP relaxation, fix the binaries it leaves at 0 or 1, solve the rest.
+
+    On the default data HiGHS spends its whole time in root cuts on some scenarios (carbon cap)
+    without a plan; the restricted MILP (about a tenth of the binaries left) finds one within ~1 %
+    in seconds, and the full MILP then starts from it. Returns None when the restriction has no plan.
+    """
+    h, n = cm.highs, len(cm.columns)
+    columns = np.arange(n, dtype=np.int32)
+    lp = h.getLp()
+    integrality = np.array([int(v) for v in lp.integrality_], dtype=np.uint8)
+    lower, upper = np.array(lp.col_lower_), np.array(lp.col_upper_)
+    started = time.perf_counter()
+    h.setOptionValue("time_limit", max(time_limit_s, 1.0))
+    h.changeColsIntegrality(n, columns, np.zeros(n, dtype=np.uint8))
+    h.run()
+    relaxed = np.asarray(h.getSolution().col_value) if h.getModelStatus() == highspy.HighsModelStatus.kOptimal else None
+    h.changeColsIntegrality(n, columns, integrality)
+    if relaxed is None:
+        return None
+    binary = (integrality == 1) & (lower == 0) & (upper == 1)
+    settled = np.flatnonzero(binary & ((relaxed < 1e-6) | (relaxed > 1 - 1e-6))).astype(np.int32)
+    values = np.round(relaxed[settled])
+    h.changeColsBounds(len(settled), settled, values, values)
+    h.setOptionValue("time_limit", max(time_limit_s - (time.perf_counter() - started), 1.0))
+    h.run()
+    found = h.getInfo().primal_solution_status == 2
+    plan = np.asarray(h.getSolution().col_value) if found else None
+    h.changeColsBounds(len(settled), settled, lower[settled], upper[settled])
+    return plan
+
+
 def _run(cm: CompiledModel, objective: np.ndarray, time_left_s: float, warm_start: np.ndarray | None):
     h = cm.highs
+    started = time.perf_counter()
     h.changeColsCost(len(objective), np.arange(len(objective), dtype=np.int32), objective)
-    h.setOptionValue("time_limit", max(time_left_s, 1.0))
+    if warm_start is None:
+        warm_start = _relax_and_fix(cm, HEURISTIC_SHARE * time_left_s)
+    h.setOptionValue("time_limit", max(time_left_s - (time.perf_counter() - started), 1.0))
     if warm_start is not None:
         start = highspy.HighsSolution()
         start.col_value = list(warm_start)
@@ -188,13 +228,13 @@ def solve(fm: FactoryModel, solver: SolverOptions, objective: ObjectiveOptions) 
     else:
         demand_ptok = fm.scenario.tables["demand"]["tokens_per_yr"].sum() / TOKENS_PER_PTOK
         floor_ptok = objective.min_demand_share * demand_ptok
-        result, x = _dinkelbach(cm, objective, deadline, started, floor_ptok)
+        result, x = _dinkelbach(cm, objective, deadline, started, floor_ptok, solver.mip_gap)
     _write_back(fm, cm, x)
     return result
 
 
 def _dinkelbach(
-    cm: CompiledModel, objective: ObjectiveOptions, deadline: float, started: float, floor_ptok: float
+    cm: CompiledModel, objective: ObjectiveOptions, deadline: float, started: float, floor_ptok: float, objective_gap: float
 ):
     """Least cost per token: minimise cost - lambda * tokens, set lambda to the plan's ratio, repeat.
 
@@ -211,6 +251,15 @@ def _dinkelbach(
         time_left = deadline - step_started
         if time_left <= 0:
             break
+        # Any plan gives a valid next lambda, so the first step only needs a good plan quickly;
+        # later steps are solved tightly. cost - lambda*tokens tends to 0, so their gap is
+        # measured against cost (absolute gap) rather than relative to the objective.
+        if steps:
+            cm.highs.setOptionValue("mip_rel_gap", 0.0)
+            cm.highs.setOptionValue("mip_abs_gap", objective_gap * steps[-1].cost_musd_per_yr)
+        else:
+            cm.highs.setOptionValue("mip_rel_gap", FIRST_STEP_GAP)
+            time_left *= FIRST_STEP_TIME_SHARE
         status, info, x = _run(cm, cm.cost - lam * cm.tokens, time_left, warm)
         last_status, last_info = status, info
         if x is None:
@@ -220,13 +269,14 @@ def _dinkelbach(
         cost = float(cm.cost @ x + cm.cost_offset)
         tokens = float(cm.tokens @ x + cm.tokens_offset)
         residual = cost - lam * tokens
+        step_gap = (info.objective_function_value - info.mip_dual_bound) / max(abs(cost), 1e-9)
         steps.append(
-            DinkelbachStep(iteration, usd_per_mtok(lam, 1.0), cost, tokens, residual, _gap(info), time.perf_counter() - step_started)
+            DinkelbachStep(iteration, usd_per_mtok(lam, 1.0), cost, tokens, residual, step_gap, time.perf_counter() - step_started)
         )
         if tokens > 0 and cost / tokens < ratio_best:
             ratio_best, x_best = cost / tokens, x
         warm = x
-        if status != highspy.HighsModelStatus.kOptimal:
+        if len(steps) > 1 and status != highspy.HighsModelStatus.kOptimal:
             break
         if iteration > 1 and residual >= -objective.dinkelbach_tolerance * max(abs(cost), 1.0):
             proven = True
@@ -242,7 +292,7 @@ def _dinkelbach(
     result = SolveResult(
         status="optimal" if proven else "time_limit_feasible",
         highs_status=_status_name(last_status),
-        mip_gap=max(step.mip_gap for step in steps),
+        mip_gap=steps[-1].mip_gap,
         cost_musd_per_yr=cost,
         delivered_ptok_per_yr=tokens,
         handoff_s=cm.handoff_s,
