@@ -74,7 +74,6 @@ class Plan:
 
 
 def build_plan(fm: FactoryModel, result: SolveResult) -> Plan:
-    m, scenario = fm.model, fm.scenario
     costs = _costs(fm)
     sites = _sites(fm, costs)
     dispatch = _dispatch(fm)
@@ -88,7 +87,7 @@ def build_plan(fm: FactoryModel, result: SolveResult) -> Plan:
         "costs": costs,
     }
     tables["summary"] = _summary(fm, result, tables)
-    return Plan(tables, scenario.name)
+    return Plan(tables, fm.scenario.name)
 
 
 def _costs(fm: FactoryModel) -> pd.DataFrame:

@@ -27,12 +27,11 @@ def tokens_ptok_per_rack_hour(scenario: Scenario) -> dict[tuple[str, str], float
 
 
 def add_workloads(m: pyo.ConcreteModel, scenario: Scenario, shared: Shared, usable_chips: list[str]) -> None:
-    chips, workloads = scenario.tables["chips"], scenario.tables["workloads"]
+    chips = scenario.tables["chips"]
     rate = {key: value for key, value in tokens_ptok_per_rack_hour(scenario).items() if key[0] in usable_chips}
     rack_mw = (chips["rack_power_kw"] / KW_PER_MW).to_dict()
     it_limit = site_it_limit_mw(scenario)
 
-    m.chip_workloads = pyo.Set(initialize=list(rate), dimen=2, ordered=True)
     m.site_chip_workloads = pyo.Set(initialize=[(s, c, w) for s in m.S for c, w in rate], dimen=3, ordered=True)
     m.assigned_racks = pyo.Var(
         m.site_chip_workloads,
