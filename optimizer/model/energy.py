@@ -207,8 +207,13 @@ def _add_costs(m, scenario: Scenario, shared: Shared, techs_at, storage_at, grid
         for g in techs.index
     }
 
+    # one annual sum per (site, tech), shared by the energy, fuel and emission terms
+    m.annual_generation_mwh = pyo.Expression(
+        m.site_techs, rule=lambda _, s, g: sum(w[t] * m.generation_mw[s, g, t] for t in m.T)
+    )
+
     def annual_energy(s, g):
-        return sum(w[t] * m.generation_mw[s, g, t] for t in m.T)
+        return m.annual_generation_mwh[s, g]
 
     m.generation_capacity_cost_musd = pyo.Expression(
         m.S, rule=lambda _, s: sum(annual_per_mw[g] * m.capacity_mw[s, g] for g in techs_at[s] if g != grid)
