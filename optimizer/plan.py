@@ -21,12 +21,15 @@ from optimizer.geo import distance_km
 from optimizer.model import FactoryModel
 from optimizer.model.applications import site_region_latency_ms
 from optimizer.model.core import LAYERS
+from optimizer.model.energy import carbon_free_techs, grid_wait_yr
 from optimizer.solve import SolveResult
 from optimizer.units import TOKENS_PER_MTOK, TOKENS_PER_PTOK, USD_PER_MUSD
 
 JOULES_PER_MWH = 3.6e9
 LITRES_PER_ML = 1e6
-TABLE_FILES = ("summary", "sites", "chips", "allocation", "power", "dispatch", "deliveries", "costs")
+TABLE_FILES = (
+    "summary", "sites", "chips", "allocation", "power", "dispatch", "storage_days", "deliveries", "costs", "aggregation_error",
+)
 
 
 class PlanExistsError(FileExistsError):
@@ -77,14 +80,17 @@ def build_plan(fm: FactoryModel, result: SolveResult) -> Plan:
     costs = _costs(fm)
     sites = _sites(fm, costs)
     dispatch = _dispatch(fm)
+    _add_carbon_free_score(sites, dispatch)
     tables = {
         "sites": sites,
         "chips": _chips(fm),
         "allocation": _allocation(fm),
         "power": _power(fm),
         "dispatch": dispatch,
+        "storage_days": _storage_days(fm),
         "deliveries": _deliveries(fm),
         "costs": costs,
+        "aggregation_error": fm.scenario.aggregation_error,
     }
     tables["summary"] = _summary(fm, result, tables)
     return Plan(tables, fm.scenario.name)
@@ -141,9 +147,13 @@ def _sites(fm: FactoryModel, costs: pd.DataFrame) -> pd.DataFrame:
             "it_energy_mwh_per_yr": it_mwh,
             "facility_energy_mwh_per_yr": facility_mwh,
             "annual_pue": (facility_mwh / it_mwh).where(it_mwh > 0),
+            "annual_wue_l_per_kwh": (_values(m.water_ml) * LITRES_PER_ML / (it_mwh * 1000.0)).where(it_mwh > 0),
             "peak_facility_mw": facility_mw.max(axis=1),
             "peak_grid_import_mw": grid_import,
             "grid_capacity_mw": table["grid_capacity_mw"],
+            "grid_online_year": table["grid_online_year"],
+            "grid_wait_yr": grid_wait_yr(scenario),
+            "bridge_share": pd.Series(m.bridge_share, dtype=float).reindex(table.index, fill_value=0.0),
             "land_acres": table["land_acres"],
             "land_used_acres": _values(m.it_land_acres) + _values(m.generation_land_acres),
             "water_ml_per_yr": _values(m.water_ml),
@@ -192,6 +202,7 @@ def _power(fm: FactoryModel) -> pd.DataFrame:
     capacity = _values(m.capacity_mw)
     generation = _values(m.generation_mw)
     units = _values(m.units).round() if len(m.units) else pd.Series(dtype=float)
+    bridge = _values(m.bridge_annual_generation_mwh)
     rows = []
     for (site, tech), mw in capacity.items():
         if mw <= 1e-6:
@@ -207,6 +218,7 @@ def _power(fm: FactoryModel) -> pd.DataFrame:
                 "energy_capacity_mwh": float("nan"),
                 "generation_mwh_per_yr": mwh,
                 "capacity_factor": mwh / (mw * 8760.0),
+                "bridge_generation_mwh_per_yr": bridge.get((site, tech), 0.0),
                 "land_acres": mw * techs.loc[tech, "land_acres_per_mw"],
             }
         )
@@ -227,10 +239,14 @@ def _power(fm: FactoryModel) -> pd.DataFrame:
                 "energy_capacity_mwh": energy[site, tech],
                 "generation_mwh_per_yr": mwh,
                 "capacity_factor": mwh / (mw * 8760.0),
+                "bridge_generation_mwh_per_yr": 0.0,
                 "land_acres": mw * storage.loc[tech, "land_acres_per_mw"],
             }
         )
-    columns = ["site_id", "tech_id", "kind", "capacity_mw", "units", "energy_capacity_mwh", "generation_mwh_per_yr", "capacity_factor", "land_acres"]
+    columns = [
+        "site_id", "tech_id", "kind", "capacity_mw", "units", "energy_capacity_mwh", "generation_mwh_per_yr",
+        "capacity_factor", "bridge_generation_mwh_per_yr", "land_acres",
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -246,7 +262,9 @@ def _dispatch(fm: FactoryModel) -> pd.DataFrame:
     frame["hour"] = frame["slice_id"].map(slices["hour"])
     frame["weight_h"] = frame["slice_id"].map(slices["weight_h"])
     keys = list(zip(frame["site_id"], frame["slice_id"]))
-    frame["temp_c"] = [scenario.tables["profiles"].loc[k, "temp_c"] for k in keys]
+    profiles = scenario.tables["profiles"].reindex(pd.MultiIndex.from_tuples(keys))
+    for column in ("temp_c", "wetbulb_c", "grid_price_usd_per_mwh", "grid_co2_kg_per_mwh"):
+        frame[column] = profiles[column].to_numpy() if keys else []
     it = _values(m.cooled_it_total_mw)
     facility = _values(m.facility_load_mw)
     frame["it_mw"] = frame["site_id"].map(it)
@@ -255,12 +273,60 @@ def _dispatch(fm: FactoryModel) -> pd.DataFrame:
     generation = _values(m.generation_mw)
     for tech in m.G:
         frame[f"{tech}_mw"] = [generation.get((s, tech, t), 0.0) for s, t in keys]
-    for name, component in (("charge", m.charge_mw), ("discharge", m.discharge_mw), ("soc", m.state_of_charge_mwh)):
+    for name, component in (("charge", m.charge_mw), ("discharge", m.discharge_mw), ("soc_within_day", m.soc_within_day_mwh)):
         values = _values(component)
-        unit = "mwh" if name == "soc" else "mw"
+        unit = "mwh" if name.startswith("soc") else "mw"
         for b in sorted({b for _, b in m.site_storage}):
             frame[f"{b}_{name}_{unit}"] = [values.get((s, b, t), 0.0) for s, t in keys]
+    if len(m.bridge_generation_mw):
+        bridge = _values(m.bridge_generation_mw)
+        for tech in m.G:
+            if tech != m.grid_tech:
+                frame[f"bridge_{tech}_mw"] = [bridge.get((s, tech, t), 0.0) for s, t in keys]
+    clean = set(carbon_free_techs(scenario))
+    grid_cfe = frame["site_id"].map(scenario.tables["sites"]["grid_cfe_share"])
+    storage_net = sum(
+        (frame[c] for c in frame.columns if c.endswith("_discharge_mw")), pd.Series(0.0, index=frame.index)
+    ) - sum((frame[c] for c in frame.columns if c.endswith("_charge_mw")), pd.Series(0.0, index=frame.index))
+    frame["carbon_free_mw"] = (
+        sum((frame[f"{g}_mw"] for g in m.G if g in clean), pd.Series(0.0, index=frame.index))
+        + grid_cfe * frame[f"{m.grid_tech}_mw"]
+        + storage_net
+    )
     return frame
+
+
+def _add_carbon_free_score(sites: pd.DataFrame, dispatch: pd.DataFrame) -> None:
+    """Hourly-matched carbon-free share of each site's load over the year (24/7 CFE score)."""
+    matched = dispatch["carbon_free_mw"].clip(lower=0).clip(upper=dispatch["facility_mw"]) * dispatch["weight_h"]
+    load = dispatch["facility_mw"] * dispatch["weight_h"]
+    score = matched.groupby(dispatch["site_id"]).sum() / load.groupby(dispatch["site_id"]).sum()
+    sites["cfe_score"] = sites["site_id"].map(score)
+
+
+def _storage_days(fm: FactoryModel) -> pd.DataFrame:
+    """State of charge at the start of each calendar day, for every storage that was built."""
+    m = fm.model
+    start = _values(m.soc_run_start_mwh)
+    within = _values(m.soc_within_day_mwh)
+    last_slice = fm.scenario.tables["slices"].reset_index().sort_values("hour").groupby("period")["slice_id"].last()
+    rows = []
+    for s, b in m.site_storage:
+        if (m.storage_power_mw[s, b].value or 0.0) <= 1e-6:
+            continue
+        for r, (first, length, period) in enumerate(m.storage_runs):
+            change = within[s, b, last_slice[period]]
+            for j in range(length):
+                rows.append({
+                    "site_id": s,
+                    "storage_id": b,
+                    "day": first + j,
+                    "period": period,
+                    "soc_start_mwh": start[s, b, r] + j * change,
+                    "energy_capacity_mwh": m.storage_energy_mwh[s, b].value,
+                })
+    columns = ["site_id", "storage_id", "day", "period", "soc_start_mwh", "energy_capacity_mwh"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _deliveries(fm: FactoryModel) -> pd.DataFrame:
@@ -274,6 +340,12 @@ def _deliveries(fm: FactoryModel) -> pd.DataFrame:
     frame["latency_ms"] = [latency.loc[s, r] for s, r in zip(frame["site_id"], frame["region_id"])]
     frame["latency_budget_ms"] = frame["workload_id"].map(scenario.tables["workloads"]["latency_budget_ms"])
     return frame
+
+
+def _aggregation_summary(error: pd.DataFrame) -> dict[str, float]:
+    """Mean hour-by-hour RMSE of the representative days over the sites, per weather quantity."""
+    rmse = error.groupby("quantity")["rmse"].mean()
+    return {f"aggregation_rmse_{q}": float(rmse.get(q, float("nan"))) for q in ("solar_cf", "wind_cf", "temp_c")}
 
 
 def _summary(fm: FactoryModel, result: SolveResult, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -312,6 +384,10 @@ def _summary(fm: FactoryModel, result: SolveResult, tables: dict[str, pd.DataFra
         "water_l_per_mtok": sites["water_ml_per_yr"].sum() * LITRES_PER_ML / mtok,
         "facility_energy_mwh_per_yr": facility_mwh,
         "energy_j_per_token": facility_mwh * JOULES_PER_MWH / tokens,
+        "representative_days": scenario.time.representative_days,
+        "periods": int(scenario.tables["slices"]["period"].nunique()),
+        "slices": len(scenario.tables["slices"]),
+        **_aggregation_summary(scenario.aggregation_error),
         "sites_built": int(sites["built"].sum()),
         "it_capacity_mw": sites["it_capacity_mw"].sum(),
         "chips": tables["chips"]["chips"].sum(),

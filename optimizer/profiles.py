@@ -1,37 +1,28 @@
-"""Synthetic hourly profiles on representative days: solar, wind and temperature per site.
+"""Representative days: reduce each site's 8760-hour weather (and grid) series to a few days.
 
-The default dataset has no measured weather, so each site gets documented *synthetic* profiles
-built from its annual figures (``solar_cf``, ``wind_cf``, ``temp_jan_c``, ``temp_jul_c``,
-``temp_diurnal_range_c``). Real 8760-hour or clustered profiles can replace them: they only have
-to follow the same ``slices`` / ``profiles`` tables.
+The model runs on time slices: the hours of a few representative days, each day weighted by the
+number of calendar days it stands for. Days are chosen with tsam (hierarchical clustering of whole
+days over every site's series at once, medoid representation, column means preserved) plus extreme
+days appended as their own periods (tsam ``ExtremeConfig(method="append")``), picked on the
+fleet-average series so that a design also meets the worst day and not only typical ones:
 
-Time slices
-    One representative day per season, 24 hourly slices each. By default the days are 15 January,
-    15 April, 15 July and 15 October, standing for the meteorological seasons Dec–Feb (90 days),
-    Mar–May (92), Jun–Aug (92) and Sep–Nov (91), so the slice weights sum to 8760 h. Hours are
-    local solar time, used as a stand-in for local standard time (they differ by less than about
-    an hour inside a time zone).
+=============  =================================================================================
+lowest_wind    the day with the lowest mean wind output over all sites
+lowest_solar   the day with the lowest mean solar output over all sites
+hottest        the day holding the hottest hour of the fleet-average dry-bulb temperature
+=============  =================================================================================
 
-Solar (single-axis tracking PV)
-    Solar elevation from the declination (Cooper 1969) and the hour angle at the site latitude;
-    the tracker output shape is ``sin(elevation) ** 0.5`` while the sun is up, 0 at night. One
-    factor per site scales the shape so that the weighted annual mean equals ``solar_cf``; values
-    are clipped at 1 and the factor accounts for the clipping.
+The calendar order is kept (``days``: which period stands for each of the 365 days), so storage can
+carry energy from one day to the next. ``representative_days: 365`` skips clustering and keeps
+every day: the full chronological year.
 
-Wind (onshore)
-    ``wind_cf`` × seasonal factor (winter and spring 1.15, summer 0.80, autumn 1.05) × diurnal
-    factor ``1 + 0.15 cos(2π (h − 2) / 24)`` (night-peaking), rescaled in the same way so that the
-    weighted annual mean equals ``wind_cf`` and clipped to [0, 1].
-
-Temperature
-    A seasonal cosine between ``temp_jan_c`` (coldest on 15 January) and ``temp_jul_c``
-    (warmest on 15 July) plus ``temp_diurnal_range_c / 2 · cos(2π (h − 15) / 24)`` (warmest at
-    15:00).
+The aggregation error is measured against the original hours, per site and quantity, in the
+quantity's own unit: error of the annual mean, RMSE of the hour-by-hour reconstruction, and RMSE
+of the duration curve (sorted values, which ignores timing).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,118 +30,129 @@ import pandas as pd
 
 HOURS_PER_DAY = 24
 DAYS_PER_YEAR = 365
-WARMEST_DAY_OF_YEAR = 196  # 15 July; the coldest day is half a year earlier (15 January)
-WARMEST_HOUR = 15
-WIND_PEAK_HOUR = 2
-WIND_DIURNAL_AMPLITUDE = 0.15
-#: wind output relative to the annual mean by meteorological season (renormalised by the scaling)
-WIND_SEASON_FACTOR = {"winter": 1.15, "spring": 1.15, "summer": 0.80, "autumn": 1.05}
-SITE_COLUMNS = ("lat", "solar_cf", "wind_cf", "temp_jan_c", "temp_jul_c", "temp_diurnal_range_c")
+#: quantities that vary by hour at each site, in the ``hourly`` table's units
+HOURLY_QUANTITIES = ("solar_cf", "wind_cf", "temp_c", "wetbulb_c", "grid_price_usd_per_mwh", "grid_co2_kg_per_mwh")
+#: hourly columns a user may leave blank: the site's annual value from ``sites`` applies
+ANNUAL_FALLBACK = ("grid_price_usd_per_mwh", "grid_co2_kg_per_mwh")
+#: extreme day -> (tsam ExtremeConfig field, fleet-average quantity)
+EXTREME_DAYS = {
+    "lowest_wind": ("min_period", "wind_cf"),
+    "lowest_solar": ("min_period", "solar_cf"),
+    "hottest": ("max_value", "temp_c"),
+}
+FLEET = "__fleet__"
+CALENDAR_YEAR = 2025  # any non-leap year: tsam wants a datetime index
 
 
-@dataclass(frozen=True)
-class RepresentativeDay:
-    """A day whose 24 hours stand for ``weight_days`` days of the year."""
+@dataclass
+class TimeSlices:
+    """The model's time: slices (hours of representative days), their profiles and the calendar."""
 
-    name: str
-    day_of_year: int
-    weight_days: float
-
-
-SEASONAL_DAYS: tuple[RepresentativeDay, ...] = (
-    RepresentativeDay("winter", 15, 90),
-    RepresentativeDay("spring", 105, 92),
-    RepresentativeDay("summer", 196, 92),
-    RepresentativeDay("autumn", 288, 91),
-)
+    slices: pd.DataFrame  # index slice_id: period, hour, weight_h
+    profiles: pd.DataFrame  # index (site_id, slice_id): HOURLY_QUANTITIES
+    days: pd.DataFrame  # index day (0..364): period
+    error: pd.DataFrame  # site_id, quantity, annual_mean, mean_error, rmse, duration_rmse
 
 
-def season(day_of_year: int) -> str:
-    """Meteorological season (northern hemisphere) of a day of a non-leap year."""
-    month = (pd.Timestamp(2025, 1, 1) + pd.Timedelta(days=day_of_year - 1)).month
-    return ("winter", "spring", "summer", "autumn")[(month % 12) // 3]
+def complete_hourly(hourly: pd.DataFrame, sites: pd.DataFrame) -> pd.DataFrame:
+    """Hourly table with every quantity filled: blank grid columns take the site's annual value."""
+    frame = hourly.copy()
+    for column in ANNUAL_FALLBACK:
+        annual = frame.index.get_level_values("site_id").map(sites[column]).to_numpy(dtype=float)
+        values = frame[column].to_numpy(dtype=float) if column in frame else np.full(len(frame), np.nan)
+        frame[column] = np.where(np.isnan(values), annual, values)
+    return frame[list(HOURLY_QUANTITIES)]
 
 
-def solar_shape(lat_deg: float, day_of_year: np.ndarray, hour: np.ndarray) -> np.ndarray:
-    """Single-axis-tracker output shape ``sin(elevation) ** 0.5`` (0 at night), solar time."""
-    declination = np.radians(23.45) * np.sin(2.0 * np.pi * (284 + day_of_year) / DAYS_PER_YEAR)
-    hour_angle = np.radians(15.0 * (hour - 12.0))
-    lat = np.radians(lat_deg)
-    sin_elevation = np.sin(lat) * np.sin(declination) + np.cos(lat) * np.cos(declination) * np.cos(hour_angle)
-    return np.sqrt(np.clip(sin_elevation, 0.0, None))
+def _wide(hourly: pd.DataFrame) -> pd.DataFrame:
+    """8760 rows (datetime index) x (site, quantity) columns."""
+    wide = hourly.unstack("site_id")
+    wide = wide.reorder_levels([1, 0], axis=1).sort_index(axis=1)
+    wide.index = pd.date_range(f"{CALENDAR_YEAR}-01-01", periods=len(wide), freq="h")
+    return wide
 
 
-def scale_to_mean(shape: np.ndarray, weights: np.ndarray, target: float) -> np.ndarray:
-    """``min(1, k · shape)`` with the factor ``k`` chosen so the weighted mean equals ``target``.
-
-    Raises ``ValueError`` if the target cannot be reached (it must be below the weighted share
-    of slices where the shape is positive).
-    """
-    if target <= 0.0:
-        return np.zeros_like(shape)
-    positive = shape > 0.0
-    attainable = weights[positive].sum() / weights.sum()
-    if target >= attainable:
-        raise ValueError(f"annual mean {target:g} is not reachable: the shape is positive in only "
-                         f"{attainable:.3f} of the year")
-
-    def mean(factor: float) -> float:
-        return float(np.average(np.minimum(1.0, factor * shape), weights=weights))
-
-    low, high = 0.0, 1.0 / shape[positive].min()
-    for _ in range(100):
-        middle = 0.5 * (low + high)
-        low, high = (middle, high) if mean(middle) < target else (low, middle)
-    return np.minimum(1.0, 0.5 * (low + high) * shape)
-
-
-def slices_table(days: Sequence[RepresentativeDay] = SEASONAL_DAYS) -> pd.DataFrame:
-    """``slices`` table: one slice per hour of each representative day; weights sum to 8760 h."""
-    total_days = sum(day.weight_days for day in days)
-    if not np.isclose(total_days, DAYS_PER_YEAR):
-        raise ValueError(f"representative days stand for {total_days:g} days; they must stand for {DAYS_PER_YEAR}")
-    rows = [
-        {"slice_id": period * HOURS_PER_DAY + hour, "period": period, "hour": hour, "weight_h": day.weight_days}
-        for period, day in enumerate(days)
-        for hour in range(HOURS_PER_DAY)
-    ]
+def _error(original: pd.DataFrame, reconstructed: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for (site, quantity), series in original.items():
+        a, b = series.to_numpy(dtype=float), reconstructed[(site, quantity)].to_numpy(dtype=float)
+        rows.append({
+            "site_id": site,
+            "quantity": quantity,
+            "annual_mean": a.mean(),
+            "mean_error": b.mean() - a.mean(),
+            "rmse": float(np.sqrt(np.mean((a - b) ** 2))),
+            "duration_rmse": float(np.sqrt(np.mean((np.sort(a) - np.sort(b)) ** 2))),
+        })
     return pd.DataFrame(rows)
 
 
-def synthetic_slices(
-    sites: pd.DataFrame, days: Sequence[RepresentativeDay] = SEASONAL_DAYS
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Time slices and synthetic per-site profiles (see the module docstring for the method).
+def _cluster(wide: pd.DataFrame, n_days: int, extremes: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Representative values (periods x 24 x columns), weights in days, period of each calendar day."""
+    import tsam  # imported here: clustering is the only user and the import takes a second
 
-    ``sites`` needs ``site_id`` (column or index) and the columns ``lat``, ``solar_cf``,
-    ``wind_cf``, ``temp_jan_c``, ``temp_jul_c`` and ``temp_diurnal_range_c``. Returns
-    ``(slices, profiles)`` laid out as ``slices.csv`` and ``profiles.csv`` of the data contract.
-    """
-    frame = sites if "site_id" in sites.columns else sites.reset_index()
-    missing = [column for column in ("site_id", *SITE_COLUMNS) if column not in frame.columns]
-    if missing:
-        raise ValueError(f"sites table lacks columns {missing}")
+    varying = [column for column in wide.columns if wide[column].std() > 0.0]
+    data = wide[varying].copy()
+    data.columns = ["|".join(column) for column in varying]
+    config = {field: [] for field, _ in EXTREME_DAYS.values()}
+    for name in extremes:
+        field, quantity = EXTREME_DAYS[name]
+        fleet = wide.xs(quantity, axis=1, level=1).mean(axis=1)
+        if fleet.std() > 0.0:
+            data[f"{FLEET}|{name}"] = fleet.to_numpy()
+            config[field].append(f"{FLEET}|{name}")
+    extreme_config = tsam.ExtremeConfig(method="append", **config) if any(config.values()) else None
+    # fleet columns only pick the extreme days: they must not steer the clustering itself
+    weights = {column: (1e-6 if column.startswith(FLEET) else 1.0) for column in data.columns}
+    result = tsam.aggregate(
+        data,
+        n_clusters=n_days,
+        period_duration=HOURS_PER_DAY,
+        extremes=extreme_config,
+        weights=weights,
+        cluster=tsam.ClusterConfig(method="hierarchical", representation="medoid"),
+    )
+    representatives = result.cluster_representatives
+    periods = sorted(result.cluster_counts)
+    values = np.empty((len(periods), HOURS_PER_DAY, len(wide.columns)))
+    for index, period in enumerate(periods):
+        block = representatives.xs(period, level=0)
+        for position, column in enumerate(wide.columns):
+            name = "|".join(column)
+            values[index, :, position] = block[name].to_numpy() if name in block else wide[column].iloc[0]
+    weights_days = np.array([result.cluster_counts[p] for p in periods], dtype=float)
+    assignment = np.searchsorted(periods, np.asarray(result.cluster_assignments))
+    return values, weights_days, assignment
 
-    slices = slices_table(days)
-    day_of_year = np.array([days[p].day_of_year for p in slices["period"]], dtype=float)
-    hour = slices["hour"].to_numpy(dtype=float)
-    weights = slices["weight_h"].to_numpy(dtype=float)
 
-    wind_season = np.array([WIND_SEASON_FACTOR[season(days[p].day_of_year)] for p in slices["period"]])
-    wind_diurnal = 1.0 + WIND_DIURNAL_AMPLITUDE * np.cos(2.0 * np.pi * (hour - WIND_PEAK_HOUR) / HOURS_PER_DAY)
-    wind_shape = wind_season * wind_diurnal
-    seasonal_cosine = np.cos(2.0 * np.pi * (day_of_year - WARMEST_DAY_OF_YEAR) / DAYS_PER_YEAR)
-    diurnal_cosine = np.cos(2.0 * np.pi * (hour - WARMEST_HOUR) / HOURS_PER_DAY)
+def representative_days(hourly: pd.DataFrame, n_days: int, extremes: list[str]) -> TimeSlices:
+    """Slices and profiles from a complete hourly table (index site_id, hour; HOURLY_QUANTITIES)."""
+    wide = _wide(hourly)
+    daily = wide.to_numpy().reshape(DAYS_PER_YEAR, HOURS_PER_DAY, wide.shape[1])
+    if n_days >= DAYS_PER_YEAR:
+        values, weights_days, assignment = daily, np.ones(DAYS_PER_YEAR), np.arange(DAYS_PER_YEAR)
+    elif (daily == daily[0]).all():
+        # every day alike: one day stands for the year exactly
+        values, weights_days, assignment = daily[:1], np.array([float(DAYS_PER_YEAR)]), np.zeros(DAYS_PER_YEAR, int)
+    else:
+        values, weights_days, assignment = _cluster(wide, n_days, extremes)
+    # a representative value never leaves the physical range of its quantity
+    for position, (_, quantity) in enumerate(wide.columns):
+        if quantity.endswith("_cf"):
+            values[:, :, position] = np.clip(values[:, :, position], 0.0, 1.0)
 
-    profiles = []
-    for site in frame.itertuples(index=False):
-        mid = (site.temp_jan_c + site.temp_jul_c) / 2.0
-        amplitude = (site.temp_jul_c - site.temp_jan_c) / 2.0
-        profiles.append(pd.DataFrame({
-            "site_id": site.site_id,
-            "slice_id": slices["slice_id"],
-            "solar_cf": scale_to_mean(solar_shape(site.lat, day_of_year, hour), weights, site.solar_cf),
-            "wind_cf": scale_to_mean(wind_shape, weights, site.wind_cf),
-            "temp_c": mid + amplitude * seasonal_cosine + site.temp_diurnal_range_c / 2.0 * diurnal_cosine,
-        }))
-    return slices, pd.concat(profiles, ignore_index=True)
+    n_periods = len(weights_days)
+    slices = pd.DataFrame({
+        "slice_id": np.arange(n_periods * HOURS_PER_DAY),
+        "period": np.repeat(np.arange(n_periods), HOURS_PER_DAY),
+        "hour": np.tile(np.arange(HOURS_PER_DAY), n_periods),
+        "weight_h": np.repeat(weights_days, HOURS_PER_DAY),
+    }).set_index("slice_id")
+    flat = pd.DataFrame(values.reshape(n_periods * HOURS_PER_DAY, -1), columns=wide.columns)
+    flat.index.name = "slice_id"
+    profiles = flat.stack(level=0, future_stack=True).swaplevel().sort_index()
+    profiles.index.names = ["site_id", "slice_id"]
+    profiles = profiles[list(HOURLY_QUANTITIES)].reindex(hourly.index.get_level_values("site_id").unique(), level=0)
+    reconstructed = pd.DataFrame(values[assignment].reshape(DAYS_PER_YEAR * HOURS_PER_DAY, -1), columns=wide.columns)
+    days = pd.DataFrame({"day": np.arange(DAYS_PER_YEAR), "period": assignment}).set_index("day")
+    return TimeSlices(slices, profiles, days, _error(wide.reset_index(drop=True), reconstructed))

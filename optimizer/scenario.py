@@ -30,6 +30,7 @@ import pandas as pd
 import pandera.pandas as pa
 import yaml
 
+from optimizer.profiles import DAYS_PER_YEAR, EXTREME_DAYS, complete_hourly, representative_days
 from optimizer.schemas import FACILITY_PARAMETERS, TABLES
 
 HOURS_PER_YEAR = 8760.0
@@ -47,6 +48,8 @@ class FinanceOptions:
     """year of the investment decision; lead times count from here"""
     dollar_year: int = 2025
     """all money in constant USD of this year"""
+    horizon_yr: float = 20.0
+    """years of operation the plan is costed over: weighs bridge years against grid years"""
 
 
 @dataclass
@@ -75,6 +78,18 @@ class ConstraintOptions:
     """power technologies the plan may use (default: all)"""
     allowed_sites: list[str] | None = None
     """candidate sites the plan may build (default: all)"""
+    bridge_power: bool = True
+    """where the grid arrives after online_by_year, on-site generation may carry the site until it does"""
+    cfe_share: float = 0.0
+    """24/7 carbon-free share: at every site and hour, this share of the load met by carbon-free supply"""
+
+
+@dataclass
+class TimeOptions:
+    representative_days: int = 8
+    """typical days picked from the 8760 hours by tsam (365 = the full chronological year)"""
+    extreme_days: list[str] | None = field(default_factory=lambda: list(EXTREME_DAYS))
+    """days kept as they are, besides the typical ones: lowest_wind, lowest_solar, hottest"""
 
 
 @dataclass
@@ -93,10 +108,13 @@ OPTION_SECTIONS: dict[str, type] = {
     "finance": FinanceOptions,
     "objective": ObjectiveOptions,
     "constraints": ConstraintOptions,
+    "time": TimeOptions,
     "solver": SolverOptions,
 }
-TOP_LEVEL_KEYS = {"name", "description", "extends", "data", "tables", "overrides", *OPTION_SECTIONS}
+TOP_LEVEL_KEYS = {"name", "description", "extends", "data", "tables", "hourly_files", "overrides", *OPTION_SECTIONS}
 OBJECTIVE_MODES = ("serve_demand", "min_cost_per_token")
+#: tables derived from the inputs when a scenario loads (time reduction of ``hourly``)
+DERIVED_TABLES = ("slices", "profiles", "days")
 
 
 @dataclass
@@ -109,8 +127,11 @@ class Scenario:
     finance: FinanceOptions = field(default_factory=FinanceOptions)
     objective: ObjectiveOptions = field(default_factory=ObjectiveOptions)
     constraints: ConstraintOptions = field(default_factory=ConstraintOptions)
+    time: TimeOptions = field(default_factory=TimeOptions)
     solver: SolverOptions = field(default_factory=SolverOptions)
     source: str = ""
+    aggregation_error: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """per site and hourly quantity: how far the representative days are from the 8760 hours"""
 
     def facility(self, parameter: str) -> float:
         """Value of one scalar parameter of facility.csv."""
@@ -120,7 +141,11 @@ class Scenario:
         return {section: asdict(getattr(self, section)) for section in OPTION_SECTIONS}
 
     def write(self, folder: Path) -> Path:
-        """Write the resolved scenario (options + tables after overrides) so it reloads as is."""
+        """Write the resolved scenario (options + tables after overrides) so it reloads as is.
+
+        The derived time tables (slices, profiles, days and the aggregation error) are written
+        beside the inputs, so a plan can be re-checked from its folder without re-clustering.
+        """
         folder.mkdir(parents=True, exist_ok=True)
         for table, (_, ids, file_name) in TABLES.items():
             frame = self.tables[table].reset_index()
@@ -129,6 +154,9 @@ class Scenario:
                 gpd.GeoDataFrame(frame, geometry=geometry).to_file(folder / file_name, driver="GeoJSON")
             else:
                 frame.to_csv(folder / file_name, index=False)
+        for table in DERIVED_TABLES:
+            self.tables[table].reset_index().to_csv(folder / f"{table}.csv", index=False)
+        self.aggregation_error.to_csv(folder / "aggregation_error.csv", index=False)
         document = {"name": self.name, "description": self.description, "data": ".", **self.options()}
         path = folder / "scenario.yaml"
         path.write_text(yaml.safe_dump(document, sort_keys=False))
@@ -280,6 +308,36 @@ def _read_table(table: str, path: Path) -> pd.DataFrame:
         raise ScenarioError(f"{path}: not a readable CSV: {error}") from None
 
 
+def _replace_site_hours(hourly: pd.DataFrame, site_files: Any, path: Path) -> pd.DataFrame:
+    """Replace a site's hourly columns with a user's 8760-hour CSV (``hourly_files: {site: file}``)."""
+    if not site_files:
+        return hourly
+    from optimizer.weather import WeatherFileError, read_site_hourly_csv  # pvlib loads only when needed
+
+    if not isinstance(site_files, dict):
+        raise ScenarioError(f"{path}: hourly_files must map site ids to CSV files")
+    known = set(hourly["site_id"])
+    frame = hourly.set_index(["site_id", "hour"])
+    for site, file in site_files.items():
+        if site not in known:
+            raise ScenarioError(f"{path}: hourly_files: unknown site '{site}'.{_nearest(str(site), known)}")
+        try:
+            replacement = read_site_hourly_csv(path.parent / str(file), site)
+        except WeatherFileError as error:
+            raise ScenarioError(str(error)) from None
+        if "temp_c" in replacement and "wetbulb_c" not in replacement:
+            raise ScenarioError(
+                f"{path.parent / str(file)}: gives temp_c but no humidity: add wetbulb_c, dewpoint_c or rh_percent "
+                f"so the wet-bulb temperature matches the new dry-bulb temperature"
+            )
+        replacement = replacement.set_index(["site_id", "hour"])
+        for column in replacement.columns:
+            if column not in frame.columns:
+                frame[column] = float("nan")
+            frame.loc[replacement.index, column] = replacement[column]
+    return _validate("hourly", frame.reset_index(), f"{path} (hourly_files)")
+
+
 def _apply_overrides(table: str, frame: pd.DataFrame, changes: Any, where: str) -> pd.DataFrame:
     _, ids, _ = TABLES[table]
     if not isinstance(changes, dict):
@@ -323,8 +381,7 @@ def _unknown_ids(tables: dict[str, pd.DataFrame], files: dict[str, str]) -> None
         ("chip_throughput", "workload_id", "workloads"),
         ("demand", "region_id", "regions"),
         ("demand", "workload_id", "workloads"),
-        ("profiles", "site_id", "sites"),
-        ("profiles", "slice_id", "slices"),
+        ("hourly", "site_id", "sites"),
     ]
     for table, column, owner in references:
         known = set(tables[owner].index)
@@ -342,13 +399,12 @@ def _consistency(tables: dict[str, pd.DataFrame], files: dict[str, str]) -> None
     missing = set(FACILITY_PARAMETERS) - set(tables["facility"].index)
     if missing:
         raise ScenarioError(f"{files['facility']}: missing parameters {sorted(missing)}")
-    total_h = tables["slices"]["weight_h"].sum()
-    if abs(total_h - HOURS_PER_YEAR) > 1e-6 * HOURS_PER_YEAR:
-        raise ScenarioError(f"{files['slices']}: column 'weight_h' sums to {total_h:g} h; it must sum to 8760")
-    expected = len(tables["sites"]) * len(tables["slices"])
-    if len(tables["profiles"]) != expected:
+    hours = tables["hourly"].groupby(level="site_id").size().reindex(tables["sites"].index, fill_value=0)
+    short = hours[hours != HOURS_PER_YEAR]
+    if len(short):
         raise ScenarioError(
-            f"{files['profiles']}: {len(tables['profiles'])} rows; every site needs every slice ({expected} rows)"
+            f"{files['hourly']}: site '{short.index[0]}' has {short.iloc[0]} hours; every site needs hours 0..8759 "
+            f"({int(HOURS_PER_YEAR)} rows)"
         )
     storage = tables["storage_techs"]
     bad = storage.index[storage["min_duration_h"] > storage["max_duration_h"]]
@@ -367,6 +423,15 @@ def _check_options(scenario: Scenario, where: str) -> None:
         )
     if not 0 < scenario.objective.min_demand_share <= 1:
         raise ScenarioError(f"{where}: objective.min_demand_share must be in (0, 1]")
+    if not 1 <= scenario.time.representative_days <= DAYS_PER_YEAR:
+        raise ScenarioError(f"{where}: time.representative_days must be between 1 and {DAYS_PER_YEAR}")
+    for name in scenario.time.extreme_days or []:
+        if name not in EXTREME_DAYS:
+            raise ScenarioError(f"{where}: time.extreme_days: unknown day '{name}'.{_nearest(name, EXTREME_DAYS)}")
+    if not 0 <= scenario.constraints.cfe_share <= 1:
+        raise ScenarioError(f"{where}: constraints.cfe_share {scenario.constraints.cfe_share} must be a fraction in [0, 1]")
+    if scenario.finance.horizon_yr <= 0:
+        raise ScenarioError(f"{where}: finance.horizon_yr must be positive")
     if not 0 <= scenario.finance.wacc < 1:
         raise ScenarioError(f"{where}: finance.wacc {scenario.finance.wacc} must be a fraction in [0, 1)")
     tables = scenario.tables
@@ -399,6 +464,8 @@ def load_scenario(path: str | Path) -> Scenario:
         file = data_dir / names.get(table, default_file)
         files[table] = str(file)
         frame = _validate(table, _read_table(table, file), str(file))
+        if table == "hourly":
+            frame = _replace_site_hours(frame, document.get("hourly_files"), path)
         if table in overrides:
             frame = _apply_overrides(table, frame, overrides[table], str(path))
             frame = _validate(table, frame, f"{path} (overrides.{table})")
@@ -413,4 +480,10 @@ def load_scenario(path: str | Path) -> Scenario:
         **{section: _options(section, document.get(section), path) for section in OPTION_SECTIONS},
     )
     _check_options(scenario, str(path))
+    extremes = scenario.time.extreme_days or []
+    time = representative_days(
+        complete_hourly(tables["hourly"], tables["sites"]), scenario.time.representative_days, extremes
+    )
+    tables.update(slices=time.slices, profiles=time.profiles, days=time.days)
+    scenario.aggregation_error = time.error
     return scenario

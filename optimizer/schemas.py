@@ -47,12 +47,8 @@ SITES = DataFrameSchema(
         "grid_online_year": _col(int, "first year the grid connection delivers", [YEAR]),
         "grid_price_usd_per_mwh": _col(float, "grid energy price, USD/MWh", [NON_NEGATIVE, Check.le(2000)]),
         "grid_co2_kg_per_mwh": _col(float, "grid CO2 output rate, kg/MWh", [NON_NEGATIVE, Check.le(2000)]),
+        "grid_cfe_share": _col(float, "carbon-free share of the grid's generation (nuclear, wind, solar, hydro)", [FRACTION]),
         "gas_price_usd_per_mmbtu": _col(float, "delivered natural gas price, USD/MMBtu", [NON_NEGATIVE, Check.le(100)]),
-        "solar_cf": _col(float, "annual AC capacity factor of single-axis PV", [FRACTION]),
-        "wind_cf": _col(float, "annual capacity factor of onshore wind", [FRACTION]),
-        "temp_jan_c": _col(float, "January mean dry-bulb temperature, C", [Check.in_range(-60, 60)]),
-        "temp_jul_c": _col(float, "July mean dry-bulb temperature, C", [Check.in_range(-60, 60)]),
-        "temp_diurnal_range_c": _col(float, "mean daily max - min temperature, C", [Check.in_range(0, 40)]),
         "water_limit_ml_per_yr": _col(
             float, "on-site water available, megalitres/yr (blank = no limit)", [NON_NEGATIVE], nullable=True, required=False
         ),
@@ -137,10 +133,18 @@ COOLING = DataFrameSchema(
         "cooling_id": _id("unique cooling technology id"),
         "name": _col(str, "cooling name"),
         "max_rack_kw": _col(float, "densest rack the cooling can carry, kW", [POSITIVE]),
-        "pue_design": _col(float, "PUE at or below the threshold temperature", [Check.in_range(1, 3)]),
-        "pue_slope_per_c": _col(float, "PUE increase per C above the threshold", [Check.in_range(0, 0.1)]),
-        "pue_threshold_c": _col(float, "ambient temperature where PUE starts to rise, C", [Check.in_range(-40, 60)]),
-        "wue_l_per_kwh": _col(float, "water use per kWh of IT energy, L/kWh", [Check.in_range(0, 20)]),
+        "power_overhead": _col(float, "UPS, distribution, lighting losses per kW of IT", [Check.in_range(0, 0.5)]),
+        "fan_pump_kw_per_kw_it": _col(float, "fans and pumps that always run, kW per kW of IT", [Check.in_range(0, 0.5)]),
+        "free_cooling_max_drybulb_c": _col(float, "dry-bulb up to which free cooling carries all heat, C", [Check.in_range(-40, 60)]),
+        "evaporative_max_wetbulb_c": _col(
+            float, "wet-bulb up to which evaporation carries the rest, C (blank = no evaporative stage)",
+            [Check.in_range(-40, 60)], nullable=True,
+        ),
+        "evaporative_l_per_kwh": _col(float, "water evaporated per kWh of IT heat in evaporative hours, L/kWh", [Check.in_range(0, 20)]),
+        "chiller_cop_at_35c": _col(float, "chiller coefficient of performance at 35 C dry-bulb", [Check.in_range(1, 20)]),
+        "chiller_cop_gain_per_c": _col(float, "chiller COP gained per C cooler than 35 C", [Check.in_range(0, 1)]),
+        "chiller_l_per_kwh": _col(float, "water per kWh of IT heat in chiller hours (towers), L/kWh", [Check.in_range(0, 20)]),
+        "transition_band_c": _col(float, "width of the partial free-cooling and evaporative range, C", [Check.in_range(0.1, 20)]),
         "capex_usd_per_kw_it": _col(float, "cooling plant capital cost, USD/kW of IT", [NON_NEGATIVE]),
         "fom_usd_per_kw_it_yr": _col(float, "cooling fixed O&M, USD/kW-yr of IT", [NON_NEGATIVE]),
         "life_yr": _col(float, "economic life, years", [POSITIVE]),
@@ -194,27 +198,25 @@ FACILITY = DataFrameSchema(
     name="facility",
 )
 
-SLICES = DataFrameSchema(
-    {
-        "slice_id": _col(int, "time slice id", [NON_NEGATIVE]),
-        "period": _col(int, "representative period (day) id", [NON_NEGATIVE]),
-        "hour": _col(int, "hour of the day, local standard time", [Check.in_range(0, 23)]),
-        "weight_h": _col(float, "hours of the year the slice stands for", [POSITIVE]),
-    },
-    unique=["slice_id"],
-    name="slices",
-)
-
-PROFILES = DataFrameSchema(
+HOURLY = DataFrameSchema(
     {
         "site_id": _id("site id"),
-        "slice_id": _col(int, "time slice id", [NON_NEGATIVE]),
-        "solar_cf": _col(float, "PV output per MW installed", [FRACTION]),
+        "hour": _col(int, "hour of a non-leap year, local standard time, 0 = 1 Jan 00:00-01:00", [Check.in_range(0, 8759)]),
+        "solar_cf": _col(float, "PV AC output per MW of AC capacity", [FRACTION]),
         "wind_cf": _col(float, "wind output per MW installed", [FRACTION]),
         "temp_c": _col(float, "ambient dry-bulb temperature, C", [Check.in_range(-60, 60)]),
+        "wetbulb_c": _col(float, "ambient wet-bulb temperature, C", [Check.in_range(-60, 60)]),
+        "grid_price_usd_per_mwh": _col(
+            float, "hourly grid energy price, USD/MWh (blank = the site's annual price)",
+            [Check.in_range(-1000, 10_000)], nullable=True, required=False,
+        ),
+        "grid_co2_kg_per_mwh": _col(
+            float, "hourly grid CO2 rate, kg/MWh (blank = the site's annual eGRID rate)",
+            [Check.in_range(0, 2000)], nullable=True, required=False,
+        ),
     },
-    unique=["site_id", "slice_id"],
-    name="profiles",
+    unique=["site_id", "hour"],
+    name="hourly",
 )
 
 #: table name -> (schema, id columns, default file name)
@@ -229,8 +231,7 @@ TABLES: dict[str, tuple[DataFrameSchema, tuple[str, ...], str]] = {
     "regions": (REGIONS, ("region_id",), "regions.csv"),
     "demand": (DEMAND, ("region_id", "workload_id"), "demand.csv"),
     "facility": (FACILITY, ("parameter",), "facility.csv"),
-    "slices": (SLICES, ("slice_id",), "slices.csv"),
-    "profiles": (PROFILES, ("site_id", "slice_id"), "profiles.csv"),
+    "hourly": (HOURLY, ("site_id", "hour"), "hourly.csv.gz"),
 }
 
 #: parameters facility.csv must define, with their unit

@@ -138,13 +138,34 @@ def test_unknown_workload_in_demand(data_dir: Path) -> None:
                  "Did you mean 'chat_70b'?")
 
 
-def test_slice_weights_not_summing_to_8760(data_dir: Path) -> None:
-    path = data_dir / "slices.csv"
+def test_site_missing_hours(data_dir: Path) -> None:
+    path = data_dir / "hourly.csv.gz"
     frame = pd.read_csv(path)
-    frame.loc[0, "weight_h"] += 1
+    frame = frame[~((frame["site_id"] == "quincy_wa") & (frame["hour"] >= 8700))]
     frame.to_csv(path, index=False)
     message = load_error(scenario_path(data_dir))
-    assert_names(message, "slices.csv", "'weight_h'", "8761", "must sum to 8760")
+    assert_names(message, "hourly.csv.gz", "quincy_wa", "8700 hours", "0..8759")
+
+
+def test_hourly_capacity_factor_out_of_range(data_dir: Path) -> None:
+    path = data_dir / "hourly.csv.gz"
+    frame = pd.read_csv(path)
+    row = int(frame.index[(frame["site_id"] == "the_dalles") & (frame["hour"] == 4000)][0])
+    frame.loc[row, "wind_cf"] = 1.7
+    frame.to_csv(path, index=False)
+    message = load_error(scenario_path(data_dir))
+    assert_names(message, "hourly.csv.gz", f"row {row + 1}", "the_dalles/4000", "'wind_cf'", "1.7", "in_range")
+
+
+def test_time_options_checked(data_dir: Path) -> None:
+    path = scenario_path(data_dir)
+    document = yaml.safe_load(path.read_text())
+    document["time"] = {"representative_days": 0}
+    path.write_text(yaml.safe_dump(document))
+    assert_names(load_error(path), "base.yaml", "time.representative_days", "between 1 and 365")
+    document["time"] = {"extreme_days": ["lowest_wnd"]}
+    path.write_text(yaml.safe_dump(document))
+    assert_names(load_error(path), "base.yaml", "time.extreme_days", "'lowest_wnd'", "Did you mean 'lowest_wind'?")
 
 
 def test_fraction_in_integer_column(data_dir: Path) -> None:

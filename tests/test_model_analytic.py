@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 import pytest
 
 from optimizer.model import build_model
@@ -50,15 +52,32 @@ def test_one_site_one_chip_grid_only_cost_per_token_to_the_cent(tmp_path):
 
 
 def test_pue_follows_ambient_temperature(tmp_path):
-    """Air cooling at 10 C and 30 C: PUE 1.3 and 1.3 + 0.02*(30-18); grid sized for the hot slice."""
-    air = {**COOLING, "cooling_id": "air", "max_rack_kw": 150.0, "pue_design": 1.3, "pue_slope_per_c": 0.02, "pue_threshold_c": 18.0}
+    """Air cooling: free below 18 C (PUE 1.3), chillers of COP 4 at 30 C (PUE 1.3 + 1/4).
+
+    Half of each day is at 10 C and half at 30 C; the grid is sized for the hot hours.
+    """
+    air = {**COOLING, "cooling_id": "air", "power_overhead": 0.3, "free_cooling_max_drybulb_c": 18.0}
     plan = _solve(write_tiny(tmp_path, cooling=[air], temps=(10.0, 30.0)))
-    dispatch = plan.tables["dispatch"].set_index("slice_id")
+    dispatch = plan.tables["dispatch"].set_index("hour")
     assert dispatch.loc[0, "pue"] == pytest.approx(1.3)
-    assert dispatch.loc[1, "pue"] == pytest.approx(1.3 + 0.02 * 12)
+    assert dispatch.loc[12, "pue"] == pytest.approx(1.55)
     grid = plan.tables["power"].set_index("tech_id").loc["grid", "capacity_mw"]
-    assert grid == pytest.approx(10.0 * (1.3 + 0.02 * 12))
-    assert plan.tables["sites"].loc[0, "annual_pue"] == pytest.approx((1.3 + 1.54) / 2)
+    assert grid == pytest.approx(10.0 * 1.55)
+    assert plan.tables["sites"].loc[0, "annual_pue"] == pytest.approx((1.3 + 1.55) / 2)
+
+
+def test_evaporative_hours_use_water_and_save_chiller_power(tmp_path):
+    """At 30 C dry-bulb and 22 C wet-bulb an evaporative stage (limit 24 C) replaces the chiller.
+
+    10 MW of IT for 4380 evaporative hours at 1.5 L/kWh use 10e3 kW x 4380 h x 1.5 L = 65.7 ML.
+    """
+    evaporative = {**COOLING, "free_cooling_max_drybulb_c": 18.0, "evaporative_max_wetbulb_c": 24.0,
+                   "evaporative_l_per_kwh": 1.5}
+    plan = _solve(write_tiny(tmp_path, cooling=[evaporative], temps=(10.0, 30.0)))
+    site = plan.tables["sites"].iloc[0]
+    assert site["annual_pue"] == pytest.approx(1.1)
+    assert site["water_ml_per_yr"] == pytest.approx(10e3 * 4380 * 1.5 / 1e6)
+    assert site["annual_wue_l_per_kwh"] == pytest.approx(0.75)
 
 
 def test_land_limit_binds_and_pushes_the_rest_to_a_second_site(tmp_path):
@@ -187,3 +206,100 @@ def test_crf_matches_the_textbook_annuity():
     assert crf(0.08, 5) == pytest.approx(0.2504564545)
     assert crf(0.0, 4) == pytest.approx(0.25)
     assert math.isclose(crf(0.07, 30) * 30, 2.4176, rel_tol=1e-4)
+
+
+# --------------------------------------------------------------------------------------------
+# energy realism: storage across days, bridge power, 24/7 carbon-free share
+
+GAS_ENGINE = {
+    **GRID,
+    "tech_id": "engine",
+    "name": "Gas engine",
+    "kind": "thermal",
+    "capex_usd_per_kw": 1000.0,
+    "vom_usd_per_mwh": 30.0,  # with fuel, 57 $/MWh: dearer than the 50 $/MWh grid once it arrives
+    "heat_rate_btu_per_kwh": 9000.0,
+    "fuel": "gas",
+    "co2_kg_per_mmbtu": 53.06,
+    "life_yr": 25.0,
+    "lead_time_yr": 1.0,
+}
+
+
+def test_storage_carries_energy_from_cheap_days_to_dear_days(tmp_path):
+    """Grid power costs 10 $/MWh on even days and 5000 $/MWh on odd days, flat within each day,
+    so only a battery that links consecutive days can help: no grid at all on dear days.
+
+    Each dear day needs d = 24 h x 11 MW / sqrt(0.85) out of the battery. All 183 cheap days share
+    one representative day, so each stores the same c, and over the year 183 c = 182 d. The level
+    then drifts down by d - c per pair of days from full at the start of day 1 to empty at the end
+    of day 363: energy = 182 (d - c) + c = 364/183 d (the price of clustering the extra cheap day).
+    """
+    day = np.arange(8760) // 24
+    price = np.where(day % 2 == 0, 10.0, 5000.0)
+    path = write_tiny(
+        tmp_path, hourly={"grid_price_usd_per_mwh": price}, options={"time": {"representative_days": 2}}
+    )
+    plan = _solve(path)
+    dear_day_mwh = 24 * 11.0 / math.sqrt(0.85)
+    battery = plan.tables["power"].set_index("tech_id").loc["battery"]
+    assert battery["energy_capacity_mwh"] == pytest.approx(364 / 183 * dear_day_mwh, rel=1e-6)
+    dispatch = plan.tables["dispatch"]
+    dear = dispatch["grid_price_usd_per_mwh"] > 1000.0
+    assert dispatch.loc[dear, "grid_mw"].max() == pytest.approx(0.0, abs=1e-6)
+    days = plan.tables["storage_days"].set_index("day")["soc_start_mwh"]
+    assert days[1] == pytest.approx(battery["energy_capacity_mwh"], rel=1e-6)
+    assert days[363] == pytest.approx(dear_day_mwh, rel=1e-6)
+    assert days[0] - days[2] == pytest.approx(dear_day_mwh / 183, rel=1e-6)
+
+
+def _bridge_share(wait_yr: float, horizon_yr: float, r: float) -> float:
+    return (1 - (1 + r) ** -wait_yr) / (1 - (1 + r) ** -horizon_yr)
+
+
+def test_bridge_power_carries_a_late_grid_site_until_the_grid_arrives(tmp_path):
+    """Grid arrives in 2030, online by 2027: a gas engine carries the 11 MW load for 3 of 20 years.
+
+    Energy cost per year = grid connection + engine capacity, each annualised, plus grid energy in
+    the grid years and fuel and O&M in the bridge years, weighted by their present-value shares.
+    """
+    late = {**SITE, "grid_online_year": 2030}
+    options = {"constraints": {"online_by_year": 2027}, "finance": {"horizon_yr": 20.0}}
+    plan = _solve(write_tiny(tmp_path, sites=[late], techs=[GRID, GAS_ENGINE], options=options))
+    wacc, load = 0.08, 11.0
+    share = _bridge_share(3.0, 20.0, wacc)
+    power = plan.tables["power"].set_index("tech_id")
+    assert power.loc["engine", "capacity_mw"] == pytest.approx(load)
+    assert power.loc["engine", "bridge_generation_mwh_per_yr"] == pytest.approx(load * 8760)
+    assert power.loc["engine", "generation_mwh_per_yr"] == pytest.approx(0.0, abs=1e-6)
+    assert plan.tables["sites"].loc[0, "bridge_share"] == pytest.approx(share)
+    energy = (
+        load * 100e3 * _crf(wacc, 40)  # grid connection, 100 $/kW
+        + load * 1000e3 * _crf(wacc, 25)  # engine, 1000 $/kW
+        + (1 - share) * load * 8760 * 50.0  # grid energy at 50 $/MWh
+        + share * load * 8760 * (30.0 + 9.0 * 3.0)  # engine VOM + 9 MMBtu/MWh x 3 $/MMBtu
+    )
+    tokens = 100 * TOKENS_PER_RACK_YR
+    assert plan.summary["energy_usd_per_mtok"] == pytest.approx(energy / (tokens / 1e6), rel=1e-7)
+    expected_t = (1 - share) * load * 8760 * 0.4 + share * load * 8760 * 9.0 * 53.06 / 1000
+    assert plan.summary["emissions_t_per_yr"] == pytest.approx(expected_t, rel=1e-7)
+
+    # without bridge power the late grid is out: the engine runs all year
+    options["constraints"]["bridge_power"] = False
+    plan = _solve(write_tiny(tmp_path / "no_bridge", sites=[late], techs=[GRID, GAS_ENGINE], options=options))
+    power = plan.tables["power"].set_index("tech_id")
+    assert "grid" not in power.index
+    assert power.loc["engine", "generation_mwh_per_yr"] == pytest.approx(load * 8760)
+
+
+def test_carbon_free_share_is_met_every_hour(tmp_path):
+    """A 40 % carbon-free grid plus a dearer carbon-free firm plant, 70 % required every hour:
+    clean + 0.4 grid >= 0.7 (clean + grid) with clean + grid = 11 MW gives clean = 5.5 MW.
+    """
+    firm = {**GRID, "tech_id": "firm", "name": "Clean firm", "kind": "nuclear", "capex_usd_per_kw": 5000.0,
+            "vom_usd_per_mwh": 60.0}
+    plan = _solve(write_tiny(tmp_path, techs=[GRID, firm], options={"constraints": {"cfe_share": 0.7}}))
+    power = plan.tables["power"].set_index("tech_id")
+    assert power.loc["firm", "capacity_mw"] == pytest.approx(5.5)
+    assert power.loc["grid", "capacity_mw"] == pytest.approx(5.5)
+    assert plan.tables["sites"].loc[0, "cfe_score"] == pytest.approx(0.7)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -26,12 +27,8 @@ SITE = {
     "grid_online_year": 2026,
     "grid_price_usd_per_mwh": 50.0,
     "grid_co2_kg_per_mwh": 400.0,
+    "grid_cfe_share": 0.4,
     "gas_price_usd_per_mmbtu": 3.0,
-    "solar_cf": 0.25,
-    "wind_cf": 0.35,
-    "temp_jan_c": 10.0,
-    "temp_jul_c": 30.0,
-    "temp_diurnal_range_c": 10.0,
 }
 GRID = {
     "tech_id": "grid",
@@ -81,10 +78,16 @@ COOLING = {
     "cooling_id": "liquid",
     "name": "Liquid",
     "max_rack_kw": 150.0,
-    "pue_design": 1.1,
-    "pue_slope_per_c": 0.0,
-    "pue_threshold_c": 25.0,
-    "wue_l_per_kwh": 0.0,
+    # free cooling in any weather: PUE = 1 + overhead + fans = 1.1, no water
+    "power_overhead": 0.1,
+    "fan_pump_kw_per_kw_it": 0.0,
+    "free_cooling_max_drybulb_c": 60.0,
+    "evaporative_max_wetbulb_c": None,
+    "evaporative_l_per_kwh": 0.0,
+    "chiller_cop_at_35c": 4.0,
+    "chiller_cop_gain_per_c": 0.0,
+    "chiller_l_per_kwh": 0.0,
+    "transition_band_c": 0.1,
     "capex_usd_per_kw_it": 1000.0,
     "fom_usd_per_kw_it_yr": 0.0,
     "life_yr": 15.0,
@@ -111,6 +114,8 @@ FACILITY = {
     "route_factor": 1.5,
     "latency_overhead_ms": 2.0,
 }
+HOURS_PER_DAY = 24
+HOURS_PER_YEAR = 8760
 #: tokens one rack of CHIP makes in a year at full utilisation
 TOKENS_PER_RACK_YR = 72 * 1000.0 * 3600 * 8760
 
@@ -128,9 +133,16 @@ def write_tiny(
     demand=None,
     facility=None,
     temps=(20.0, 20.0),
+    hourly=None,
     options=None,
 ) -> Path:
-    """Write a tiny scenario into ``folder`` and return the path of its YAML."""
+    """Write a tiny scenario into ``folder`` and return the path of its YAML.
+
+    Every day of the year is the same: its first half at ``temps[0]``, its second half at
+    ``temps[1]`` (wet-bulb 8 C lower), no sun and no wind unless ``hourly`` gives a column as 24
+    values (one day, repeated) or 8760 values. One representative day then stands for the year
+    exactly, so the hand-computed optimum is the model's.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     sites = sites or [SITE]
     frame = pd.DataFrame(sites)
@@ -153,18 +165,19 @@ def write_tiny(
     pd.DataFrame(
         [{"parameter": k, "value": v, "unit": "-", "description": k} for k, v in values.items()]
     ).to_csv(folder / "facility.csv", index=False)
-    # two slices of half a year each, with their own temperatures
-    pd.DataFrame(
-        [{"slice_id": i, "period": 0, "hour": i, "weight_h": 4380.0} for i in range(len(temps))]
-    ).to_csv(folder / "slices.csv", index=False)
-    pd.DataFrame(
-        [
-            {"site_id": s["site_id"], "slice_id": i, "solar_cf": 0.0, "wind_cf": 0.0, "temp_c": temp}
-            for s in sites
-            for i, temp in enumerate(temps)
-        ]
-    ).to_csv(folder / "profiles.csv", index=False)
-    document = {"name": "tiny", "data": ".", "solver": {"time_limit_s": 30, "mip_gap": 1e-6}}
+    day_temps = np.repeat(np.asarray(temps, dtype=float), HOURS_PER_DAY // len(temps))
+    columns = {"solar_cf": np.zeros(HOURS_PER_DAY), "wind_cf": np.zeros(HOURS_PER_DAY), "temp_c": day_temps,
+               "wetbulb_c": day_temps - 8.0, **(hourly or {})}
+    year = {name: np.resize(np.asarray(values, dtype=float), HOURS_PER_YEAR) for name, values in columns.items()}
+    pd.concat(
+        [pd.DataFrame({"site_id": s["site_id"], "hour": np.arange(HOURS_PER_YEAR), **year}) for s in sites]
+    ).to_csv(folder / "hourly.csv.gz", index=False)
+    document = {
+        "name": "tiny",
+        "data": ".",
+        "solver": {"time_limit_s": 30, "mip_gap": 1e-6},
+        "time": {"representative_days": 1, "extreme_days": None},
+    }
     for section, values in (options or {}).items():
         document.setdefault(section, {}).update(values)
     path = folder / "scenario.yaml"

@@ -66,8 +66,9 @@ DEFAULT_LAND_ACRES = 600.0  # assumption for sites without announced MW or acrea
 
 COLUMNS = ["site_id", "name", "state", "iso", "egrid_subregion", "land_acres", "land_price_usd_per_acre",
            "grid_capacity_mw", "grid_online_year", "grid_price_usd_per_mwh", "grid_co2_kg_per_mwh",
-           "gas_price_usd_per_mmbtu", "solar_cf", "wind_cf", "temp_jan_c", "temp_jul_c",
-           "temp_diurnal_range_c", "water_limit_ml_per_yr"]
+           "grid_cfe_share", "gas_price_usd_per_mmbtu", "water_limit_ml_per_yr"]
+#: eGRID resource-mix columns counted as carbon-free generation
+CARBON_FREE_PCT_COLUMNS = ["nuclear_pct", "wind_pct", "solar_pct", "hydro_pct"]
 STATUS_RANK = {"press-reported": 0, "unverified press knowledge": 1}
 
 
@@ -150,11 +151,14 @@ def build(reference: Path) -> gpd.GeoDataFrame:
     sites = candidates.merge(attributes, on="site_id", validate="one_to_one")
     points = gpd.GeoDataFrame(sites, geometry=gpd.points_from_xy(sites["lon"], sites["lat"]), crs="EPSG:4326")
 
-    co2 = pd.read_csv(reference / "egrid2023rev2_subregion_co2.csv").set_index("subregion")["co2_kg_per_mwh"]
+    egrid = pd.read_csv(reference / "egrid2023rev2_subregion_co2.csv").set_index("subregion")
+    co2 = egrid["co2_kg_per_mwh"]
+    cfe_share = (egrid[CARBON_FREE_PCT_COLUMNS].sum(axis=1) / 100.0).round(3)
     prices = state_prices_usd_per_mwh(reference)
 
     points["egrid_subregion"] = egrid_subregions(points, reference)
     points["grid_co2_kg_per_mwh"] = points["egrid_subregion"].map(co2)
+    points["grid_cfe_share"] = points["egrid_subregion"].map(cfe_share)
     points["grid_price_usd_per_mwh"] = points["state"].map(prices).round(1)
     points["land_acres"] = [land_acres(a, mw) for a, mw in zip(points["land_acres_announced"], points["announced_mw"])]
     points["land_price_usd_per_acre"] = [land_price(s, bool(e)) for s, e in
@@ -164,8 +168,6 @@ def build(reference: Path) -> gpd.GeoDataFrame:
                                       points["grid_online_year_override"])]
     points["gas_price_usd_per_mmbtu"] = round(
         HENRY_HUB_2025_USD_PER_MMBTU + points["state"].map(DELIVERY_ADDER_BY_STATE).fillna(DELIVERY_ADDER_DEFAULT), 2)
-    points["solar_cf"] = points["pv_class"].map(PV_CF_BY_CLASS)
-    points["wind_cf"] = points["wind_class"].map(WIND_CF_BY_CLASS)
 
     result = points[[*COLUMNS, "geometry"]].copy()
     numeric_required = [c for c in COLUMNS[5:] if c != "water_limit_ml_per_yr"]

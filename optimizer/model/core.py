@@ -11,6 +11,7 @@ Shared balances (supply ``sense`` use):
 balance            index        sense  meaning
 =================  ===========  =====  ======================================================
 power_mw           site, slice   ==    on-site supply equals facility load plus charging
+bridge_power_mw    site, slice   ==    until a late grid arrives, on-site generation equals load
 it_power_mw        site          ==    IT power the cooling carries equals racks running
 it_capacity_mw     site, level   >=    cooled IT capacity dense enough for racks >= level kW
 racks              site, chip    >=    racks installed cover racks assigned to workloads
@@ -34,6 +35,7 @@ from optimizer.scenario import Scenario
 LAYERS = ("energy", "chips", "infrastructure")
 BALANCES = {
     "power_mw": ("site_slices", "=="),
+    "bridge_power_mw": ("bridge_site_slices", "=="),  # index set declared by the energy layer
     "it_power_mw": ("S", "=="),
     "it_capacity_mw": ("site_levels", ">="),
     "racks": ("site_chips", ">="),

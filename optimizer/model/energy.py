@@ -1,7 +1,19 @@
-"""Energy layer: grid import, on-site generation, storage, fuel and carbon.
+"""Energy layer: grid import, on-site generation, storage, bridge power, fuel and carbon.
 
 Supplies the site's power balance in every slice, uses land for its footprint, and contributes
 its annualised capital, fixed and variable costs (all tagged ``energy``), emissions and capex.
+
+Storage carries energy within a representative day *and* from one calendar day to the next: the
+state of charge is split into a level at the start of each run of consecutive calendar days that
+share a representative day, plus the change within the day (Kotzur et al. 2018, "Time series
+aggregation for energy system design: modeling seasonal storage", Applied Energy 213). Since the
+level moves linearly across a run, bounding it on the first and last day of each run bounds it on
+every day.
+
+Time to power: where a site's grid connection arrives after ``online_by_year``, the grid may still
+be used once it arrives, if on-site generation carries the whole facility load until then (the
+*bridge years*, without storage). The operating costs and emissions of the bridge years and of the
+grid years are weighted by their present-value shares of the planning horizon.
 """
 
 from __future__ import annotations
@@ -21,8 +33,20 @@ MAX_PUE = 2.0
 MMBTU_PER_MWH_PER_BTU_PER_KWH = 1e-3
 
 
+def grid_wait_yr(scenario: Scenario) -> pd.Series:
+    """Years each site waits for its grid connection after the online-by year (0 if none)."""
+    sites = scenario.tables["sites"]
+    online_by = scenario.constraints.online_by_year
+    if online_by is None:
+        return pd.Series(0.0, index=sites.index)
+    return (sites["grid_online_year"] - online_by).clip(lower=0).astype(float)
+
+
 def allowed_techs(scenario: Scenario) -> pd.DataFrame:
-    """(site x tech) mask: the technology may be built there in time and is not excluded."""
+    """(site x tech) mask: the technology may be built there in time and is not excluded.
+
+    A late grid stays allowed when bridge power may carry the site until it arrives.
+    """
     sites, techs = scenario.tables["sites"], scenario.tables["power_techs"]
     limits = scenario.constraints
     allowed = pd.DataFrame(True, index=sites.index, columns=techs.index)
@@ -34,8 +58,40 @@ def allowed_techs(scenario: Scenario) -> pd.DataFrame:
         ready = scenario.finance.start_year + np.ceil(techs["lead_time_yr"])
         in_time = (ready <= limits.online_by_year) & (techs["first_year"] <= limits.online_by_year)
         allowed.loc[:, ~in_time.to_numpy()] = False
-        allowed[grid] &= sites["grid_online_year"] <= limits.online_by_year
+        if not limits.bridge_power:
+            allowed[grid] &= grid_wait_yr(scenario) == 0
     return allowed
+
+
+def bridge_share(wait_yr: float, horizon_yr: float, wacc: float) -> float:
+    """Present-value share of the horizon that falls in the first ``wait_yr`` years."""
+    wait_yr = min(wait_yr, horizon_yr)
+    if wacc == 0:
+        return wait_yr / horizon_yr
+    return (1 - (1 + wacc) ** -wait_yr) / (1 - (1 + wacc) ** -horizon_yr)
+
+
+def bridge_sites(scenario: Scenario) -> dict[str, float]:
+    """Sites that may use a late grid after bridge years -> present-value share of those years."""
+    if not scenario.constraints.bridge_power:
+        return {}
+    allowed = allowed_techs(scenario)
+    grid = scenario.tables["power_techs"].index[scenario.tables["power_techs"]["kind"] == "grid"][0]
+    wait = grid_wait_yr(scenario)
+    finance = scenario.finance
+    return {
+        s: bridge_share(float(wait[s]), finance.horizon_yr, finance.wacc)
+        for s in wait.index
+        if wait[s] > 0 and allowed.loc[s, grid]
+    }
+
+
+def storage_runs(days: pd.DataFrame) -> list[tuple[int, int, int]]:
+    """(first day, number of days, period) of each run of consecutive days with the same period."""
+    period = days["period"].to_numpy()
+    starts = [0, *(np.flatnonzero(period[1:] != period[:-1]) + 1)]
+    ends = [*starts[1:], len(period)]
+    return [(int(a), int(b - a), int(period[a])) for a, b in zip(starts, ends)]
 
 
 def storage_allowed(scenario: Scenario) -> list[str]:
@@ -146,32 +202,13 @@ def add_energy(m: pyo.ConcreteModel, scenario: Scenario, shared: Shared) -> None
     )
     m.charge_mw = pyo.Var(storage_slices, bounds=lambda _, s, b, t: (0, power_bound[s]))
     m.discharge_mw = pyo.Var(storage_slices, bounds=lambda _, s, b, t: (0, power_bound[s]))
-    m.state_of_charge_mwh = pyo.Var(
-        storage_slices, bounds=lambda _, s, b, t: (0, power_bound[s] * storage.loc[b, "max_duration_h"])
-    )
     m.charge_within_power = pyo.Constraint(
         storage_slices, rule=lambda _, s, b, t: m.charge_mw[s, b, t] <= m.storage_power_mw[s, b]
     )
     m.discharge_within_power = pyo.Constraint(
         storage_slices, rule=lambda _, s, b, t: m.discharge_mw[s, b, t] <= m.storage_power_mw[s, b]
     )
-    m.state_within_energy = pyo.Constraint(
-        storage_slices, rule=lambda _, s, b, t: m.state_of_charge_mwh[s, b, t] <= m.storage_energy_mwh[s, b]
-    )
-    slices = scenario.tables["slices"]
-    previous = {}
-    for _, group in slices.groupby("period"):
-        ordered = list(group.sort_values("hour").index)
-        previous.update(dict(zip(ordered, ordered[-1:] + ordered[:-1])))
-    one_way = {b: math.sqrt(storage.loc[b, "round_trip_efficiency"]) for b in storage.index}
-
-    def state_of_charge(_, s, b, t):
-        # slices are hours; the last hour of a representative day wraps to its first
-        return m.state_of_charge_mwh[s, b, t] == (
-            m.state_of_charge_mwh[s, b, previous[t]] + one_way[b] * m.charge_mw[s, b, t] - m.discharge_mw[s, b, t] / one_way[b]
-        )
-
-    m.state_of_charge_balance = pyo.Constraint(storage_slices, rule=state_of_charge)
+    _add_storage_across_days(m, scenario, storage, power_bound)
 
     techs_at = {s: [g for (ss, g) in pairs if ss == s] for s in m.S}
     storage_at = {s: [b for (ss, b) in m.site_storage if ss == s] for s in m.S}
@@ -193,14 +230,135 @@ def add_energy(m: pyo.ConcreteModel, scenario: Scenario, shared: Shared) -> None
     )
     shared.add_use("land_acres", m.generation_land_acres)
 
-    _add_costs(m, scenario, shared, techs_at, storage_at, grid, wacc)
+    bridge = bridge_sites(scenario)
+    _add_bridge_power(m, techs_at, availability, grid, bridge, shared)
+    if scenario.constraints.cfe_share > 0:
+        _add_carbon_free_share(m, scenario, techs_at, storage_at, grid)
+    _add_costs(m, scenario, shared, techs_at, storage_at, grid, wacc, bridge)
 
 
-def _add_costs(m, scenario: Scenario, shared: Shared, techs_at, storage_at, grid: str, wacc: float) -> None:
-    sites, techs = scenario.tables["sites"], scenario.tables["power_techs"]
+def _add_storage_across_days(m, scenario: Scenario, storage: pd.DataFrame, power_bound: dict) -> None:
+    """State of charge within each representative day plus its level across the calendar days."""
+    slices = scenario.tables["slices"]
+    first_hour = slices.groupby("period")["hour"].transform("min")
+    previous = {}
+    for _, group in slices.groupby("period"):
+        ordered = list(group.sort_values("hour").index)
+        previous.update(dict(zip(ordered[1:], ordered[:-1])))
+    last_slice = slices.reset_index().sort_values("hour").groupby("period")["slice_id"].last().to_dict()
+    periods = sorted(last_slice)
+    runs = storage_runs(scenario.tables["days"])
+    one_way = {b: math.sqrt(storage.loc[b, "round_trip_efficiency"]) for b in storage.index}
+    energy_bound = {(s, b): power_bound[s] * storage.loc[b, "max_duration_h"] for s, b in m.site_storage}
+
+    storage_slices = m.site_storage_slices
+    m.P = pyo.Set(initialize=periods, ordered=True)
+    m.R = pyo.Set(initialize=range(len(runs)), ordered=True)
+    m.storage_runs = runs
+    m.soc_within_day_mwh = pyo.Var(
+        storage_slices, bounds=lambda _, s, b, t: (-energy_bound[s, b], energy_bound[s, b])
+    )
+
+    def within_day(_, s, b, t):
+        # change of the state of charge since the start of the day; the day starts at 0
+        before = 0.0 if slices.loc[t, "hour"] == first_hour[t] else m.soc_within_day_mwh[s, b, previous[t]]
+        return m.soc_within_day_mwh[s, b, t] == before + one_way[b] * m.charge_mw[s, b, t] - m.discharge_mw[s, b, t] / one_way[b]
+
+    m.state_of_charge_within_day = pyo.Constraint(storage_slices, rule=within_day)
+    site_storage_periods = [(s, b, p) for s, b in m.site_storage for p in periods]
+    m.soc_day_high_mwh = pyo.Var(site_storage_periods, bounds=lambda _, s, b, p: (0, energy_bound[s, b]))
+    m.soc_day_low_mwh = pyo.Var(site_storage_periods, bounds=lambda _, s, b, p: (-energy_bound[s, b], 0))
+    period_of = slices["period"].to_dict()
+    m.soc_day_high_covers = pyo.Constraint(
+        storage_slices, rule=lambda _, s, b, t: m.soc_day_high_mwh[s, b, period_of[t]] >= m.soc_within_day_mwh[s, b, t]
+    )
+    m.soc_day_low_covers = pyo.Constraint(
+        storage_slices, rule=lambda _, s, b, t: m.soc_day_low_mwh[s, b, period_of[t]] <= m.soc_within_day_mwh[s, b, t]
+    )
+
+    def day_change(s, b, p):
+        return m.soc_within_day_mwh[s, b, last_slice[p]]
+
+    m.soc_run_start_mwh = pyo.Var(
+        [(s, b, r) for s, b in m.site_storage for r in m.R], bounds=lambda _, s, b, r: (0, energy_bound[s, b])
+    )
+
+    def run_chain(_, s, b, r):
+        # the level after a run of n equal days is its start plus n day-changes; the year wraps
+        _, length, period = runs[r]
+        following = (r + 1) % len(runs)
+        return m.soc_run_start_mwh[s, b, following] == m.soc_run_start_mwh[s, b, r] + length * day_change(s, b, period)
+
+    m.soc_across_days = pyo.Constraint(m.soc_run_start_mwh.index_set(), rule=run_chain)
+    ends = [(s, b, r, last) for s, b in m.site_storage for r, (_, length, _) in enumerate(runs) for last in {0, length - 1}]
+    m.soc_run_ends = pyo.Set(initialize=ends, dimen=4, ordered=True)
+
+    def level_at(s, b, r, day_in_run):
+        return m.soc_run_start_mwh[s, b, r] + day_in_run * day_change(s, b, runs[r][2])
+
+    m.soc_within_energy = pyo.Constraint(
+        m.soc_run_ends,
+        rule=lambda _, s, b, r, j: level_at(s, b, r, j) + m.soc_day_high_mwh[s, b, runs[r][2]] <= m.storage_energy_mwh[s, b],
+    )
+    m.soc_above_empty = pyo.Constraint(
+        m.soc_run_ends, rule=lambda _, s, b, r, j: level_at(s, b, r, j) + m.soc_day_low_mwh[s, b, runs[r][2]] >= 0
+    )
+
+
+def _add_bridge_power(m, techs_at, availability, grid: str, bridge: dict[str, float], shared: Shared) -> None:
+    """On-site generation that carries the facility load alone until a late grid arrives."""
+    m.bridge_share = bridge
+    m.bridge_site_slices = pyo.Set(initialize=[(s, t) for s in bridge for t in m.T], dimen=2, ordered=True)
+    keys = [(s, g, t) for s in bridge for g in techs_at[s] if g != grid for t in m.T]
+    m.bridge_generation_mw = pyo.Var(keys, bounds=(0, None))
+    m.bridge_within_capacity = pyo.Constraint(
+        keys, rule=lambda _, s, g, t: m.bridge_generation_mw[s, g, t] <= availability[s, g, t] * m.capacity_mw[s, g]
+    )
+    m.bridge_supply_mw = pyo.Expression(
+        m.bridge_site_slices,
+        rule=lambda _, s, t: sum(m.bridge_generation_mw[s, g, t] for g in techs_at[s] if g != grid),
+    )
+    shared.add_supply("bridge_power_mw", m.bridge_supply_mw)
+
+
+def carbon_free_techs(scenario: Scenario) -> list[str]:
+    """On-site technologies with no direct CO2 (the grid counts by its own carbon-free share)."""
+    techs = scenario.tables["power_techs"]
+    free = (techs["kind"] != "grid") & ((techs["co2_kg_per_mmbtu"] == 0) | techs["heat_rate_btu_per_kwh"].isna())
+    return list(techs.index[free])
+
+
+def _add_carbon_free_share(m, scenario: Scenario, techs_at, storage_at, grid: str) -> None:
+    """24/7 matching: in every hour, carbon-free supply covers ``cfe_share`` of the site's load.
+
+    Storage counts by its net discharge, so energy stored from carbon-free hours moves with it and
+    its losses count against the share.
+    """
+    share = scenario.constraints.cfe_share
+    grid_cfe = scenario.tables["sites"]["grid_cfe_share"].to_dict()
+    clean = set(carbon_free_techs(scenario))
+
+    def net_storage(s, t):
+        return sum(m.discharge_mw[s, b, t] - m.charge_mw[s, b, t] for b in storage_at[s])
+
+    def rule(_, s, t):
+        carbon_free = sum(
+            (grid_cfe[s] if g == grid else 1.0) * m.generation_mw[s, g, t] for g in techs_at[s] if g == grid or g in clean
+        )
+        load = sum(m.generation_mw[s, g, t] for g in techs_at[s]) + net_storage(s, t)
+        return carbon_free + net_storage(s, t) >= share * load
+
+    m.carbon_free_share = pyo.Constraint(m.site_slices, rule=rule)
+
+
+def _add_costs(m, scenario: Scenario, shared: Shared, techs_at, storage_at, grid: str, wacc: float, bridge) -> None:
+    techs = scenario.tables["power_techs"]
     storage = scenario.tables["storage_techs"]
+    profiles = scenario.tables["profiles"]
     w = m.weight_h
     fuel = _fuel_usd_per_mwh(scenario)
+    # operating costs and emissions of the grid years and of the bridge years, by present value
+    grid_years = {s: 1.0 - bridge.get(s, 0.0) for s in m.S}
     capex_per_mw = {g: musd(techs.loc[g, "capex_usd_per_kw"] * KW_PER_MW) for g in techs.index}
     annual_per_mw = {
         g: capex_per_mw[g] * crf(wacc, techs.loc[g, "life_yr"]) + musd(techs.loc[g, "fom_usd_per_kw_yr"] * KW_PER_MW)
@@ -211,9 +369,18 @@ def _add_costs(m, scenario: Scenario, shared: Shared, techs_at, storage_at, grid
     m.annual_generation_mwh = pyo.Expression(
         m.site_techs, rule=lambda _, s, g: sum(w[t] * m.generation_mw[s, g, t] for t in m.T)
     )
+    bridge_pairs = sorted({(s, g) for s, g, _ in m.bridge_generation_mw.index_set()})
+    m.bridge_annual_generation_mwh = pyo.Expression(
+        bridge_pairs, rule=lambda _, s, g: sum(w[t] * m.bridge_generation_mw[s, g, t] for t in m.T)
+    )
 
     def annual_energy(s, g):
-        return m.annual_generation_mwh[s, g]
+        """Generation in an average year of the horizon: grid years and bridge years weighted."""
+        steady = grid_years[s] * m.annual_generation_mwh[s, g]
+        return steady + bridge[s] * m.bridge_annual_generation_mwh[s, g] if (s, g) in bridge_pairs else steady
+
+    grid_price = musd(profiles["grid_price_usd_per_mwh"]).to_dict()
+    grid_co2_t = (profiles["grid_co2_kg_per_mwh"] / 1000.0).to_dict()
 
     m.generation_capacity_cost_musd = pyo.Expression(
         m.S, rule=lambda _, s: sum(annual_per_mw[g] * m.capacity_mw[s, g] for g in techs_at[s] if g != grid)
@@ -223,9 +390,9 @@ def _add_costs(m, scenario: Scenario, shared: Shared, techs_at, storage_at, grid
     )
     m.grid_energy_cost_musd = pyo.Expression(
         m.S,
-        rule=lambda _, s: sum(
-            musd(sites.loc[s, "grid_price_usd_per_mwh"]) * annual_energy(s, g) for g in techs_at[s] if g == grid
-        ),
+        rule=lambda _, s: grid_years[s] * sum(w[t] * grid_price[s, t] * m.generation_mw[s, grid, t] for t in m.T)
+        if grid in techs_at[s]
+        else 0.0,
     )
     m.fuel_and_vom_cost_musd = pyo.Expression(
         m.S,
@@ -254,17 +421,21 @@ def _add_costs(m, scenario: Scenario, shared: Shared, techs_at, storage_at, grid
     shared.add_cost("energy", "fuel and variable O&M", m.fuel_and_vom_cost_musd)
     shared.add_cost("energy", "storage", m.storage_cost_musd)
 
-    co2_t_per_mwh = {}
-    for s in m.S:
-        for g in techs_at[s]:
-            if g == grid:
-                co2_t_per_mwh[s, g] = sites.loc[s, "grid_co2_kg_per_mwh"] / 1000.0
-            elif not pd.isna(techs.loc[g, "heat_rate_btu_per_kwh"]):
-                mmbtu = techs.loc[g, "heat_rate_btu_per_kwh"] * MMBTU_PER_MWH_PER_BTU_PER_KWH
-                co2_t_per_mwh[s, g] = mmbtu * techs.loc[g, "co2_kg_per_mmbtu"] / 1000.0
+    fuel_co2_t_per_mwh = {
+        g: techs.loc[g, "heat_rate_btu_per_kwh"] * MMBTU_PER_MWH_PER_BTU_PER_KWH * techs.loc[g, "co2_kg_per_mmbtu"] / 1000.0
+        for g in techs.index
+        if g != grid and not pd.isna(techs.loc[g, "heat_rate_btu_per_kwh"]) and techs.loc[g, "co2_kg_per_mmbtu"] > 0
+    }
+
+    def grid_emissions_t(s):
+        if grid not in techs_at[s]:
+            return 0.0
+        return grid_years[s] * sum(w[t] * grid_co2_t[s, t] * m.generation_mw[s, grid, t] for t in m.T)
+
     m.emissions_t = pyo.Expression(
         m.S,
-        rule=lambda _, s: sum(co2_t_per_mwh[s, g] * annual_energy(s, g) for g in techs_at[s] if co2_t_per_mwh.get((s, g))),
+        rule=lambda _, s: grid_emissions_t(s)
+        + sum(fuel_co2_t_per_mwh[g] * annual_energy(s, g) for g in techs_at[s] if g in fuel_co2_t_per_mwh),
     )
     shared.emissions_t.append(m.emissions_t)
 

@@ -1,9 +1,10 @@
 """Infrastructure layer: which sites to build, one cooling per site, land, building, water, labour.
 
 The product of the cooling binary and the IT load is disaggregated: each cooling has its own
-IT capacity and hourly IT load at a site, bounded by the site's land-derived IT limit times the
-binary. Facility power is then the sum of per-cooling IT load times that cooling's PUE in the
-slice's ambient temperature, which stays linear.
+IT capacity and IT load at a site, bounded by the site's land-derived IT limit times the binary.
+Facility power in a slice is then the sum of per-cooling IT load times that cooling's PUE in the
+slice's dry- and wet-bulb temperature (:mod:`optimizer.cooling`), which stays linear; water use
+likewise sums the hourly WUE over the year.
 """
 
 from __future__ import annotations
@@ -11,30 +12,19 @@ from __future__ import annotations
 import pandas as pd
 import pyomo.environ as pyo
 
+from optimizer.cooling import hourly_pue_wue
 from optimizer.model.core import Shared, site_it_limit_mw
-from optimizer.scenario import HOURS_PER_YEAR, Scenario
+from optimizer.scenario import Scenario
 from optimizer.units import KW_PER_MW, crf, musd
 
 LITRES_PER_ML = 1e6
-
-
-def pue_by_slice(scenario: Scenario) -> pd.DataFrame:
-    """PUE of each cooling (columns) at each site and slice (rows) from the ambient temperature."""
-    cooling = scenario.tables["cooling"]
-    temp = scenario.tables["profiles"]["temp_c"]
-    return pd.DataFrame(
-        {
-            k: row["pue_design"] + row["pue_slope_per_c"] * (temp - row["pue_threshold_c"]).clip(lower=0)
-            for k, row in cooling.iterrows()
-        }
-    )
 
 
 def add_infrastructure(m: pyo.ConcreteModel, scenario: Scenario, shared: Shared) -> None:
     sites, cooling = scenario.tables["sites"], scenario.tables["cooling"]
     it_limit = site_it_limit_mw(scenario)
     allowed_sites = scenario.constraints.allowed_sites
-    pue = pue_by_slice(scenario)
+    pue, wue = hourly_pue_wue(cooling, scenario.tables["profiles"])
 
     m.build = pyo.Var(m.S, domain=pyo.Binary)
     for s in m.S:
@@ -57,10 +47,12 @@ def add_infrastructure(m: pyo.ConcreteModel, scenario: Scenario, shared: Shared)
     m.cooled_it_total_mw = pyo.Expression(m.S, rule=lambda _, s: sum(m.cooled_it_mw[s, k] for k in m.K))
     shared.add_supply("it_power_mw", m.cooled_it_total_mw)
     # IT load is constant; the facility load still varies with each slice's ambient temperature
+    pue_at = pue.stack().to_dict()  # (site, slice, cooling) -> PUE
     m.facility_load_mw = pyo.Expression(
-        m.site_slices, rule=lambda _, s, t: sum(pue.loc[(s, t), k] * m.cooled_it_mw[s, k] for k in m.K)
+        m.site_slices, rule=lambda _, s, t: sum(pue_at[s, t, k] * m.cooled_it_mw[s, k] for k in m.K)
     )
     shared.add_use("power_mw", m.facility_load_mw)
+    shared.add_use("bridge_power_mw", m.facility_load_mw)
     m.cooled_capacity_at_level_mw = pyo.Expression(
         m.site_levels,
         rule=lambda _, s, level: sum(m.it_capacity_mw[s, k] for k in m.K if cooling.loc[k, "max_rack_kw"] >= level),
@@ -76,12 +68,11 @@ def add_infrastructure(m: pyo.ConcreteModel, scenario: Scenario, shared: Shared)
     shared.add_use("land_acres", m.it_land_acres)
 
     limits = sites["water_limit_ml_per_yr"].dropna() if "water_limit_ml_per_yr" in sites else pd.Series(dtype=float)
+    # litres per MWh of IT energy over the year, per cooling: weights x hourly WUE
+    weights = wue.index.get_level_values("slice_id").map(scenario.tables["slices"]["weight_h"]).to_numpy()
+    annual_l_per_mw = (wue.mul(weights * KW_PER_MW, axis=0).groupby(level="site_id").sum().stack()).to_dict()
     m.water_ml = pyo.Expression(
-        m.S,
-        rule=lambda _, s: sum(
-            HOURS_PER_YEAR * cooling.loc[k, "wue_l_per_kwh"] * KW_PER_MW / LITRES_PER_ML * m.cooled_it_mw[s, k]
-            for k in m.K
-        ),
+        m.S, rule=lambda _, s: sum(annual_l_per_mw[s, k] / LITRES_PER_ML * m.cooled_it_mw[s, k] for k in m.K)
     )
     m.water_limit = pyo.Constraint(list(limits.index), rule=lambda _, s: m.water_ml[s] <= limits[s])
 
