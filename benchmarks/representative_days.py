@@ -9,7 +9,7 @@ extra firm capacity and keeps its cost was sized correctly by its representative
 
 Usage::
 
-    python benchmarks/representative_days.py [--scenario benchmarks/scenarios/reduced_3_sites.yaml]
+    python benchmarks/representative_days.py [--scenario benchmarks/scenarios/reduced_2_sites.yaml]
         [--days 4 8 16 32] [--out benchmarks/results/representative_days.csv]
 """
 
@@ -91,7 +91,7 @@ def _row(label, days, plan, seconds) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scenario", type=Path, default=HERE / "scenarios" / "reduced_3_sites.yaml")
+    parser.add_argument("--scenario", type=Path, default=HERE / "scenarios" / "reduced_2_sites.yaml")
     parser.add_argument("--days", type=int, nargs="+", default=[4, 8, 16, 32])
     parser.add_argument("--out", type=Path, default=HERE / "results" / "representative_days.csv")
     args = parser.parse_args()

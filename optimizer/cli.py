@@ -59,6 +59,10 @@ def _headline(plan: Plan) -> Table:
     return table
 
 
+#: smallest capacity the sites table names (the CSV keeps every MW)
+MW_SHOWN = 0.5
+
+
 def _sites_table(plan: Plan) -> Table:
     sites = plan.tables["sites"]
     built = sites[sites["built"] == 1].sort_values("it_capacity_mw", ascending=False)
@@ -68,7 +72,7 @@ def _sites_table(plan: Plan) -> Table:
         table.add_column(column, justify="right" if column in ("IT MW", "$/Mtok") else "left")
     chips = plan.tables["chips"]
     for row in built.itertuples():
-        mix = power[power["site_id"] == row.site_id]
+        mix = power[(power["site_id"] == row.site_id) & (power["capacity_mw"] >= MW_SHOWN)]
         sources = ", ".join(f"{r.tech_id} {r.capacity_mw:,.0f}" for r in mix.itertuples())
         skus = ", ".join(f"{r.chip_id} x{int(r.chips):,}" for r in chips[chips["site_id"] == row.site_id].itertuples())
         table.add_row(row.site_id, row.cooling_id, f"{row.it_capacity_mw:,.0f}", skus, sources, f"{row.usd_per_mtok:.4f}")

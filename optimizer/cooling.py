@@ -11,7 +11,8 @@ evaporative assist (optional)
     Direct evaporative air cooling or adiabatic dry coolers/cooling towers carry what free cooling
     cannot, as long as the wet-bulb temperature is low enough (same linear band above
     ``evaporative_max_wetbulb_c``). Evaporating water costs ``evaporative_l_per_kwh`` litres per
-    kWh of IT heat and no compressor power.
+    kWh of IT heat and, instead of compressors, only pumps and faster fans
+    (``evaporative_kw_per_kw_it``).
 mechanical
     Chillers carry the rest with a coefficient of performance that falls as it gets hotter:
     ``COP = chiller_cop_at_35c + chiller_cop_gain_per_c * (35 - dry-bulb)`` (floored at
@@ -19,7 +20,8 @@ mechanical
 
 So, per hour, with shares ``free``, ``evaporative`` of what remains and ``mechanical`` the rest::
 
-    PUE = 1 + power_overhead + fan_pump_kw_per_kw_it + mechanical / COP(dry-bulb)
+    PUE = 1 + power_overhead + fan_pump_kw_per_kw_it
+            + evaporative * evaporative_kw_per_kw_it + mechanical / COP(dry-bulb)
     WUE = (1 - free) * evaporative * evaporative_l_per_kwh + mechanical * chiller_l_per_kwh
 
 ``power_overhead`` is the electrical loss of UPS, transformers and distribution plus lighting and
@@ -60,9 +62,10 @@ def chiller_cop(cooling: pd.Series, drybulb_c: np.ndarray) -> np.ndarray:
 
 def pue(cooling: pd.Series, drybulb_c: np.ndarray, wetbulb_c: np.ndarray) -> np.ndarray:
     """Facility power per unit of IT power in each hour."""
-    _, _, mechanical = stage_shares(cooling, drybulb_c, wetbulb_c)
+    _, evaporative, mechanical = stage_shares(cooling, drybulb_c, wetbulb_c)
     fixed = 1.0 + float(cooling["power_overhead"]) + float(cooling["fan_pump_kw_per_kw_it"])
-    return fixed + mechanical / chiller_cop(cooling, drybulb_c)
+    evaporating = evaporative * float(cooling["evaporative_kw_per_kw_it"])
+    return fixed + evaporating + mechanical / chiller_cop(cooling, drybulb_c)
 
 
 def wue_l_per_kwh(cooling: pd.Series, drybulb_c: np.ndarray, wetbulb_c: np.ndarray) -> np.ndarray:

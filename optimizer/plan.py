@@ -283,11 +283,19 @@ def _dispatch(fm: FactoryModel) -> pd.DataFrame:
         for tech in m.G:
             if tech != m.grid_tech:
                 frame[f"bridge_{tech}_mw"] = [bridge.get((s, tech, t), 0.0) for s, t in keys]
+        for name, component in (
+            ("charge", m.bridge.charge_mw), ("discharge", m.bridge.discharge_mw), ("soc_within_day", m.bridge.soc_within_day_mwh)
+        ):
+            values = _values(component)
+            unit = "mwh" if name.startswith("soc") else "mw"
+            for b in sorted({b for _, b in m.site_storage}):
+                frame[f"bridge_{b}_{name}_{unit}"] = [values.get((s, b, t), 0.0) for s, t in keys]
     clean = set(carbon_free_techs(scenario))
     grid_cfe = frame["site_id"].map(scenario.tables["sites"]["grid_cfe_share"])
+    storage_ids = sorted({b for _, b in m.site_storage})
     storage_net = sum(
-        (frame[c] for c in frame.columns if c.endswith("_discharge_mw")), pd.Series(0.0, index=frame.index)
-    ) - sum((frame[c] for c in frame.columns if c.endswith("_charge_mw")), pd.Series(0.0, index=frame.index))
+        (frame[f"{b}_discharge_mw"] - frame[f"{b}_charge_mw"] for b in storage_ids), pd.Series(0.0, index=frame.index)
+    )
     frame["carbon_free_mw"] = (
         sum((frame[f"{g}_mw"] for g in m.G if g in clean), pd.Series(0.0, index=frame.index))
         + grid_cfe * frame[f"{m.grid_tech}_mw"]
@@ -305,27 +313,30 @@ def _add_carbon_free_score(sites: pd.DataFrame, dispatch: pd.DataFrame) -> None:
 
 
 def _storage_days(fm: FactoryModel) -> pd.DataFrame:
-    """State of charge at the start of each calendar day, for every storage that was built."""
+    """State of charge at the start of each calendar day, for every storage that was built, in the
+    grid years and, at sites that wait for their grid, in the bridge years."""
     m = fm.model
-    start = _values(m.soc_run_start_mwh)
-    within = _values(m.soc_within_day_mwh)
     last_slice = fm.scenario.tables["slices"].reset_index().sort_values("hour").groupby("period")["slice_id"].last()
     rows = []
-    for s, b in m.site_storage:
-        if (m.storage_power_mw[s, b].value or 0.0) <= 1e-6:
-            continue
-        for r, (first, length, period) in enumerate(m.storage_runs):
-            change = within[s, b, last_slice[period]]
-            for j in range(length):
-                rows.append({
-                    "site_id": s,
-                    "storage_id": b,
-                    "day": first + j,
-                    "period": period,
-                    "soc_start_mwh": start[s, b, r] + j * change,
-                    "energy_capacity_mwh": m.storage_energy_mwh[s, b].value,
-                })
-    columns = ["site_id", "storage_id", "day", "period", "soc_start_mwh", "energy_capacity_mwh"]
+    for regime, block in (("grid_years", m), ("bridge_years", m.bridge)):
+        start = _values(block.soc_run_start_mwh)
+        within = _values(block.soc_within_day_mwh)
+        for s, b in sorted({(s, b) for s, b, _ in block.soc_run_start_mwh.index_set()}):
+            if (m.storage_power_mw[s, b].value or 0.0) <= 1e-6:
+                continue
+            for r, (first, length, period) in enumerate(m.storage_runs):
+                change = within[s, b, last_slice[period]]
+                for j in range(length):
+                    rows.append({
+                        "regime": regime,
+                        "site_id": s,
+                        "storage_id": b,
+                        "day": first + j,
+                        "period": period,
+                        "soc_start_mwh": start[s, b, r] + j * change,
+                        "energy_capacity_mwh": m.storage_energy_mwh[s, b].value,
+                    })
+    columns = ["regime", "site_id", "storage_id", "day", "period", "soc_start_mwh", "energy_capacity_mwh"]
     return pd.DataFrame(rows, columns=columns)
 
 

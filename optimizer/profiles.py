@@ -111,6 +111,8 @@ def _cluster(wide: pd.DataFrame, n_days: int, extremes: list[str]) -> tuple[np.n
         extremes=extreme_config,
         weights=weights,
         cluster=tsam.ClusterConfig(method="hierarchical", representation="medoid"),
+        # tsam's own mean correction shifts values additively (night-time sun); see _rescale
+        preserve_column_means=False,
     )
     representatives = result.cluster_representatives
     periods = sorted(result.cluster_counts)
@@ -122,7 +124,24 @@ def _cluster(wide: pd.DataFrame, n_days: int, extremes: list[str]) -> tuple[np.n
             values[index, :, position] = block[name].to_numpy() if name in block else wide[column].iloc[0]
     weights_days = np.array([result.cluster_counts[p] for p in periods], dtype=float)
     assignment = np.searchsorted(periods, np.asarray(result.cluster_assignments))
+    _rescale(values, weights_days, wide)
     return values, weights_days, assignment
+
+
+def _rescale(values: np.ndarray, weights_days: np.ndarray, wide: pd.DataFrame) -> None:
+    """Scale capacity factors, prices and CO2 rates so their annual means match the 8760 hours.
+
+    Multiplicative, so zero stays zero (no sun at night) and the shape of each day is kept; a
+    capacity factor is clipped at 1 afterwards. Temperatures are left as they are: the medoids are
+    real days, and a shifted temperature would be a day that never happened.
+    """
+    for position, (_, quantity) in enumerate(wide.columns):
+        if quantity in ("temp_c", "wetbulb_c"):
+            continue
+        represented = np.average(values[:, :, position].mean(axis=1), weights=weights_days)
+        target = wide.iloc[:, position].mean()
+        if represented > 0:
+            values[:, :, position] *= target / represented
 
 
 def representative_days(hourly: pd.DataFrame, n_days: int, extremes: list[str]) -> TimeSlices:

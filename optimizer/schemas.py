@@ -141,6 +141,7 @@ COOLING = DataFrameSchema(
             [Check.in_range(-40, 60)], nullable=True,
         ),
         "evaporative_l_per_kwh": _col(float, "water evaporated per kWh of IT heat in evaporative hours, L/kWh", [Check.in_range(0, 20)]),
+        "evaporative_kw_per_kw_it": _col(float, "pumps and extra fan power in evaporative hours, kW per kW of IT", [Check.in_range(0, 0.5)]),
         "chiller_cop_at_35c": _col(float, "chiller coefficient of performance at 35 C dry-bulb", [Check.in_range(1, 20)]),
         "chiller_cop_gain_per_c": _col(float, "chiller COP gained per C cooler than 35 C", [Check.in_range(0, 1)]),
         "chiller_l_per_kwh": _col(float, "water per kWh of IT heat in chiller hours (towers), L/kWh", [Check.in_range(0, 20)]),

@@ -24,6 +24,8 @@ from optimizer.units import TOKENS_PER_PTOK, usd_per_mtok
 INF = highspy.kHighsInf
 #: share of the time limit the first-plan heuristic may use
 HEURISTIC_SHARE = 0.4
+#: the restricted MILP of the first plan is solved to this share of the requested gap
+RESTRICTED_GAP_SHARE = 0.1
 #: the first Dinkelbach step only needs a good plan: its gap and share of the time limit
 FIRST_STEP_GAP = 0.05
 FIRST_STEP_TIME_SHARE = 0.25
@@ -153,7 +155,12 @@ def _relax_and_fix(cm: CompiledModel, time_limit_s: float) -> np.ndarray | None:
     values = np.round(relaxed[settled])
     h.changeColsBounds(len(settled), settled, values, values)
     h.setOptionValue("time_limit", max(time_limit_s - (time.perf_counter() - started), 1.0))
+    # the restricted MILP is small: solving it tightly hands the full MILP an incumbent close
+    # enough to the root bound that the root cuts alone often prove the gap
+    gap = h.getOptionValue("mip_rel_gap")[1]
+    h.setOptionValue("mip_rel_gap", gap * RESTRICTED_GAP_SHARE)
     h.run()
+    h.setOptionValue("mip_rel_gap", gap)
     found = h.getInfo().primal_solution_status == 2
     plan = np.asarray(h.getSolution().col_value) if found else None
     h.changeColsBounds(len(settled), settled, lower[settled], upper[settled])

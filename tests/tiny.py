@@ -84,6 +84,7 @@ COOLING = {
     "free_cooling_max_drybulb_c": 60.0,
     "evaporative_max_wetbulb_c": None,
     "evaporative_l_per_kwh": 0.0,
+    "evaporative_kw_per_kw_it": 0.0,
     "chiller_cop_at_35c": 4.0,
     "chiller_cop_gain_per_c": 0.0,
     "chiller_l_per_kwh": 0.0,

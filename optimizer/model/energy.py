@@ -197,18 +197,10 @@ def add_energy(m: pyo.ConcreteModel, scenario: Scenario, shared: Shared) -> None
         m.site_storage,
         rule=lambda _, s, b: m.storage_energy_mwh[s, b] <= storage.loc[b, "max_duration_h"] * m.storage_power_mw[s, b],
     )
-    storage_slices = m.site_storage_slices = pyo.Set(
-        initialize=[(s, b, t) for s, b in m.site_storage for t in m.T], dimen=3, ordered=True
-    )
-    m.charge_mw = pyo.Var(storage_slices, bounds=lambda _, s, b, t: (0, power_bound[s]))
-    m.discharge_mw = pyo.Var(storage_slices, bounds=lambda _, s, b, t: (0, power_bound[s]))
-    m.charge_within_power = pyo.Constraint(
-        storage_slices, rule=lambda _, s, b, t: m.charge_mw[s, b, t] <= m.storage_power_mw[s, b]
-    )
-    m.discharge_within_power = pyo.Constraint(
-        storage_slices, rule=lambda _, s, b, t: m.discharge_mw[s, b, t] <= m.storage_power_mw[s, b]
-    )
-    _add_storage_across_days(m, scenario, storage, power_bound)
+    # runs of consecutive calendar days that share a representative day (storage levels)
+    m.storage_runs = storage_runs(scenario.tables["days"])
+    m.R = pyo.Set(initialize=range(len(m.storage_runs)), ordered=True)
+    _add_storage_operation(m, m, list(m.site_storage), scenario, storage, power_bound)
 
     techs_at = {s: [g for (ss, g) in pairs if ss == s] for s in m.S}
     storage_at = {s: [b for (ss, b) in m.site_storage if ss == s] for s in m.S}
@@ -231,14 +223,17 @@ def add_energy(m: pyo.ConcreteModel, scenario: Scenario, shared: Shared) -> None
     shared.add_use("land_acres", m.generation_land_acres)
 
     bridge = bridge_sites(scenario)
-    _add_bridge_power(m, techs_at, availability, grid, bridge, shared)
+    _add_bridge_power(m, scenario, techs_at, storage_at, availability, grid, bridge, shared, power_bound)
     if scenario.constraints.cfe_share > 0:
         _add_carbon_free_share(m, scenario, techs_at, storage_at, grid)
     _add_costs(m, scenario, shared, techs_at, storage_at, grid, wacc, bridge)
 
 
-def _add_storage_across_days(m, scenario: Scenario, storage: pd.DataFrame, power_bound: dict) -> None:
-    """State of charge within each representative day plus its level across the calendar days."""
+def _add_storage_operation(b, m, site_storage: list, scenario: Scenario, storage: pd.DataFrame, power_bound: dict) -> None:
+    """Hourly charge and discharge, state of charge within each representative day, and its level
+    across the calendar days, for one operating regime: the grid years (``b`` is the model) or the
+    bridge years (``b`` is ``m.bridge``). Sizes (power, energy) are the model's, shared by both.
+    """
     slices = scenario.tables["slices"]
     first_hour = slices.groupby("period")["hour"].transform("min")
     previous = {}
@@ -247,66 +242,80 @@ def _add_storage_across_days(m, scenario: Scenario, storage: pd.DataFrame, power
         previous.update(dict(zip(ordered[1:], ordered[:-1])))
     last_slice = slices.reset_index().sort_values("hour").groupby("period")["slice_id"].last().to_dict()
     periods = sorted(last_slice)
-    runs = storage_runs(scenario.tables["days"])
-    one_way = {b: math.sqrt(storage.loc[b, "round_trip_efficiency"]) for b in storage.index}
-    energy_bound = {(s, b): power_bound[s] * storage.loc[b, "max_duration_h"] for s, b in m.site_storage}
+    runs = m.storage_runs
+    one_way = {k: math.sqrt(storage.loc[k, "round_trip_efficiency"]) for k in storage.index}
+    energy_bound = {(s, k): power_bound[s] * storage.loc[k, "max_duration_h"] for s, k in site_storage}
 
-    storage_slices = m.site_storage_slices
-    m.P = pyo.Set(initialize=periods, ordered=True)
-    m.R = pyo.Set(initialize=range(len(runs)), ordered=True)
-    m.storage_runs = runs
-    m.soc_within_day_mwh = pyo.Var(
-        storage_slices, bounds=lambda _, s, b, t: (-energy_bound[s, b], energy_bound[s, b])
+    b.storage_slices = pyo.Set(initialize=[(s, k, t) for s, k in site_storage for t in m.T], dimen=3, ordered=True)
+    storage_slices = b.storage_slices
+    b.charge_mw = pyo.Var(storage_slices, bounds=lambda _, s, k, t: (0, power_bound[s]))
+    b.discharge_mw = pyo.Var(storage_slices, bounds=lambda _, s, k, t: (0, power_bound[s]))
+    # one row for both directions: charging and discharging in the same hour only burns energy in
+    # losses, which curtailing generation does for free, so no plan gains from both at once (except
+    # by dumping grid energy at a negative hourly price, which this row deliberately limits)
+    b.charge_and_discharge_within_power = pyo.Constraint(
+        storage_slices,
+        rule=lambda _, s, k, t: b.charge_mw[s, k, t] + b.discharge_mw[s, k, t] <= m.storage_power_mw[s, k],
+    )
+    b.soc_within_day_mwh = pyo.Var(
+        storage_slices, bounds=lambda _, s, k, t: (-energy_bound[s, k], energy_bound[s, k])
     )
 
-    def within_day(_, s, b, t):
+    def within_day(_, s, k, t):
         # change of the state of charge since the start of the day; the day starts at 0
-        before = 0.0 if slices.loc[t, "hour"] == first_hour[t] else m.soc_within_day_mwh[s, b, previous[t]]
-        return m.soc_within_day_mwh[s, b, t] == before + one_way[b] * m.charge_mw[s, b, t] - m.discharge_mw[s, b, t] / one_way[b]
+        before = 0.0 if slices.loc[t, "hour"] == first_hour[t] else b.soc_within_day_mwh[s, k, previous[t]]
+        return b.soc_within_day_mwh[s, k, t] == before + one_way[k] * b.charge_mw[s, k, t] - b.discharge_mw[s, k, t] / one_way[k]
 
-    m.state_of_charge_within_day = pyo.Constraint(storage_slices, rule=within_day)
-    site_storage_periods = [(s, b, p) for s, b in m.site_storage for p in periods]
-    m.soc_day_high_mwh = pyo.Var(site_storage_periods, bounds=lambda _, s, b, p: (0, energy_bound[s, b]))
-    m.soc_day_low_mwh = pyo.Var(site_storage_periods, bounds=lambda _, s, b, p: (-energy_bound[s, b], 0))
+    b.state_of_charge_within_day = pyo.Constraint(storage_slices, rule=within_day)
+    site_storage_periods = [(s, k, p) for s, k in site_storage for p in periods]
+    b.soc_day_high_mwh = pyo.Var(site_storage_periods, bounds=lambda _, s, k, p: (0, energy_bound[s, k]))
+    b.soc_day_low_mwh = pyo.Var(site_storage_periods, bounds=lambda _, s, k, p: (-energy_bound[s, k], 0))
     period_of = slices["period"].to_dict()
-    m.soc_day_high_covers = pyo.Constraint(
-        storage_slices, rule=lambda _, s, b, t: m.soc_day_high_mwh[s, b, period_of[t]] >= m.soc_within_day_mwh[s, b, t]
+    b.soc_day_high_covers = pyo.Constraint(
+        storage_slices, rule=lambda _, s, k, t: b.soc_day_high_mwh[s, k, period_of[t]] >= b.soc_within_day_mwh[s, k, t]
     )
-    m.soc_day_low_covers = pyo.Constraint(
-        storage_slices, rule=lambda _, s, b, t: m.soc_day_low_mwh[s, b, period_of[t]] <= m.soc_within_day_mwh[s, b, t]
-    )
-
-    def day_change(s, b, p):
-        return m.soc_within_day_mwh[s, b, last_slice[p]]
-
-    m.soc_run_start_mwh = pyo.Var(
-        [(s, b, r) for s, b in m.site_storage for r in m.R], bounds=lambda _, s, b, r: (0, energy_bound[s, b])
+    b.soc_day_low_covers = pyo.Constraint(
+        storage_slices, rule=lambda _, s, k, t: b.soc_day_low_mwh[s, k, period_of[t]] <= b.soc_within_day_mwh[s, k, t]
     )
 
-    def run_chain(_, s, b, r):
+    def day_change(s, k, p):
+        return b.soc_within_day_mwh[s, k, last_slice[p]]
+
+    b.soc_run_start_mwh = pyo.Var(
+        [(s, k, r) for s, k in site_storage for r in m.R], bounds=lambda _, s, k, r: (0, energy_bound[s, k])
+    )
+
+    def run_chain(_, s, k, r):
         # the level after a run of n equal days is its start plus n day-changes; the year wraps
         _, length, period = runs[r]
         following = (r + 1) % len(runs)
-        return m.soc_run_start_mwh[s, b, following] == m.soc_run_start_mwh[s, b, r] + length * day_change(s, b, period)
+        return b.soc_run_start_mwh[s, k, following] == b.soc_run_start_mwh[s, k, r] + length * day_change(s, k, period)
 
-    m.soc_across_days = pyo.Constraint(m.soc_run_start_mwh.index_set(), rule=run_chain)
-    ends = [(s, b, r, last) for s, b in m.site_storage for r, (_, length, _) in enumerate(runs) for last in {0, length - 1}]
-    m.soc_run_ends = pyo.Set(initialize=ends, dimen=4, ordered=True)
+    b.soc_across_days = pyo.Constraint(b.soc_run_start_mwh.index_set(), rule=run_chain)
+    ends = [(s, k, r, last) for s, k in site_storage for r, (_, length, _) in enumerate(runs) for last in {0, length - 1}]
+    b.soc_run_ends = pyo.Set(initialize=ends, dimen=4, ordered=True)
 
-    def level_at(s, b, r, day_in_run):
-        return m.soc_run_start_mwh[s, b, r] + day_in_run * day_change(s, b, runs[r][2])
+    def level_at(s, k, r, day_in_run):
+        return b.soc_run_start_mwh[s, k, r] + day_in_run * day_change(s, k, runs[r][2])
 
-    m.soc_within_energy = pyo.Constraint(
-        m.soc_run_ends,
-        rule=lambda _, s, b, r, j: level_at(s, b, r, j) + m.soc_day_high_mwh[s, b, runs[r][2]] <= m.storage_energy_mwh[s, b],
+    b.soc_within_energy = pyo.Constraint(
+        b.soc_run_ends,
+        rule=lambda _, s, k, r, j: level_at(s, k, r, j) + b.soc_day_high_mwh[s, k, runs[r][2]] <= m.storage_energy_mwh[s, k],
     )
-    m.soc_above_empty = pyo.Constraint(
-        m.soc_run_ends, rule=lambda _, s, b, r, j: level_at(s, b, r, j) + m.soc_day_low_mwh[s, b, runs[r][2]] >= 0
+    b.soc_above_empty = pyo.Constraint(
+        b.soc_run_ends, rule=lambda _, s, k, r, j: level_at(s, k, r, j) + b.soc_day_low_mwh[s, k, runs[r][2]] >= 0
     )
 
 
-def _add_bridge_power(m, techs_at, availability, grid: str, bridge: dict[str, float], shared: Shared) -> None:
-    """On-site generation that carries the facility load alone until a late grid arrives."""
+def _add_bridge_power(
+    m, scenario: Scenario, techs_at, storage_at, availability, grid: str, bridge: dict[str, float], shared: Shared, power_bound
+) -> None:
+    """On-site generation and storage that carry the facility load alone until a late grid arrives.
+
+    The bridge years run their own dispatch on the same plants and batteries. A site that never
+    uses its grid can run the bridge years exactly like the others, so the rule only costs
+    something where the plan really waits for a grid.
+    """
     m.bridge_share = bridge
     m.bridge_site_slices = pyo.Set(initialize=[(s, t) for s in bridge for t in m.T], dimen=2, ordered=True)
     keys = [(s, g, t) for s in bridge for g in techs_at[s] if g != grid for t in m.T]
@@ -314,11 +323,20 @@ def _add_bridge_power(m, techs_at, availability, grid: str, bridge: dict[str, fl
     m.bridge_within_capacity = pyo.Constraint(
         keys, rule=lambda _, s, g, t: m.bridge_generation_mw[s, g, t] <= availability[s, g, t] * m.capacity_mw[s, g]
     )
+    m.bridge = pyo.Block()
+    _add_storage_operation(
+        m.bridge, m, [(s, k) for s in bridge for k in storage_at[s]], scenario, scenario.tables["storage_techs"], power_bound
+    )
     m.bridge_supply_mw = pyo.Expression(
         m.bridge_site_slices,
-        rule=lambda _, s, t: sum(m.bridge_generation_mw[s, g, t] for g in techs_at[s] if g != grid),
+        rule=lambda _, s, t: sum(m.bridge_generation_mw[s, g, t] for g in techs_at[s] if g != grid)
+        + sum(m.bridge.discharge_mw[s, k, t] for k in storage_at[s]),
+    )
+    m.bridge_charging_mw = pyo.Expression(
+        m.bridge_site_slices, rule=lambda _, s, t: sum(m.bridge.charge_mw[s, k, t] for k in storage_at[s])
     )
     shared.add_supply("bridge_power_mw", m.bridge_supply_mw)
+    shared.add_use("bridge_power_mw", m.bridge_charging_mw)
 
 
 def carbon_free_techs(scenario: Scenario) -> list[str]:
@@ -329,7 +347,8 @@ def carbon_free_techs(scenario: Scenario) -> list[str]:
 
 
 def _add_carbon_free_share(m, scenario: Scenario, techs_at, storage_at, grid: str) -> None:
-    """24/7 matching: in every hour, carbon-free supply covers ``cfe_share`` of the site's load.
+    """24/7 matching: in every hour, carbon-free supply covers ``cfe_share`` of the site's load,
+    in the grid years and in the bridge years alike.
 
     Storage counts by its net discharge, so energy stored from carbon-free hours moves with it and
     its losses count against the share.
@@ -338,17 +357,25 @@ def _add_carbon_free_share(m, scenario: Scenario, techs_at, storage_at, grid: st
     grid_cfe = scenario.tables["sites"]["grid_cfe_share"].to_dict()
     clean = set(carbon_free_techs(scenario))
 
-    def net_storage(s, t):
-        return sum(m.discharge_mw[s, b, t] - m.charge_mw[s, b, t] for b in storage_at[s])
+    def net_storage(b, s, t):
+        return sum(b.discharge_mw[s, k, t] - b.charge_mw[s, k, t] for k in storage_at[s])
 
     def rule(_, s, t):
         carbon_free = sum(
             (grid_cfe[s] if g == grid else 1.0) * m.generation_mw[s, g, t] for g in techs_at[s] if g == grid or g in clean
         )
-        load = sum(m.generation_mw[s, g, t] for g in techs_at[s]) + net_storage(s, t)
-        return carbon_free + net_storage(s, t) >= share * load
+        load = sum(m.generation_mw[s, g, t] for g in techs_at[s]) + net_storage(m, s, t)
+        return carbon_free + net_storage(m, s, t) >= share * load
 
     m.carbon_free_share = pyo.Constraint(m.site_slices, rule=rule)
+
+    def bridge_rule(_, s, t):
+        on_site = [g for g in techs_at[s] if g != grid]
+        carbon_free = sum(m.bridge_generation_mw[s, g, t] for g in on_site if g in clean)
+        load = sum(m.bridge_generation_mw[s, g, t] for g in on_site) + net_storage(m.bridge, s, t)
+        return carbon_free + net_storage(m.bridge, s, t) >= share * load
+
+    m.bridge_carbon_free_share = pyo.Constraint(m.bridge_site_slices, rule=bridge_rule)
 
 
 def _add_costs(m, scenario: Scenario, shared: Shared, techs_at, storage_at, grid: str, wacc: float, bridge) -> None:
