@@ -50,6 +50,8 @@ def _headline(plan: Plan) -> Table:
         ("emissions", f"{s['emissions_kg_per_mtok']:.3f} kg CO2/Mtok"),
         ("water", f"{s['water_l_per_mtok']:.3f} L/Mtok"),
         ("energy per token", f"{s['energy_j_per_token']:.3f} J"),
+        ("representative days", f"{int(s['periods'])} ({int(s['slices'])} h)"),
+        ("  hourly RMSE solar / wind", f"{s['aggregation_rmse_solar_cf']:.2f} / {s['aggregation_rmse_wind_cf']:.2f} CF"),
         ("model build / hand-off / solve", f"{s['build_s']:.1f} / {s['handoff_s']:.1f} / {s['solve_s']:.1f} s"),
     ]
     if s["dinkelbach_iterations"]:

@@ -2,7 +2,8 @@
 
 The model runs on time slices: the hours of a few representative days, each day weighted by the
 number of calendar days it stands for. Days are chosen with tsam (hierarchical clustering of whole
-days over every site's series at once, medoid representation, column means preserved) plus extreme
+days over every site's series at once, medoid representation; capacity factors, prices and CO2
+rates rescaled multiplicatively to their annual means) plus extreme
 days appended as their own periods (tsam ``ExtremeConfig(method="append")``), picked on the
 fleet-average series so that a design also meets the worst day and not only typical ones:
 
