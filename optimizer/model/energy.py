@@ -71,12 +71,13 @@ def bridge_share(wait_yr: float, horizon_yr: float, wacc: float) -> float:
     return (1 - (1 + wacc) ** -wait_yr) / (1 - (1 + wacc) ** -horizon_yr)
 
 
-def bridge_sites(scenario: Scenario) -> dict[str, float]:
-    """Sites that may use a late grid after bridge years -> present-value share of those years."""
+def bridge_sites(scenario: Scenario, allowed: pd.DataFrame, grid: str) -> dict[str, float]:
+    """Sites that may use a late grid after bridge years -> present-value share of those years.
+
+    ``allowed`` is the (site x tech) mask of :func:`allowed_techs`.
+    """
     if not scenario.constraints.bridge_power:
         return {}
-    allowed = allowed_techs(scenario)
-    grid = scenario.tables["power_techs"].index[scenario.tables["power_techs"]["kind"] == "grid"][0]
     wait = grid_wait_yr(scenario)
     finance = scenario.finance
     return {
@@ -222,7 +223,7 @@ def add_energy(m: pyo.ConcreteModel, scenario: Scenario, shared: Shared) -> None
     )
     shared.add_use("land_acres", m.generation_land_acres)
 
-    bridge = bridge_sites(scenario)
+    bridge = bridge_sites(scenario, allowed, grid)
     _add_bridge_power(m, scenario, techs_at, storage_at, availability, grid, bridge, shared, power_bound)
     if scenario.constraints.cfe_share > 0:
         _add_carbon_free_share(m, scenario, techs_at, storage_at, grid)
