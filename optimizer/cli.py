@@ -6,11 +6,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from optimizer.compare import PlanComparison, PlanFolderError, compare_plans
 from optimizer.model import build_model
 from optimizer.plan import Plan, PlanExistsError, build_plan
 from optimizer.scenario import OBJECTIVE_MODES, ScenarioError, load_scenario
@@ -125,6 +127,61 @@ def solve_command(
     if plan.summary["status"] != "optimal":
         console.print("[yellow]time limit reached: this plan is feasible but not proven within the MIP gap[/yellow]")
     console.print(f"plan written to [bold]{out}[/bold]")
+
+
+
+def _number(value: float) -> str:
+    """Four significant figures; whole numbers with separators; solver noise below 1e-6 as 0."""
+    if pd.isna(value):
+        return ""
+    if abs(value) < 1e-6:
+        return "0"
+    if abs(value) >= 1e6:
+        return f"{value:.4g}"
+    if float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:.4g}"
+
+
+def _comparison_tables(comparison: PlanComparison, name_a: str, name_b: str) -> list[Table]:
+    headline = Table(title=f"{name_a} -> {name_b}", header_style="bold")
+    for column in ("figure", "A", "B", "change", "change %"):
+        headline.add_column(column, justify="left" if column == "figure" else "right")
+    for row in comparison.headline.itertuples(index=False):
+        headline.add_row(row.figure, _number(row.a), _number(row.b), _number(row.change),
+                         "" if pd.isna(row.change_pct) else f"{row.change_pct:+.2f} %")
+    tables = [headline]
+    sections = (
+        ("Sites that changed", comparison.sites, {
+            "site_id": "site", "built_a": "built A", "built_b": "built B", "it_mw_a": "IT MW A", "it_mw_b": "IT MW B",
+            "change_mw": "change", "cooling_id_a": "cooling A", "cooling_id_b": "cooling B"}),
+        ("Power capacity that changed (MW)", comparison.capacities, {
+            "site_id": "site", "tech_id": "source", "mw_a": "A", "mw_b": "B", "change_mw": "change"}),
+        ("Accelerators that changed", comparison.chips, {"chip_id": "SKU", "chips_a": "A", "chips_b": "B", "change": "change"}),
+    )
+    for title, frame, columns in sections:
+        table = Table(title=title if len(frame) else f"{title}: none", header_style="bold")
+        for position, header in enumerate(columns.values()):
+            table.add_column(header, no_wrap=position == 0)  # the id must stay readable
+        for _, row in frame.iterrows():
+            table.add_row(*[_number(row[c]) if isinstance(row[c], float) else str(row[c]) for c in columns])
+        tables.append(table)
+    return tables
+
+
+@app.command("compare")
+def compare_command(
+    plan_a: Path = typer.Argument(..., help="first plan folder (written by aifactory solve)"),
+    plan_b: Path = typer.Argument(..., help="second plan folder"),
+) -> None:
+    """Print what changed from plan A to plan B: $/Mtok by layer, sites, power capacity, chips."""
+    try:
+        comparison = compare_plans(plan_a, plan_b)
+    except PlanFolderError as error:
+        err_console.print(f"[red]input error:[/red] {escape(str(error))}")
+        raise typer.Exit(EXIT_INPUT) from None
+    for table in _comparison_tables(comparison, plan_a.name, plan_b.name):
+        console.print(table)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,110 @@
+"""What changed between two exported plans: headline figures, sites, capacities and chips.
+
+Reads the plan folders only (``summary.csv``, ``sites.csv``, ``power.csv``, ``chips.csv``), so it
+compares plans from different runs, machines or versions of the data. Every table has the value in
+plan A, in plan B and the change B - A; rows that did not change are left out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+#: summary figures compared, with the label a planner reads
+HEADLINE = {
+    "usd_per_mtok": "$/Mtok",
+    "energy_usd_per_mtok": "  energy $/Mtok",
+    "chips_usd_per_mtok": "  chips $/Mtok",
+    "infrastructure_usd_per_mtok": "  infrastructure $/Mtok",
+    "total_cost_usd_per_yr": "total cost $/yr",
+    "delivered_tokens_per_yr": "delivered tokens/yr",
+    "sites_built": "sites built",
+    "it_capacity_mw": "IT capacity MW",
+    "chips": "accelerators",
+    "emissions_kg_per_mtok": "kg CO2/Mtok",
+    "water_l_per_mtok": "water L/Mtok",
+    "capex_usd": "capex $",
+}
+#: smallest change reported: differences below it are solver noise
+TOLERANCE = 1e-6
+
+
+class PlanFolderError(ValueError):
+    """A folder is not an exported plan (a table is missing or unreadable)."""
+
+
+@dataclass
+class PlanComparison:
+    headline: pd.DataFrame  # figure, a, b, change, change_pct
+    sites: pd.DataFrame  # site_id, built_a, built_b, it_mw_a, it_mw_b, change_mw, cooling_a, cooling_b
+    capacities: pd.DataFrame  # site_id, tech_id, mw_a, mw_b, change_mw
+    chips: pd.DataFrame  # chip_id, chips_a, chips_b, change
+
+
+def _read(folder: Path, table: str) -> pd.DataFrame:
+    path = folder / f"{table}.csv"
+    if not path.exists():
+        raise PlanFolderError(f"{folder}: not a plan folder ({table}.csv is missing)")
+    try:
+        return pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        raise PlanFolderError(f"{path}: not a readable CSV: {error}") from None
+
+
+def _changed(frame: pd.DataFrame, a: str, b: str, change: str) -> pd.DataFrame:
+    frame[change] = frame[b] - frame[a]
+    return frame[frame[change].abs() > TOLERANCE * frame[[a, b]].abs().max(axis=1).clip(lower=1.0)].reset_index(drop=True)
+
+
+def _headline(a: pd.Series, b: pd.Series) -> pd.DataFrame:
+    rows = [
+        {"figure": label, "a": float(a[column]), "b": float(b[column])}
+        for column, label in HEADLINE.items()
+        if column in a.index and column in b.index
+    ]
+    frame = pd.DataFrame(rows)
+    frame["change"] = frame["b"] - frame["a"]
+    frame["change_pct"] = 100.0 * frame["change"] / frame["a"].where(frame["a"] != 0)
+    return frame
+
+
+def _sites(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
+    columns = ["site_id", "built", "it_capacity_mw", "cooling_id"]
+    merged = a[columns].merge(b[columns], on="site_id", how="outer", suffixes=("_a", "_b"))
+    merged[["built_a", "built_b"]] = merged[["built_a", "built_b"]].fillna(0).astype(int)
+    merged[["it_capacity_mw_a", "it_capacity_mw_b"]] = merged[["it_capacity_mw_a", "it_capacity_mw_b"]].fillna(0.0)
+    merged[["cooling_id_a", "cooling_id_b"]] = merged[["cooling_id_a", "cooling_id_b"]].fillna("")
+    merged = merged.rename(columns={"it_capacity_mw_a": "it_mw_a", "it_capacity_mw_b": "it_mw_b"})
+    merged["change_mw"] = merged["it_mw_b"] - merged["it_mw_a"]
+    moved = (merged["built_a"] != merged["built_b"]) | (merged["cooling_id_a"] != merged["cooling_id_b"])
+    moved |= merged["change_mw"].abs() > TOLERANCE * merged[["it_mw_a", "it_mw_b"]].max(axis=1).clip(lower=1.0)
+    ordered = ["site_id", "built_a", "built_b", "it_mw_a", "it_mw_b", "change_mw", "cooling_id_a", "cooling_id_b"]
+    return merged.loc[moved, ordered].sort_values("change_mw", key=abs, ascending=False).reset_index(drop=True)
+
+
+def _capacities(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
+    def by_key(power: pd.DataFrame) -> pd.Series:
+        return power.groupby(["site_id", "tech_id"])["capacity_mw"].sum()
+
+    merged = pd.concat({"mw_a": by_key(a), "mw_b": by_key(b)}, axis=1).fillna(0.0).reset_index()
+    return _changed(merged, "mw_a", "mw_b", "change_mw")
+
+
+def _chips(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
+    merged = pd.concat(
+        {"chips_a": a.groupby("chip_id")["chips"].sum(), "chips_b": b.groupby("chip_id")["chips"].sum()}, axis=1
+    ).fillna(0.0).reset_index()
+    return _changed(merged, "chips_a", "chips_b", "change")
+
+
+def compare_plans(folder_a: str | Path, folder_b: str | Path) -> PlanComparison:
+    """Compare two plan folders written by ``aifactory solve``."""
+    a, b = Path(folder_a), Path(folder_b)
+    return PlanComparison(
+        headline=_headline(_read(a, "summary").iloc[0], _read(b, "summary").iloc[0]),
+        sites=_sites(_read(a, "sites"), _read(b, "sites")),
+        capacities=_capacities(_read(a, "power"), _read(b, "power")),
+        chips=_chips(_read(a, "chips"), _read(b, "chips")),
+    )
