@@ -14,6 +14,7 @@ from rich.table import Table
 
 from optimizer.compare import PlanComparison, PlanFolderError, compare_plans
 from optimizer.model import build_model
+from optimizer.plots import plot_cost_by_site, plot_dispatch, plot_map
 from optimizer.plan import Plan, PlanExistsError, build_plan
 from optimizer.scenario import OBJECTIVE_MODES, ScenarioError, load_scenario
 from optimizer.solve import SolveError, solve
@@ -182,6 +183,32 @@ def compare_command(
         raise typer.Exit(EXIT_INPUT) from None
     for table in _comparison_tables(comparison, plan_a.name, plan_b.name):
         console.print(table)
+
+
+
+@app.command("plot")
+def plot_command(
+    plan: Path = typer.Argument(..., help="plan folder (written by aifactory solve)"),
+    site: Optional[str] = typer.Option(None, help="site for the dispatch chart (default: the largest)"),
+    period: Optional[int] = typer.Option(None, help="representative day for the dispatch chart (default: the most common)"),
+    boundaries: Optional[Path] = typer.Option(None, help="boundary file for the map (default: US states from bokeh_sampledata)"),
+) -> None:
+    """Draw the plan: map.png, cost_by_site.png and dispatch.png in PLAN/plots/."""
+    if not (plan / "summary.csv").exists():
+        err_console.print(f"[red]input error:[/red] {escape(str(plan))}: not a plan folder (summary.csv is missing)")
+        raise typer.Exit(EXIT_INPUT)
+    plots = plan / "plots"
+    try:
+        written = [
+            plot_map(plan, plots / "map.png", boundaries),
+            plot_cost_by_site(plan, plots / "cost_by_site.png"),
+            plot_dispatch(plan, plots / "dispatch.png", site, period),
+        ]
+    except ValueError as error:
+        err_console.print(f"[red]input error:[/red] {escape(str(error))}")
+        raise typer.Exit(EXIT_INPUT) from None
+    for path in written:
+        console.print(f"wrote [bold]{path}[/bold]")
 
 
 if __name__ == "__main__":
