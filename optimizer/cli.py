@@ -18,6 +18,7 @@ from optimizer.plots import plot_cost_by_site, plot_dispatch, plot_map
 from optimizer.plan import Plan, PlanExistsError, build_plan
 from optimizer.scenario import OBJECTIVE_MODES, ScenarioError, load_scenario
 from optimizer.solve import SolveError, solve
+from optimizer.sweep import load_sweep, run_sweep
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Plan AI factories at the lowest cost per delivered token.")
 console = Console()
@@ -209,6 +210,27 @@ def plot_command(
         raise typer.Exit(EXIT_INPUT) from None
     for path in written:
         console.print(f"wrote [bold]{path}[/bold]")
+
+
+
+@app.command("sweep")
+def sweep_command(
+    sweep_file: Path = typer.Argument(..., help="sweep YAML: a base scenario and the parameters to vary"),
+    out: Path = typer.Option(..., "--out", "-o", help="folder for one plan per case and sweep.csv"),
+    scheduler: Optional[str] = typer.Option(None, help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786"),
+    workers: Optional[int] = typer.Option(None, help="local worker processes (default: one per core)"),
+) -> None:
+    """Solve every case of a sweep in parallel; resumes where an earlier run stopped."""
+    try:
+        cases = load_sweep(sweep_file)
+    except ScenarioError as error:
+        err_console.print(f"[red]input error:[/red] {escape(str(error))}")
+        raise typer.Exit(EXIT_INPUT) from None
+    table = run_sweep(cases, out, scheduler=scheduler, workers=workers, console=console)
+    solved = table["status"].isin(["optimal", "time_limit_feasible"])
+    console.print(f"{int(solved.sum())} of {len(table)} cases solved; results in [bold]{out / 'sweep.csv'}[/bold]")
+    for row in table[~solved].itertuples(index=False):
+        console.print(f"[yellow]{row.case_id}[/yellow]: {row.status}: {escape(str(row.reason))}")
 
 
 if __name__ == "__main__":

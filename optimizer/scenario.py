@@ -185,11 +185,12 @@ def _read_yaml(path: Path) -> dict:
     return document
 
 
-def _merge(base: dict, child: dict) -> dict:
+def merge_documents(base: dict, child: dict) -> dict:
+    """A deep copy of ``base`` with ``child``'s keys on top, nested mappings merged key by key."""
     merged = copy.deepcopy(base)
     for key, value in child.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
+            merged[key] = merge_documents(merged[key], value)
         else:
             merged[key] = copy.deepcopy(value)
     return merged
@@ -206,7 +207,7 @@ def _resolve_document(path: Path, seen: tuple[Path, ...] = ()) -> dict:
     parent = document.pop("extends", None)
     if parent is None:
         return document
-    return _merge(_resolve_document(path.parent / parent, (*seen, path)), document)
+    return merge_documents(_resolve_document(path.parent / parent, (*seen, path)), document)
 
 
 def _fits(value: Any, hint: Any) -> bool:
