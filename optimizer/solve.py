@@ -82,6 +82,10 @@ class CompiledModel:
     tokens_offset: float
     size: ModelSize
     handoff_s: float
+    objective_rows: dict = field(default_factory=dict)
+    """every compiled objective by name -> (coefficients, offset): lets a re-solve reprice columns"""
+    row_index: dict = field(default_factory=dict)
+    """constraint data -> its row in the matrix: lets a re-solve move a right-hand side"""
 
 
 def compile_to_highs(fm: FactoryModel, options: SolverOptions) -> CompiledModel:
@@ -127,7 +131,11 @@ def compile_to_highs(fm: FactoryModel, options: SolverOptions) -> CompiledModel:
     h.setOptionValue("mip_rel_gap", float(options.mip_gap))
     h.passModel(lp)
     size = ModelSize(len(columns), int(integer.sum()), len(rhs), int(A.nnz))
-    return CompiledModel(h, columns, cost, cost_offset, tokens, tokens_offset, size, time.perf_counter() - started)
+    objective_rows = {obj.name: (c[i], float(offsets[i])) for obj, i in zip(repn.objectives, range(len(repn.objectives)))}
+    row_index = {row[0]: i for i, row in enumerate(repn.rows)}
+    return CompiledModel(
+        h, columns, cost, cost_offset, tokens, tokens_offset, size, time.perf_counter() - started, objective_rows, row_index
+    )
 
 
 def _relax_and_fix(cm: CompiledModel, time_limit_s: float) -> np.ndarray | None:

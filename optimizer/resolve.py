@@ -1,0 +1,115 @@
+"""Fast what-if re-solves: change prices, the carbon price or the carbon cap without rebuilding.
+
+The model is built and compiled once. Every tagged cost item and the emissions are compiled as
+their own objective rows, so a price change only reprices columns (cost = sum of factor x item
+row + carbon price x emissions row); the carbon cap is the right-hand side of a known row. HiGHS
+then re-solves from the previous plan. What changes is limited to what these rows carry: scaling a
+cost item scales every coefficient of it (e.g. ``grid energy`` at every site). Demand is not
+offered: variable bounds are derived from it when the model is built, so it needs a rebuild.
+
+    what_if = WhatIf(load_scenario("data/scenarios/base.yaml"))
+    base = what_if.solve()
+    dearer = what_if.solve(cost_scale={"grid energy": 1.3}, carbon_price_usd_per_t=100)
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+import pyomo.environ as pyo
+
+from optimizer.model import build_model
+from optimizer.scenario import Scenario
+from optimizer.solve import _run, _status_name, compile_to_highs
+from optimizer.units import TOKENS_PER_MTOK, TOKENS_PER_PTOK, USD_PER_MUSD, musd
+
+OK = (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kTimeLimit)
+
+
+@dataclass
+class WhatIfResult:
+    status: str
+    usd_per_mtok: float
+    layer_usd_per_mtok: dict[str, float]
+    emissions_t_per_yr: float
+    delivered_tokens_per_yr: float
+    solve_s: float
+
+
+class WhatIf:
+    """A compiled serve-demand model that re-solves parameter changes in place."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        if scenario.objective.mode != "serve_demand":
+            raise ValueError("fast re-solves cover serve_demand scenarios; rebuild for min_cost_per_token")
+        started = time.perf_counter()
+        self.scenario = scenario
+        self.fm = build_model(scenario)
+        m = self.fm.model
+        self.items = [(term.layer, term.item) for term in self.fm.shared.costs]
+        for number, term in enumerate(self.fm.shared.costs):
+            m.add_component(f"whatif_item_{number}", pyo.Objective(expr=sum(term.by_site[s] for s in m.S)))
+        m.whatif_emissions = pyo.Objective(expr=m.emissions_total_t)
+        self.cm = compile_to_highs(self.fm, scenario.solver)
+        rows = self.cm.objective_rows
+        self.item_rows = [rows[f"whatif_item_{n}"] for n in range(len(self.items))]
+        self.emissions_row = rows["whatif_emissions"]
+        self.tokens_row = rows["objective_tokens"]
+        self.base_carbon_price = scenario.constraints.carbon_price_usd_per_t
+        self.cap_rows = self._rows_of("carbon_cap")
+        lp = self.cm.highs.getLp()
+        self.row_lower, self.row_upper = np.array(lp.row_lower_), np.array(lp.row_upper_)
+        self.previous: np.ndarray | None = None
+        self.build_s = time.perf_counter() - started
+
+    def _rows_of(self, name: str) -> np.ndarray:
+        component = getattr(self.fm.model, name, None)
+        if component is None:
+            return np.array([], dtype=np.int32)
+        return np.array([self.cm.row_index[data] for data in component.values()], dtype=np.int32)
+
+    def solve(
+        self,
+        cost_scale: dict[str, float] | None = None,
+        carbon_price_usd_per_t: float | None = None,
+        carbon_cap_t_per_yr: float | None = None,
+    ) -> WhatIfResult:
+        """Re-solve with cost items scaled (by item name, see costs.csv), another carbon price or a
+        new carbon cap (only if the scenario has one); nothing is rebuilt."""
+        cost_scale = cost_scale or {}
+        unknown = set(cost_scale) - {item for _, item in self.items}
+        if unknown:
+            raise ValueError(f"unknown cost items {sorted(unknown)}; known: {sorted({i for _, i in self.items})}")
+        # the carbon-price item already in the model is replaced, not added to
+        factors = [0.0 if item == "carbon price" else cost_scale.get(item, 1.0) for _, item in self.items]
+        price = self.base_carbon_price if carbon_price_usd_per_t is None else carbon_price_usd_per_t
+        cost = sum(f * row for f, (row, _) in zip(factors, self.item_rows)) + musd(price) * self.emissions_row[0]
+        if carbon_cap_t_per_yr is not None and not len(self.cap_rows):
+            raise ValueError("the scenario has no carbon cap to move; set constraints.carbon_cap_t_per_yr")
+        if len(self.cap_rows):
+            cap = self.row_upper[self.cap_rows] if carbon_cap_t_per_yr is None else np.full(len(self.cap_rows), carbon_cap_t_per_yr)
+            self.cm.highs.changeRowsBounds(len(self.cap_rows), self.cap_rows, self.row_lower[self.cap_rows], cap)
+        started = time.perf_counter()
+        status, info, x = _run(self.cm, cost, self.scenario.solver.time_limit_s, self.previous)
+        seconds = time.perf_counter() - started
+        if x is None or status not in OK:
+            return WhatIfResult(_status_name(status), float("nan"), {}, float("nan"), float("nan"), seconds)
+        self.previous = x
+        tokens = float(self.tokens_row[0] @ x + self.tokens_row[1]) * TOKENS_PER_PTOK
+        mtok = tokens / TOKENS_PER_MTOK
+        layers: dict[str, float] = {}
+        for f, (layer, _), (row, offset) in zip(factors, self.items, self.item_rows):
+            layers[layer] = layers.get(layer, 0.0) + f * float(row @ x + offset) * USD_PER_MUSD / mtok
+        emissions = float(self.emissions_row[0] @ x + self.emissions_row[1])
+        layers["energy"] = layers.get("energy", 0.0) + price * emissions / mtok
+        return WhatIfResult(
+            status="optimal" if status == highspy.HighsModelStatus.kOptimal else "time_limit_feasible",
+            usd_per_mtok=sum(layers.values()),
+            layer_usd_per_mtok=layers,
+            emissions_t_per_yr=emissions,
+            delivered_tokens_per_yr=tokens,
+            solve_s=seconds,
+        )
