@@ -316,7 +316,7 @@ def _storage_days(fm: FactoryModel) -> pd.DataFrame:
     """State of charge at the start of each calendar day, for every storage that was built, in the
     grid years and, at sites that wait for their grid, in the bridge years."""
     m = fm.model
-    last_slice = fm.scenario.tables["slices"].reset_index().sort_values("hour").groupby("period")["slice_id"].last()
+    last_slice = m.last_slice_of_period
     rows = []
     for regime, block in (("grid_years", m), ("bridge_years", m.bridge)):
         start = _values(block.soc_run_start_mwh)

@@ -200,6 +200,8 @@ def add_energy(m: pyo.ConcreteModel, scenario: Scenario, shared: Shared) -> None
     )
     # runs of consecutive calendar days that share a representative day (storage levels)
     m.storage_runs = storage_runs(scenario.tables["days"])
+    slices = scenario.tables["slices"]
+    m.last_slice_of_period = slices.reset_index().sort_values("hour").groupby("period")["slice_id"].last().to_dict()
     m.R = pyo.Set(initialize=range(len(m.storage_runs)), ordered=True)
     _add_storage_operation(m, m, list(m.site_storage), scenario, storage, power_bound)
 
@@ -241,7 +243,7 @@ def _add_storage_operation(b, m, site_storage: list, scenario: Scenario, storage
     for _, group in slices.groupby("period"):
         ordered = list(group.sort_values("hour").index)
         previous.update(dict(zip(ordered[1:], ordered[:-1])))
-    last_slice = slices.reset_index().sort_values("hour").groupby("period")["slice_id"].last().to_dict()
+    last_slice = m.last_slice_of_period
     periods = sorted(last_slice)
     runs = m.storage_runs
     one_way = {k: math.sqrt(storage.loc[k, "round_trip_efficiency"]) for k in storage.index}
