@@ -1,6 +1,6 @@
 """Rebuild-and-solve against a fast re-solve, on the default scenario.
 
-For each what-if (grid energy 0.7x / 1.3x, carbon price 50 and 100 $/t) the scenario is loaded,
+For each what-if (grid energy 0.7x / 1.3x, carbon price 50 and 100 $/t, all demand 1.2x) the scenario is loaded,
 built, compiled and solved from scratch, then the same change is re-solved on one compiled
 ``WhatIf`` model that keeps HiGHS and the previous plan. Prints a table and writes CSV.
 
@@ -35,6 +35,7 @@ CASES = {
                          {"overrides": {"sites": {"*": {"grid_price_usd_per_mwh": {"scale": 1.3}}}}}),
     "carbon 50 $/t": ({"carbon_price_usd_per_t": 50.0}, {"constraints": {"carbon_price_usd_per_t": 50.0}}),
     "carbon 100 $/t": ({"carbon_price_usd_per_t": 100.0}, {"constraints": {"carbon_price_usd_per_t": 100.0}}),
+    "demand x1.2": ({"demand_scale": 1.2}, {"overrides": {"demand": {"*": {"tokens_per_yr": {"scale": 1.2}}}}}),
 }
 
 

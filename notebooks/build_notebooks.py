@@ -19,6 +19,7 @@ QUICKSTART = [
         "where the plan builds, what each token costs by layer, and how a site runs hour by hour."
     ),
     new_code_cell(
+        "import os\n"
         "from pathlib import Path\n"
         "from IPython.display import Image, display\n"
         "\n"
@@ -29,7 +30,7 @@ QUICKSTART = [
         "from optimizer.solve import solve\n"
         "\n"
         "ROOT = Path.cwd().parent if Path.cwd().name == 'notebooks' else Path.cwd()\n"
-        "OUT = ROOT / 'plans' / 'quickstart'"
+        "OUT = Path(os.environ.get('AIFACTORY_PLANS', ROOT / 'plans')) / 'quickstart'"
     ),
     new_code_cell(
         "scenario = load_scenario(ROOT / 'data' / 'scenarios' / 'base.yaml')\n"
@@ -52,10 +53,129 @@ QUICKSTART = [
 ]
 
 
+WHAT_IF = [
+    new_markdown_cell(
+        "# What if? Five planner questions, answered side by side\n\n"
+        "Each question is a change to the default portfolio (24 US candidate campuses, 2026 token demand):\n\n"
+        "1. **power price**: grid energy and gas cost 30 % more;\n"
+        "2. **chip price**: every accelerator costs 20 % more;\n"
+        "3. **chip supply**: only 180,000 GB300 chips can be had (about half of what the plan buys);\n"
+        "4. **online-by date**: everything must run by 2027 instead of 2030;\n"
+        "5. **carbon price**: CO2 costs $100 per tonne.\n\n"
+        "Every question is a scenario that extends the base one; all of them are solved in parallel on a "
+        "local Dask cluster (the same machinery as `aifactory sweep`) and each plan is written to its own "
+        "folder, so any of them can be opened, plotted or compared later. The scenario is "
+        "`screening.yaml`: the base portfolio with 2 typical days instead of 4 + 3 and one solver thread "
+        "per case, so the six solves take a couple of minutes on a laptop. Swap in `base.yaml` for the "
+        "full time resolution. Running the notebook again reuses the plans already solved."
+    ),
+    new_code_cell(
+        "import os\n"
+        "from pathlib import Path\n"
+        "\n"
+        "import matplotlib.pyplot as plt\n"
+        "import pandas as pd\n"
+        "\n"
+        "from optimizer.compare import compare_plans\n"
+        "from optimizer.plots import LAYER_COLOURS, plot_map\n"
+        "from optimizer.sweep import run_sweep, variant_cases\n"
+        "\n"
+        "ROOT = Path.cwd().parent if Path.cwd().name == 'notebooks' else Path.cwd()\n"
+        "SCENARIO = ROOT / 'data' / 'scenarios' / 'screening.yaml'\n"
+        "OUT = Path(os.environ.get('AIFACTORY_PLANS', ROOT / 'plans')) / 'what_if'"
+    ),
+    new_markdown_cell("## The questions, as scenario changes\nAny scenario option or table value can be changed the same way (see the README's *Scenarios and data*)."),
+    new_code_cell(
+        "QUESTIONS = {\n"
+        "    'today': {},\n"
+        "    'power +30 %': {'overrides': {'sites': {'*': {'grid_price_usd_per_mwh': {'scale': 1.3},\n"
+        "                                                    'gas_price_usd_per_mmbtu': {'scale': 1.3}}}}},\n"
+        "    'chips +20 %': {'overrides': {'chips': {'*': {'price_usd_per_chip': {'scale': 1.2}}}}},\n"
+        "    'GB300 supply 180k': {'overrides': {'chips': {'gb300_nvl72': {'supply_limit_chips': 180_000}}}},\n"
+        "    'online by 2027': {'constraints': {'online_by_year': 2027}},\n"
+        "    'carbon $100/t': {'constraints': {'carbon_price_usd_per_t': 100}},\n"
+        "}\n"
+        "cases = variant_cases(SCENARIO, QUESTIONS)\n"
+        "sweep = run_sweep(cases, OUT, workers=2)\n"
+        "folders = {case.values['variant']: OUT / case.case_id / 'plan' for case in cases}\n"
+        "assert (sweep['status'] == 'optimal').all(), sweep[['variant', 'status', 'reason']]"
+    ),
+    new_markdown_cell(
+        "## The answers side by side\n"
+        "Cost per million delivered tokens by layer, its change from today, and what the plan does differently. "
+        "Each plan is proven within its MIP gap (1 %): a change smaller than that is a nudge, not a finding."
+    ),
+    new_code_cell(
+        "answers = sweep.set_index('variant').loc[list(QUESTIONS)]\n"
+        "today = answers.loc['today']\n"
+        "side_by_side = pd.DataFrame({\n"
+        "    '$/Mtok': answers['usd_per_mtok'],\n"
+        "    'change %': 100 * (answers['usd_per_mtok'] / today['usd_per_mtok'] - 1),\n"
+        "    'energy': answers['energy_usd_per_mtok'],\n"
+        "    'chips': answers['chips_usd_per_mtok'],\n"
+        "    'infrastructure': answers['infrastructure_usd_per_mtok'],\n"
+        "    'kg CO2/Mtok': answers['emissions_kg_per_mtok'],\n"
+        "    'sites': answers['sites_built'].astype(int),\n"
+        "    'IT MW': answers['it_capacity_mw'].round(0),\n"
+        "    'MIP gap %': 100 * answers['mip_gap'],\n"
+        "})\n"
+        "side_by_side.style.format({'$/Mtok': '{:.4f}', 'change %': '{:+.2f}', 'energy': '{:.4f}', 'chips': '{:.4f}',\n"
+        "                           'infrastructure': '{:.4f}', 'kg CO2/Mtok': '{:.3f}', 'IT MW': '{:,.0f}', 'MIP gap %': '{:.2f}'})"
+    ),
+    new_code_cell(
+        "fig, (cost_ax, carbon_ax) = plt.subplots(1, 2, figsize=(13, 4.5))\n"
+        "bottom = pd.Series(0.0, index=answers.index)\n"
+        "for layer, colour in LAYER_COLOURS.items():\n"
+        "    cost_ax.bar(answers.index, answers[f'{layer}_usd_per_mtok'], bottom=bottom, color=colour, label=layer)\n"
+        "    bottom += answers[f'{layer}_usd_per_mtok']\n"
+        "for position, (question, total) in enumerate(bottom.items()):\n"
+        "    cost_ax.annotate(f\"${total:.4f}\\n{side_by_side.loc[question, 'change %']:+.1f} %\", (position, total),\n"
+        "                     ha='center', va='bottom', fontsize=8)\n"
+        "cost_ax.set_ylim(0, 1.2 * bottom.max())\n"
+        "cost_ax.set_ylabel('USD per million tokens')\n"
+        "cost_ax.set_title('cost per token by layer')\n"
+        "cost_ax.legend(loc='lower right')\n"
+        "carbon_ax.bar(answers.index, answers['emissions_kg_per_mtok'], color='#c0504d')\n"
+        "carbon_ax.set_ylabel('kg CO2 per million tokens')\n"
+        "carbon_ax.set_title('emissions per token')\n"
+        "for ax in (cost_ax, carbon_ax):\n"
+        "    plt.setp(ax.get_xticklabels(), rotation=25, ha='right')\n"
+        "fig.tight_layout()"
+    ),
+    new_markdown_cell("## What each answer changes in the plan\nSites, power capacity and accelerators that differ from today's plan (from `aifactory compare`)."),
+    new_code_cell(
+        "for question, folder in folders.items():\n"
+        "    if question == 'today':\n"
+        "        continue\n"
+        "    comparison = compare_plans(folders['today'], folder)\n"
+        "    sites = comparison.sites\n"
+        "    opened = sites[(sites['built_a'] == 0) & (sites['built_b'] == 1)]['site_id'].tolist()\n"
+        "    closed = sites[(sites['built_a'] == 1) & (sites['built_b'] == 0)]['site_id'].tolist()\n"
+        "    chips = ', '.join(f\"{r.chip_id} {r.change:+,.0f}\" for r in comparison.chips.itertuples()) or 'same'\n"
+        "    power = comparison.capacities\n"
+        "    power = ', '.join(f\"{r.tech_id}@{r.site_id} {r.change_mw:+,.0f} MW\" for r in power[power['change_mw'].abs() >= 5].itertuples())\n"
+        "    print(f\"{question}: $/Mtok {side_by_side.loc[question, 'change %']:+.2f} %; \"\n"
+        "          f\"sites opened {opened or 'none'}, closed {closed or 'none'}; chips: {chips}; power: {power or 'same'}\")"
+    ),
+    new_markdown_cell("## Where the plan builds if everything must run by 2027\nOnly sites whose grid arrives in time, or that can bridge with on-site generation, remain."),
+    new_code_cell(
+        "fig, axes = plt.subplots(1, 2, figsize=(16, 5))\n"
+        "for ax, question in zip(axes, ['today', 'online by 2027']):\n"
+        "    ax.imshow(plt.imread(plot_map(folders[question], folders[question] / 'plots' / 'map.png')))\n"
+        "    ax.set_title(question)\n"
+        "    ax.axis('off')\n"
+        "fig.tight_layout()"
+    ),
+]
+
+NOTEBOOKS = {"quickstart.ipynb": QUICKSTART, "what_if.ipynb": WHAT_IF}
+
+
 def main() -> None:
-    notebook = new_notebook(cells=QUICKSTART, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
-    nbformat.write(notebook, HERE / "quickstart.ipynb")
-    print(f"wrote {HERE / 'quickstart.ipynb'}")
+    for name, cells in NOTEBOOKS.items():
+        notebook = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+        nbformat.write(notebook, HERE / name)
+        print(f"wrote {HERE / name}")
 
 
 if __name__ == "__main__":

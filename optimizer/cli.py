@@ -14,7 +14,7 @@ from rich.table import Table
 
 from optimizer.compare import PlanComparison, PlanFolderError, compare_plans
 from optimizer.model import build_model
-from optimizer.plots import plot_cost_by_site, plot_dispatch, plot_map
+from optimizer.plots import plot_cost_by_site, plot_dispatch, plot_map, plot_map_html, plot_tornado
 from optimizer.plan import Plan, PlanExistsError, build_plan
 from optimizer.scenario import OBJECTIVE_MODES, ScenarioError, load_scenario
 from optimizer.solve import SolveError, solve
@@ -189,22 +189,27 @@ def compare_command(
 
 @app.command("plot")
 def plot_command(
-    plan: Path = typer.Argument(..., help="plan folder (written by aifactory solve)"),
+    folder: Path = typer.Argument(..., help="plan folder (aifactory solve) or sweep folder (aifactory sweep)"),
     site: Optional[str] = typer.Option(None, help="site for the dispatch chart (default: the largest)"),
     period: Optional[int] = typer.Option(None, help="representative day for the dispatch chart (default: the most common)"),
     boundaries: Optional[Path] = typer.Option(None, help="boundary file for the map (default: US states from bokeh_sampledata)"),
+    metric: str = typer.Option("usd_per_mtok", help="sweep.csv column the tornado chart ranks parameters by"),
 ) -> None:
-    """Draw the plan: map.png, cost_by_site.png and dispatch.png in PLAN/plots/."""
-    if not (plan / "summary.csv").exists():
-        err_console.print(f"[red]input error:[/red] {escape(str(plan))}: not a plan folder (summary.csv is missing)")
-        raise typer.Exit(EXIT_INPUT)
-    plots = plan / "plots"
+    """Draw a plan (map.png, map.html, cost_by_site.png, dispatch.png) or a sweep (tornado.png and
+    sensitivity.csv) into FOLDER/plots/."""
+    plots = folder / "plots"
     try:
-        written = [
-            plot_map(plan, plots / "map.png", boundaries),
-            plot_cost_by_site(plan, plots / "cost_by_site.png"),
-            plot_dispatch(plan, plots / "dispatch.png", site, period),
-        ]
+        if (folder / "sweep.csv").exists():
+            written = [plot_tornado(folder, plots / "tornado.png", metric), plots / "sensitivity.csv"]
+        elif (folder / "summary.csv").exists():
+            written = [
+                plot_map(folder, plots / "map.png", boundaries),
+                plot_map_html(folder, plots / "map.html", boundaries),
+                plot_cost_by_site(folder, plots / "cost_by_site.png"),
+                plot_dispatch(folder, plots / "dispatch.png", site, period),
+            ]
+        else:
+            raise ValueError(f"{folder}: neither a plan folder (summary.csv) nor a sweep folder (sweep.csv)")
     except ValueError as error:
         err_console.print(f"[red]input error:[/red] {escape(str(error))}")
         raise typer.Exit(EXIT_INPUT) from None

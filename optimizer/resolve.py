@@ -1,4 +1,4 @@
-"""Fast what-if re-solves: change prices, the carbon price or the carbon cap without rebuilding.
+"""Fast what-if re-solves: change prices, demand, the carbon price or cap without rebuilding.
 
 The model is built and compiled once. Every tagged cost item and the emissions are compiled as
 their own objective rows, so a price change only reprices columns (cost = sum of factor x item
@@ -10,6 +10,7 @@ offered: variable bounds are derived from it when the model is built, so it need
     what_if = WhatIf(load_scenario("data/scenarios/base.yaml"))
     base = what_if.solve()
     dearer = what_if.solve(cost_scale={"grid energy": 1.3}, carbon_price_usd_per_t=100)
+    busier = what_if.solve(demand_scale={"chat_70b": 1.5})
 """
 
 from __future__ import annotations
@@ -62,8 +63,36 @@ class WhatIf:
         self.cap_rows = self._rows_of("carbon_cap")
         lp = self.cm.highs.getLp()
         self.row_lower, self.row_upper = np.array(lp.row_lower_), np.array(lp.row_upper_)
+        self.col_upper = np.array(lp.col_upper_)
+        self._index_demand()
         self.previous: np.ndarray | None = None
         self.build_s = time.perf_counter() - started
+
+    def _index_demand(self) -> None:
+        """Rows of the demand balances and columns of the deliveries, with each one's workload."""
+        m = self.fm.model
+        self.demand_rows = np.array([self.cm.row_index[row] for row in m.demand_served.values()], dtype=np.int32)
+        self.demand_row_workloads = [w for _, w in m.demand_served.keys()]
+        column = {id(var): number for number, var in enumerate(self.cm.columns)}
+        delivered = [(column[id(var)], w) for (_, _, w), var in m.delivered_ptok.items() if id(var) in column]
+        self.delivery_columns = np.array([number for number, _ in delivered], dtype=np.int32)
+        self.delivery_workloads = [w for _, w in delivered]
+        self.workloads = sorted(set(self.demand_row_workloads))
+
+    def _demand_factors(self, demand_scale: float | dict[str, float] | None, workloads: list[str]) -> np.ndarray:
+        if demand_scale is None or isinstance(demand_scale, (int, float)):
+            return np.full(len(workloads), 1.0 if demand_scale is None else float(demand_scale))
+        unknown = set(demand_scale) - set(self.workloads)
+        if unknown:
+            raise ValueError(f"unknown workloads {sorted(unknown)} in demand_scale; known: {self.workloads}")
+        return np.array([demand_scale.get(w, 1.0) for w in workloads])
+
+    def _move_demand(self, demand_scale: float | dict[str, float] | None) -> None:
+        rows, columns = self.demand_rows, self.delivery_columns
+        demand = self.row_lower[rows] * self._demand_factors(demand_scale, self.demand_row_workloads)
+        self.cm.highs.changeRowsBounds(len(rows), rows, demand, demand)
+        upper = self.col_upper[columns] * self._demand_factors(demand_scale, self.delivery_workloads)
+        self.cm.highs.changeColsBounds(len(columns), columns, np.zeros(len(columns)), upper)
 
     def _rows_of(self, name: str) -> np.ndarray:
         component = getattr(self.fm.model, name, None)
@@ -76,10 +105,13 @@ class WhatIf:
         cost_scale: dict[str, float] | None = None,
         carbon_price_usd_per_t: float | None = None,
         carbon_cap_t_per_yr: float | None = None,
+        demand_scale: float | dict[str, float] | None = None,
     ) -> WhatIfResult:
-        """Re-solve with cost items scaled (by item name, see costs.csv), another carbon price or a
-        new carbon cap (only if the scenario has one); nothing is rebuilt."""
+        """Re-solve with cost items scaled (by item name, see costs.csv), another carbon price, a
+        new carbon cap (only if the scenario has one) or demand scaled (all of it, or by workload
+        id); nothing is rebuilt. Whatever is not given is back at the scenario's value."""
         cost_scale = cost_scale or {}
+        self._move_demand(demand_scale)
         unknown = set(cost_scale) - {item for _, item in self.items}
         if unknown:
             raise ValueError(f"unknown cost items {sorted(unknown)}; known: {sorted({i for _, i in self.items})}")

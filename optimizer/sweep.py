@@ -3,7 +3,7 @@
 A sweep file names a base scenario and the parameters to vary::
 
     scenario: ../data/scenarios/base.yaml       # relative to the sweep file
-    mode: grid                                   # grid (every combination) | zip | sample
+    mode: grid                                   # grid (every combination) | zip | sample | one_at_a_time
     samples: 20                                  # sample mode: number of cases (seeded)
     seed: 1
     parameters:
@@ -13,7 +13,9 @@ A sweep file names a base scenario and the parameters to vary::
 
 ``set`` is a dotted path into the scenario YAML (``overrides.<table>.<row id>.<column>`` for table
 values, any option otherwise); ``values`` lists values, ``scale`` lists factors (``{scale: x}``
-overrides), ``range: [low, high]`` draws uniformly in sample mode. Each case becomes a scenario
+overrides), ``range: [low, high]`` draws uniformly in sample mode. ``one_at_a_time`` solves the base
+scenario, then each value of each parameter with the others left as the base has them (the
+design behind a tornado chart: ``aifactory plot OUT``). Each case becomes a scenario
 that ``extends`` the base, is solved in its own process and written to ``OUT/<case id>/``;
 ``OUT/sweep.csv`` holds one row per case: its parameters, status, reason and headline results.
 A failed or infeasible case is recorded and does not stop the others. Running the sweep again
@@ -35,8 +37,10 @@ import yaml
 
 from optimizer.scenario import ScenarioError, merge_documents
 
-MODES = ("grid", "zip", "sample")
+MODES = ("grid", "zip", "sample", "one_at_a_time")
 SWEEP_KEYS = {"scenario", "mode", "samples", "seed", "parameters", "name", "description"}
+#: statuses of a case that has a plan
+SOLVED = ("optimal", "time_limit_feasible")
 #: headline columns of summary.csv copied into sweep.csv
 RESULT_COLUMNS = (
     "usd_per_mtok", "energy_usd_per_mtok", "chips_usd_per_mtok", "infrastructure_usd_per_mtok", "mip_gap",
@@ -61,6 +65,8 @@ class Case:
 
 
 def _parameter(name: str, spec: Any, where: str) -> Parameter:
+    if name in RESULT_COLUMNS or name in ("case_id", "status", "reason", "wall_s", "variant"):
+        raise ScenarioError(f"{where}: parameter name '{name}' is a column of sweep.csv already; rename it")
     if not isinstance(spec, dict) or "set" not in spec:
         raise ScenarioError(f"{where}: parameters.{name} must be a mapping with 'set' and one of values/scale/range")
     kinds = [k for k in ("values", "scale", "range") if k in spec]
@@ -89,7 +95,7 @@ def _nested(path: tuple[str, ...], value: Any) -> dict:
 
 def _case_id(values: dict[str, Any]) -> str:
     text = "_".join(f"{name}={value:.6g}" if isinstance(value, float) else f"{name}={value}" for name, value in values.items())
-    return re.sub(r"[^A-Za-z0-9=._-]+", "-", text)
+    return re.sub(r"[^A-Za-z0-9=.+_-]+", "-", text)
 
 
 def load_sweep(path: str | Path) -> list[Case]:
@@ -121,6 +127,11 @@ def load_sweep(path: str | Path) -> list[Case]:
 
     if mode == "grid":
         combinations = list(itertools.product(*(p.values for p in parameters)))
+    elif mode == "one_at_a_time":
+        # None leaves a parameter as the base scenario has it; the first case is the base itself
+        combinations = [(None,) * len(parameters)] + [
+            tuple(value if q is p else None for q in parameters) for p in parameters for value in p.values
+        ]
     elif mode == "zip":
         lengths = {p.name: len(p.values) for p in parameters}
         if len(set(lengths.values())) != 1:
@@ -142,8 +153,23 @@ def load_sweep(path: str | Path) -> list[Case]:
         values = {p.name: value for p, value in zip(parameters, combination)}
         scenario = {"extends": str(base), "name": f"{document.get('name', path.stem)}_{number:03d}"}
         for p, value in zip(parameters, combination):
-            scenario = merge_documents(scenario, _nested(p.path, {"scale": value} if p.kind == "scale" else value))
-        cases.append(Case(f"{number:03d}_{_case_id(values)}", values, scenario))
+            if value is not None:
+                scenario = merge_documents(scenario, _nested(p.path, {"scale": value} if p.kind == "scale" else value))
+        label = _case_id({k: v for k, v in values.items() if v is not None}) or "base"
+        cases.append(Case(f"{number:03d}_{label}", values, scenario))
+    return cases
+
+
+def variant_cases(scenario: str | Path, variants: dict[str, dict]) -> list[Case]:
+    """One case per named variant, each a scenario document (overrides, constraints, ...) laid
+    over the base scenario file; for questions that are not a grid, e.g. from a notebook."""
+    base = Path(scenario).resolve()
+    if not base.exists():
+        raise ScenarioError(f"scenario '{scenario}' not found ({base})")
+    cases = []
+    for number, (name, changes) in enumerate(variants.items()):
+        document = merge_documents({"extends": str(base), "name": f"{base.stem}_{number:03d}"}, changes or {})
+        cases.append(Case(f"{number:03d}_{_case_id({'variant': name})}", {"variant": name}, document))
     return cases
 
 
@@ -238,7 +264,7 @@ def run_sweep(cases: list[Case], out: str | Path, scheduler: str | None = None, 
             for future in as_completed(futures):
                 row = future.result()
                 rows.append(row)
-                failed += row["status"] not in ("optimal", "time_limit_feasible")
+                failed += row["status"] not in SOLVED
                 write_table(rows, out)  # after every case, so an interrupted sweep keeps its results
                 progress.update(task, advance=1, description=describe())
     finally:

@@ -69,3 +69,18 @@ def test_resolve_moves_a_carbon_cap_like_a_rebuild(tmp_path):
     expected = _rebuilt(path, tmp_path, "halved", constraints={"carbon_cap_t_per_yr": uncapped_t / 2})
     assert halved.emissions_t_per_yr == pytest.approx(uncapped_t / 2, rel=1e-9)
     assert halved.usd_per_mtok == pytest.approx(expected["usd_per_mtok"], rel=1e-9)
+
+
+def test_resolve_scales_demand_like_a_rebuild(tiny):
+    """Half again as many tokens: more racks, the same answer as rebuilding with demand x1.5."""
+    path, what_if, root = tiny
+    base = what_if.solve()
+    busier = what_if.solve(demand_scale={"chat": 1.5})
+    expected = _rebuilt(path, root, "busier", overrides={"demand": {"*": {"tokens_per_yr": {"scale": 1.5}}}})
+    assert busier.delivered_tokens_per_yr == pytest.approx(1.5 * base.delivered_tokens_per_yr, rel=1e-9)
+    assert busier.delivered_tokens_per_yr == pytest.approx(expected["delivered_tokens_per_yr"], rel=1e-9)
+    assert busier.usd_per_mtok == pytest.approx(expected["usd_per_mtok"], rel=1e-9)
+    with pytest.raises(ValueError, match="unknown workloads.*'chat'"):
+        what_if.solve(demand_scale={"chit": 2.0})
+    # demand back as the scenario has it once the scale is not given
+    assert what_if.solve().delivered_tokens_per_yr == pytest.approx(base.delivered_tokens_per_yr, rel=1e-9)

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from optimizer.cli import app
 from optimizer.scenario import ScenarioError
-from optimizer.sweep import load_sweep
+from optimizer.sweep import load_sweep, variant_cases
 from tests.tiny import write_tiny
 
 BIN = Path(sys.executable).parent
@@ -49,11 +49,33 @@ def test_grid_zip_and_sample_expansion(tmp_path):
     assert len(prices) == 5 and all(0 <= p <= 100 for p in prices) and len(set(prices)) == 5
 
 
+def test_one_at_a_time_moves_each_parameter_alone_from_the_base(tmp_path):
+    cases = load_sweep(_sweep_file(tmp_path, PARAMETERS, mode="one_at_a_time"))
+    # (the sweep file's keys come sorted from yaml.safe_dump)
+    assert [c.case_id for c in cases] == ["000_base", "001_budget=1e+12", "002_budget=1", "003_power_price=1",
+                                          "004_power_price=2"]
+    assert set(cases[0].document) == {"extends", "name"}  # the base scenario, unchanged
+    assert cases[4].values == {"budget": None, "power_price": 2.0}
+    assert "constraints" not in cases[4].document
+    assert cases[2].document["constraints"] == {"capex_budget_usd": 1.0}
+
+
+def test_variant_cases_lay_named_changes_over_the_base(tmp_path):
+    base = write_tiny(tmp_path / "base")
+    cases = variant_cases(base, {"today": {}, "carbon $100/t": {"constraints": {"carbon_price_usd_per_t": 100}}})
+    assert [c.values for c in cases] == [{"variant": "today"}, {"variant": "carbon $100/t"}]
+    assert cases[1].case_id == "001_variant=carbon-100-t"
+    assert cases[1].document["constraints"] == {"carbon_price_usd_per_t": 100}
+    with pytest.raises(ScenarioError, match="not found"):
+        variant_cases(tmp_path / "missing.yaml", {"today": {}})
+
+
 @pytest.mark.parametrize("parameters, extra, message", [
     ({"p": {"set": "constraints.carbon_price_usd_per_t"}}, {}, "exactly one of values, scale, range"),
     ({"p": {"set": "overrides.sites.grid_price_usd_per_mwh", "scale": [1]}}, {}, "overrides.<table>.<row id>.<column>"),
     ({"p": {"set": "constraints.carbon_price_usd_per_t", "range": [0, 1]}}, {}, "needs mode: sample"),
     ({"p": {"set": "constraints.carbon_price_usd_per_t", "values": [1]}}, {"mode": "every"}, "mode 'every'"),
+    ({"chips": {"set": "overrides.chips.*.price_usd_per_chip", "scale": [1]}}, {}, "name 'chips' is a column of sweep.csv"),
 ])
 def test_bad_sweep_files_are_named(tmp_path, parameters, extra, message):
     with pytest.raises(ScenarioError, match=message.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
