@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Optional
@@ -13,12 +15,21 @@ from rich.markup import escape
 from rich.table import Table
 
 from optimizer.compare import PlanComparison, PlanFolderError, compare_plans
+from optimizer.diagnose import diagnose
 from optimizer.model import build_model
-from optimizer.plots import plot_cost_by_site, plot_dispatch, plot_map, plot_map_html, plot_tornado
 from optimizer.plan import Plan, PlanExistsError, build_plan
+from optimizer.plots import (
+    plot_cost_by_site,
+    plot_dispatch,
+    plot_map,
+    plot_map_html,
+    plot_tornado,
+)
 from optimizer.scenario import OBJECTIVE_MODES, ScenarioError, load_scenario
-from optimizer.solve import SolveError, solve
+from optimizer.solve import SolveError, compile_to_highs, solve
+from optimizer.stats import family_tables, model_stats
 from optimizer.sweep import load_sweep, run_sweep
+from optimizer.verify import verification_table, verify_plan
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Plan AI factories at the lowest cost per delivered token.")
 console = Console()
@@ -27,6 +38,9 @@ err_console = Console(stderr=True, soft_wrap=True)
 
 EXIT_INPUT = 2
 EXIT_NO_PLAN = 3
+EXIT_VIOLATION = 4
+#: the shell's convention for a process ended by SIGINT
+EXIT_INTERRUPTED = 130
 
 
 @app.callback()
@@ -65,6 +79,8 @@ def _headline(plan: Plan) -> Table:
     return table
 
 
+#: families listed by aifactory stats
+WIDEST_SHOWN = 10
 #: smallest capacity the sites table names (the CSV keeps every MW)
 MW_SHOWN = 0.5
 
@@ -123,13 +139,119 @@ def solve_command(
         raise typer.Exit(EXIT_INPUT) from None
     except SolveError as error:
         err_console.print(f"[red]no plan:[/red] {escape(str(error))}")
+        if error.infeasible:
+            _explain(scenario)
         raise typer.Exit(EXIT_NO_PLAN) from None
+    except KeyboardInterrupt:
+        _interrupted(f"nothing written to {out}")
     console.print(_headline(plan))
     console.print(_sites_table(plan))
+    for warning in result.numerics_warnings:
+        console.print(f"[yellow]numerics:[/yellow] {escape(warning)}")
     if plan.summary["status"] != "optimal":
         console.print("[yellow]time limit reached: this plan is feasible but not proven within the MIP gap[/yellow]")
     console.print(f"plan written to [bold]{out}[/bold]")
 
+
+
+def _interrupted(what: str) -> None:
+    """Ctrl-C: say so and leave at once. The solver may still be inside an LP on its own thread;
+    ``os._exit`` ends the process without waiting for it (outputs are written whole or not at all)."""
+    err_console.print(f"[yellow]interrupted:[/yellow] {escape(what)}")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(EXIT_INTERRUPTED)
+
+
+def _explain(scenario) -> None:
+    """Print why a scenario has no plan (the elastic re-solves of optimizer.diagnose)."""
+    try:
+        with console.status("finding which limits must move (two elastic re-solves)"):
+            diagnosis = diagnose(scenario)
+    except KeyboardInterrupt:
+        _interrupted("diagnosis stopped; nothing written")
+    err_console.print(escape(diagnosis.text()))
+
+
+@app.command("diagnose")
+def diagnose_command(
+    scenario_path: Path = typer.Argument(..., help="scenario YAML"),
+) -> None:
+    """Say why a scenario has no plan: contradictory inputs, demand that cannot be served, and a
+    smallest set of limits (land, grid, carbon, budget, chip supply, water, 24/7 share) to move.
+    Exits 0 when the scenario has a plan, 3 when it has none."""
+    try:
+        scenario = load_scenario(scenario_path)
+        with console.status("checking the inputs and re-solving with elastic limits"):
+            diagnosis = diagnose(scenario)
+    except ScenarioError as error:
+        err_console.print(f"[red]input error:[/red] {escape(str(error))}")
+        raise typer.Exit(EXIT_INPUT) from None
+    except KeyboardInterrupt:
+        _interrupted("diagnosis stopped")
+    console.print(escape(diagnosis.text()))
+    if not diagnosis.feasible:
+        raise typer.Exit(EXIT_NO_PLAN)
+
+
+@app.command("stats")
+def stats_command(
+    scenario_path: Path = typer.Argument(..., help="scenario YAML"),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="write the per-family ranges to this CSV"),
+) -> None:
+    """Build a scenario's model and print its size and coefficient ranges (matrix, costs, bounds,
+    right-hand sides) against the documented range, with the widest constraint and variable families."""
+    try:
+        scenario = load_scenario(scenario_path)
+        with console.status("building and compiling the model"):
+            fm = build_model(scenario)
+            cm = compile_to_highs(fm, scenario.solver)
+    except ScenarioError as error:
+        err_console.print(f"[red]input error:[/red] {escape(str(error))}")
+        raise typer.Exit(EXIT_INPUT) from None
+    stats = model_stats(cm)
+    size = cm.size
+    console.print(f"{scenario.name}: {size.variables:,} variables ({size.integers:,} integer), "
+                  f"{size.constraints:,} constraints, {size.nonzeros:,} nonzeros; built in {fm.build_s:.1f} s, "
+                  f"handed to HiGHS in {cm.handoff_s:.1f} s")
+    overall = Table(title="Magnitudes of non-zero values (absolute)", header_style="bold")
+    for column in ("quantity", "smallest", "largest", "documented range", "within"):
+        overall.add_column(column, justify="left" if column == "quantity" else "right")
+    for quantity, row in stats.overall.iterrows():
+        overall.add_row(quantity, f"{row['min_abs']:.3g}", f"{row['max_abs']:.3g}",
+                        f"{row['documented_min']:g} .. {row['documented_max']:g}", "yes" if row["within"] else "[red]NO[/red]")
+    wide = Console(width=max(console.width, 170))  # family names and tables on one line, in a log too
+    wide.print(overall)
+    families = pd.concat([stats.rows.assign(kind="constraint"), stats.columns.assign(kind="variable")])
+    families["spread"] = families["matrix_max"] / families["matrix_min"]
+    widest = Table(title="Widest families (largest / smallest matrix coefficient)", header_style="bold")
+    for column in ("family", "kind", "count", "matrix |a|", "spread", "input tables"):
+        widest.add_column(column, justify="right" if column in ("count", "spread") else "left")
+    for family, row in families.sort_values("spread", ascending=False).head(WIDEST_SHOWN).iterrows():
+        widest.add_row(family, row["kind"], f"{int(row['count']):,}", f"{row['matrix_min']:.3g} .. {row['matrix_max']:.3g}",
+                       f"{row['spread']:.3g}", family_tables(family))
+    wide.print(widest)
+    for warning in stats.outside_range():
+        console.print(f"[yellow]outside the documented range:[/yellow] {escape(warning)}")
+    if out is not None:
+        families.drop(columns="spread").to_csv(out)
+        console.print(f"per-family ranges written to [bold]{out}[/bold]")
+
+
+@app.command("verify")
+def verify_command(
+    plan: Path = typer.Argument(..., help="plan folder (written by aifactory solve)"),
+) -> None:
+    """Re-check a plan from its CSVs and scenario copy alone (no model, no solver): every
+    constraint with its worst margin, the costs and $/Mtok recomputed. Exits 4 on any violation."""
+    with console.status(f"re-checking {plan}"):
+        verification = verify_plan(plan)
+    # wide enough for ids and rules on one line, even when the output is a file or a CI log
+    Console(width=max(console.width, 170)).print(verification_table(verification))
+    for message in verification.messages:
+        err_console.print(f"[red]violation:[/red] {escape(message)}")
+    if not verification.ok:
+        raise typer.Exit(EXIT_VIOLATION)
 
 
 def _number(value: float) -> str:

@@ -66,6 +66,7 @@ class WhatIf:
         self.col_upper = np.array(lp.col_upper_)
         self._index_demand()
         self.previous: np.ndarray | None = None
+        self.previous_demand: np.ndarray = np.ones(len(self.demand_rows))
         self.build_s = time.perf_counter() - started
 
     def _index_demand(self) -> None:
@@ -88,8 +89,13 @@ class WhatIf:
         return np.array([demand_scale.get(w, 1.0) for w in workloads])
 
     def _move_demand(self, demand_scale: float | dict[str, float] | None) -> None:
+        """Set demand; a plan for other demand is no start for this one (it cannot be feasible)."""
         rows, columns = self.demand_rows, self.delivery_columns
-        demand = self.row_lower[rows] * self._demand_factors(demand_scale, self.demand_row_workloads)
+        factors = self._demand_factors(demand_scale, self.demand_row_workloads)
+        if not np.array_equal(factors, self.previous_demand):
+            self.previous = None
+        self.previous_demand = factors
+        demand = self.row_lower[rows] * factors
         self.cm.highs.changeRowsBounds(len(rows), rows, demand, demand)
         upper = self.col_upper[columns] * self._demand_factors(demand_scale, self.delivery_workloads)
         self.cm.highs.changeColsBounds(len(columns), columns, np.zeros(len(columns)), upper)

@@ -9,6 +9,7 @@ tokens, so a Dinkelbach step only changes column costs; the previous plan is the
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -19,6 +20,7 @@ from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from optimizer.model import FactoryModel
 from optimizer.scenario import ObjectiveOptions, SolverOptions
+from optimizer.stats import model_stats
 from optimizer.units import TOKENS_PER_PTOK, usd_per_mtok
 
 INF = highspy.kHighsInf
@@ -31,8 +33,16 @@ FIRST_STEP_GAP = 0.05
 FIRST_STEP_TIME_SHARE = 0.25
 
 
+#: after Ctrl-C, how long HiGHS may take to notice its interrupt before the caller moves on anyway
+INTERRUPT_GRACE_S = 2.0
+
+
 class SolveError(RuntimeError):
     """The solver found no plan: the scenario is infeasible, or time ran out before a first plan."""
+
+    def __init__(self, message: str, infeasible: bool = False) -> None:
+        super().__init__(message)
+        self.infeasible = infeasible
 
 
 @dataclass
@@ -67,6 +77,8 @@ class SolveResult:
     size: ModelSize
     iterations: list[DinkelbachStep] = field(default_factory=list)
     lambda_lower_bound_usd_per_mtok: float | None = None
+    numerics_warnings: list[str] = field(default_factory=list)
+    """constraint or variable families whose coefficients left the documented range, with their tables"""
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -138,6 +150,34 @@ def compile_to_highs(fm: FactoryModel, options: SolverOptions) -> CompiledModel:
     )
 
 
+def _run_highs(h: highspy.Highs) -> None:
+    """``h.run()`` on a worker thread, so that Ctrl-C reaches Python at once and stops the solve.
+
+    HiGHS holds the thread for minutes; the main thread only waits, so a KeyboardInterrupt is raised
+    there immediately. HiGHS is then asked to stop at its next MIP node (a cheap callback, unlike
+    the simplex one) and the interrupt goes on to the caller: no plan is built, nothing written.
+    """
+    stop = threading.Event()
+
+    def interrupt(event) -> None:
+        if stop.is_set():
+            event.interrupt()
+
+    h.cbMipInterrupt += interrupt
+    worker = threading.Thread(target=h.run, name="highs", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.1)
+    except KeyboardInterrupt:
+        stop.set()
+        worker.join(INTERRUPT_GRACE_S)
+        raise
+    finally:
+        if not worker.is_alive():  # a solve that ignored the interrupt keeps its callback
+            h.cbMipInterrupt -= interrupt
+
+
 def _relax_and_fix(cm: CompiledModel, time_limit_s: float) -> np.ndarray | None:
     """A first plan: solve the LP relaxation, fix the binaries it leaves at 0 or 1, solve the rest.
 
@@ -153,7 +193,7 @@ def _relax_and_fix(cm: CompiledModel, time_limit_s: float) -> np.ndarray | None:
     started = time.perf_counter()
     h.setOptionValue("time_limit", max(time_limit_s, 1.0))
     h.changeColsIntegrality(n, columns, np.zeros(n, dtype=np.uint8))
-    h.run()
+    _run_highs(h)
     relaxed = np.asarray(h.getSolution().col_value) if h.getModelStatus() == highspy.HighsModelStatus.kOptimal else None
     h.changeColsIntegrality(n, columns, integrality)
     if relaxed is None:
@@ -167,7 +207,7 @@ def _relax_and_fix(cm: CompiledModel, time_limit_s: float) -> np.ndarray | None:
     # enough to the root bound that the root cuts alone often prove the gap
     gap = h.getOptionValue("mip_rel_gap")[1]
     h.setOptionValue("mip_rel_gap", gap * RESTRICTED_GAP_SHARE)
-    h.run()
+    _run_highs(h)
     h.setOptionValue("mip_rel_gap", gap)
     found = h.getInfo().primal_solution_status == 2
     plan = np.asarray(h.getSolution().col_value) if found else None
@@ -186,7 +226,7 @@ def _run(cm: CompiledModel, objective: np.ndarray, time_left_s: float, warm_star
         start = highspy.HighsSolution()
         start.col_value = list(warm_start)
         h.setSolution(start)
-    h.run()
+    _run_highs(h)
     status = h.getModelStatus()
     info = h.getInfo()
     has_plan = info.primal_solution_status == 2  # kSolutionStatusFeasible
@@ -202,14 +242,20 @@ def _status_name(status) -> str:
     return str(status).split(".")[-1]
 
 
-def _fail(status) -> SolveError:
+def _fail(status, numerics: list[str] = ()) -> SolveError:
+    """The error for a solve without a plan; ``numerics`` names families outside the documented
+    coefficient range (optimizer.stats), the first suspects when HiGHS stops in trouble."""
     name = _status_name(status)
+    suspects = f"; coefficients outside the documented range: {'; '.join(numerics)}" if numerics else ""
     if status in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
         return SolveError(
             "no feasible plan: the scenario's demand, land, grid, latency, carbon, budget or supply limits "
-            f"cannot all be met together (HiGHS status {name})"
+            f"cannot all be met together (HiGHS status {name}){suspects}",
+            infeasible=True,
         )
-    return SolveError(f"the solver stopped without a plan (HiGHS status {name}); raise solver.time_limit_s")
+    if status == highspy.HighsModelStatus.kSolveError:
+        return SolveError(f"HiGHS stopped on numerical trouble (status {name}){suspects or '; see aifactory stats'}")
+    return SolveError(f"the solver stopped without a plan (HiGHS status {name}); raise solver.time_limit_s{suspects}")
 
 
 def _write_back(fm: FactoryModel, cm: CompiledModel, x: np.ndarray) -> None:
@@ -224,12 +270,13 @@ def _write_back(fm: FactoryModel, cm: CompiledModel, x: np.ndarray) -> None:
 def solve(fm: FactoryModel, solver: SolverOptions, objective: ObjectiveOptions) -> SolveResult:
     """Solve for least cost (serve_demand) or least cost per token (min_cost_per_token)."""
     cm = compile_to_highs(fm, solver)
+    numerics = model_stats(cm).outside_range()
     deadline = time.perf_counter() + solver.time_limit_s
     started = time.perf_counter()
     if objective.mode == "serve_demand":
         status, info, x = _run(cm, cm.cost, solver.time_limit_s, None)
         if x is None:
-            raise _fail(status)
+            raise _fail(status, numerics)
         result = SolveResult(
             status="optimal" if status == highspy.HighsModelStatus.kOptimal else "time_limit_feasible",
             highs_status=_status_name(status),
@@ -244,6 +291,7 @@ def solve(fm: FactoryModel, solver: SolverOptions, objective: ObjectiveOptions) 
         demand_ptok = fm.scenario.tables["demand"]["tokens_per_yr"].sum() / TOKENS_PER_PTOK
         floor_ptok = objective.min_demand_share * demand_ptok
         result, x = _dinkelbach(cm, objective, deadline, started, floor_ptok, solver.mip_gap)
+    result.numerics_warnings = numerics
     _write_back(fm, cm, x)
     return result
 

@@ -8,6 +8,8 @@ import nbformat
 import pandas as pd
 from nbclient import NotebookClient
 
+from optimizer.verify import verify_plan
+
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 
@@ -28,7 +30,7 @@ def _images(outputs: list[dict]) -> int:
 def test_quickstart_runs_top_to_bottom(tmp_path, monkeypatch):
     outputs = _run("quickstart.ipynb", tmp_path, monkeypatch)
     assert _images(outputs) == 3, "the map, the cost split and the dispatch chart"
-    assert (tmp_path / "quickstart" / "summary.csv").exists()
+    assert verify_plan(tmp_path / "quickstart").ok
 
 
 def test_what_if_answers_every_question_with_charts(tmp_path, monkeypatch):
@@ -46,3 +48,5 @@ def test_what_if_answers_every_question_with_charts(tmp_path, monkeypatch):
     text = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
     for question in list(sweep.index)[1:]:
         assert f"{question}: $/Mtok" in text, question
+    for case in sweep["case_id"]:
+        assert verify_plan(tmp_path / "what_if" / case / "plan").ok, case

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from optimizer.cli import app
 from optimizer.scenario import ScenarioError
 from optimizer.sweep import load_sweep, variant_cases
+from optimizer.verify import verify_plan
 from tests.tiny import write_tiny
 
 BIN = Path(sys.executable).parent
@@ -99,6 +100,10 @@ def test_local_sweep_records_failures_and_resumes(tmp_path):
     assert "2 of 4 cases solved" in result.output
     for case in pd.read_csv(out / "sweep.csv")["case_id"]:
         assert (out / case / "case.yaml").exists()
+    # the workers' plans pass the independent verifier too
+    for case in solved["case_id"]:
+        verification = verify_plan(out / case / "plan")
+        assert verification.ok, verification.messages
 
     # run again: the two solved cases are taken from their folders, not solved again
     result = CliRunner().invoke(app, ["sweep", str(sweep), "--out", str(out), "--workers", "1"])

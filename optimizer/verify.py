@@ -1,0 +1,1567 @@
+"""Independent re-check of an exported plan from its folder alone.
+
+``verify_plan(folder)`` reads the plan's CSV tables and the resolved scenario copied into
+``folder/scenario/`` and re-checks every physical, commercial and policy rule of the formulation
+with pandas/numpy arithmetic. It never imports the Pyomo model, the solver, the plan exporter or the
+product's cooling formulas (PUE and WUE are re-derived here from cooling.csv): a plan that passes
+here is feasible by an independent reading of the data contract, not merely by the model's own
+account. ``optimizer.scenario.load_scenario`` is used only to read the copied input tables and
+options (it also clusters the hourly table, a result ignored here): the model's time, i.e. the
+representative days, their weather and grid profiles and the calendar, is read from the derived
+tables the plan copied beside them (``scenario/slices.csv``, ``profiles.csv``, ``days.csv``) and
+checked against the 8760 input hours (``aggregation_error.csv`` is re-measured).
+
+Each check reports how many items (rows, constraints) it compared, its worst margin, where that
+item is and which rule it belongs to, and its violations::
+
+    from optimizer.verify import verification_table, verify_plan
+    verification = verify_plan("plans/base")
+    rich.print(verification_table(verification))
+    assert verification.ok, verification.messages
+
+Margins. An item of a rule ``lhs <= rhs`` has the margin ``rhs - lhs`` (negative: over the limit);
+an item of ``a == b`` has ``-|a - b|``. Its relative margin divides that by the comparison's scale
+(the larger magnitude of its two sides unless the rule says otherwise) plus ``atol / RTOL``, so an
+item is a violation exactly where its relative margin is below ``-RTOL``: beyond ``RTOL x scale +
+atol``. A few rules take an absolute tolerance (scale 0: whole racks, years, period numbers); their
+relative margin is the margin over ``atol / RTOL`` (one unit). A blank (NaN) where a number is needed
+has the margin -inf; two blanks compared agree.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from pyproj import Geod
+from rich.table import Table
+from rich.text import Text
+
+from optimizer.scenario import Scenario, load_scenario
+
+RTOL = 1e-6
+ATOL = 1e-6
+#: costs are compared to a tenth of a cent
+COST_ATOL_USD = 1e-3
+HOURS_PER_YEAR = 8760.0
+HOURS_PER_DAY = 24
+DAYS_PER_YEAR = 365
+SECONDS_PER_HOUR = 3600.0
+TOKENS_PER_MTOK = 1e6
+J_PER_MWH = 3.6e9
+PLAN_TABLES = (
+    "summary", "sites", "chips", "allocation", "power", "dispatch", "storage_days", "deliveries", "costs",
+    "aggregation_error",
+)
+#: the model's time, derived from the hourly inputs when the scenario loaded, copied with it
+DERIVED_TABLES = ("slices", "profiles", "days", "aggregation_error")
+#: every file the verifier reads or that the data contract promises, relative to the plan folder
+PLAN_FILES = (
+    *(f"{name}.csv" for name in PLAN_TABLES), "sites.geojson", "scenario/scenario.yaml",
+    *(f"scenario/{name}.csv" for name in DERIVED_TABLES),
+)
+#: columns the verifier indexes tables by; without them no check can run
+KEY_COLUMNS = {
+    "sites.csv": ("site_id", "built", "cooling_id"),
+    "power.csv": ("site_id", "tech_id", "kind"),
+    "dispatch.csv": ("site_id", "slice_id"),
+    "scenario/slices.csv": ("slice_id", "period", "hour", "weight_h"),
+    "scenario/profiles.csv": ("site_id", "slice_id"),
+    "scenario/days.csv": ("day", "period"),
+}
+#: quantities of the hourly table and of profiles.csv, with their units; the grid ones fall back to
+#: the site's annual value
+HOURLY_QUANTITIES = {
+    "solar_cf": "CF", "wind_cf": "CF", "temp_c": "C", "wetbulb_c": "C", "grid_price_usd_per_mwh": "USD/MWh",
+    "grid_co2_kg_per_mwh": "kg/MWh",
+}
+ANNUAL_FALLBACK = ("grid_price_usd_per_mwh", "grid_co2_kg_per_mwh")
+SUMMARY_RMSE = ("solar_cf", "wind_cf", "temp_c")
+LAYERS = ("energy", "chips", "infrastructure")
+MAX_MESSAGES_PER_CHECK = 5
+#: allocation.csv leaves out assignments of at most this many racks (its export threshold)
+ALLOCATION_EXPORT_RACKS = 1e-6
+#: cooling: chillers are rated at this dry-bulb and never do worse than this COP
+CHILLER_RATING_TEMP_C = 35.0
+MIN_CHILLER_COP = 1.5
+LITRES_PER_ML = 1e6
+KWH_PER_MWH = 1000.0
+KW_PER_MW = 1000.0
+KG_PER_T = 1000.0
+M_PER_KM = 1000.0
+#: storage regimes: grid years (columns "<b>_...") and bridge years (columns "bridge_<b>_...")
+REGIMES = {"grid_years": "", "bridge_years": "bridge_"}
+#: columns that say where a row is, and how a location names them
+LOCATION_COLUMNS = {
+    "site_id": "site {}", "chip_id": "chip {}", "tech_id": "{}", "storage_id": "{}", "regime": "{}",
+    "region_id": "region {}", "workload_id": "workload {}", "item": "{}", "quantity": "{}", "slice_id": "slice {}",
+    "day": "day {}", "when": "{}",
+}
+
+
+# --------------------------------------------------------------------------------------------
+# results
+
+
+@dataclass
+class CheckResult:
+    """What one check compared, how close the plan came to breaking it, and where it broke."""
+
+    name: str
+    description: str
+    #: items compared (rows, constraints, yes/no rules)
+    checked: int = 0
+    #: the worst item's margin in ``unit``: rhs - lhs of an inequality, -|a - b| of an equality (NaN: no numeric item)
+    worst_margin: float = math.nan
+    #: the same relative to the comparison's scale; the item is a violation where this is below -RTOL
+    worst_relative: float = math.nan
+    unit: str = ""
+    #: where the worst item is, e.g. "site homer_city, slice 37"
+    worst_where: str = ""
+    #: the rule the worst item belongs to
+    worst_rule: str = ""
+    #: the first MAX_MESSAGES_PER_CHECK violations, worded for the planner
+    violations: list[str] = field(default_factory=list)
+    violation_count: int = 0
+    #: the exception that stopped the check before it finished ("" if it ran to the end)
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.violation_count == 0
+
+    @property
+    def messages(self) -> list[str]:
+        lines = [f"[{self.name}] {message}" for message in self.violations]
+        unlisted = self.violation_count - len(self.violations)
+        if unlisted:
+            lines.append(f"[{self.name}] ... {unlisted} further violations of this check not listed")
+        return lines
+
+
+@dataclass
+class Verification:
+    """Every check of one plan folder; only "files" when its tables could not be read."""
+
+    folder: Path
+    checks: list[CheckResult]
+
+    @property
+    def ok(self) -> bool:
+        return all(check.ok for check in self.checks)
+
+    @property
+    def messages(self) -> list[str]:
+        return [message for check in self.checks for message in check.messages]
+
+    def check(self, name: str) -> CheckResult:
+        for check in self.checks:
+            if check.name == name:
+                return check
+        raise KeyError(f"no check named '{name}' in this verification")
+
+
+# --------------------------------------------------------------------------------------------
+# comparisons with tolerances, margins and locations
+
+
+def _arr(x) -> np.ndarray:
+    return np.asarray(x, dtype=float)
+
+
+def _scale(*values) -> np.ndarray:
+    """Elementwise largest magnitude, ignoring blanks."""
+    return functools.reduce(np.fmax, [np.abs(_arr(v)) for v in values])
+
+
+def _location(at: str | pd.DataFrame, i: int) -> str:
+    if isinstance(at, str):
+        return at
+    return ", ".join(template.format(at[column].iloc[i]) for column, template in LOCATION_COLUMNS.items() if column in at)
+
+
+class _Recorder:
+    """Builds one check's result: each comparison adds its items, may move the worst margin, may add violations.
+
+    ``at`` locates the items: a string for a single item, or a frame with one row per item whose id
+    columns (LOCATION_COLUMNS) name it. ``describe(row)`` words a violation from that frame's row;
+    without it the message is "<where>: <rule>: <lhs> exceeds <rhs>" (or "!= expected").
+    """
+
+    def __init__(self, name: str, description: str) -> None:
+        self.result = CheckResult(name, description)
+
+    def violation(self, message: str) -> None:
+        self.result.violation_count += 1
+        if len(self.result.violations) < MAX_MESSAGES_PER_CHECK:
+            self.result.violations.append(message)
+
+    def rule(self, ok: bool, message: str, items: int = 1) -> None:
+        """A yes/no rule without a numeric margin (ids that must match, a column that must exist)."""
+        self.result.checked += items
+        if not ok:
+            self.violation(message)
+
+    def failed(self, error: Exception) -> None:
+        self.result.error = f"{type(error).__name__}: {error}"
+        self.violation(f"the check could not finish: {self.result.error}")
+
+    def le(self, rule: str, lhs, rhs, *, unit: str, at, describe=None, scale=None, atol=ATOL) -> None:
+        """``lhs <= rhs`` item by item; a blank on either side breaks it."""
+        lhs, rhs = (a.ravel() for a in np.broadcast_arrays(_arr(lhs), _arr(rhs)))
+        with np.errstate(invalid="ignore"):
+            margin = np.where(np.isnan(lhs) | np.isnan(rhs), -np.inf, rhs - lhs)
+        self._record(rule, "exceeds", lhs, rhs, margin, _scale(lhs, rhs) if scale is None else _scale(scale), atol,
+                     unit, at, describe)
+
+    def eq(self, rule: str, a, b, *, unit: str, at, describe=None, scale=None, atol=ATOL) -> None:
+        """``a == b`` item by item; a blank must meet a blank."""
+        a, b = (x.ravel() for x in np.broadcast_arrays(_arr(a), _arr(b)))
+        blank_a, blank_b = np.isnan(a), np.isnan(b)
+        with np.errstate(invalid="ignore"):
+            margin = np.where(blank_a & blank_b, 0.0, np.where(blank_a | blank_b, -np.inf, -np.abs(a - b)))
+        self._record(rule, "!= expected", a, b, margin, _scale(a, b) if scale is None else _scale(scale), atol,
+                     unit, at, describe)
+
+    def _record(self, rule, relation, lhs, rhs, margin, scale, atol, unit, at, describe) -> None:
+        scale = np.nan_to_num(np.broadcast_to(scale, margin.shape), nan=0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            relative = np.where(np.isneginf(margin), -np.inf, margin / (scale + _arr(atol) / RTOL))
+        result = self.result
+        result.checked += margin.size
+        if not margin.size:
+            return
+        worst = int(np.argmin(relative))
+        if math.isnan(result.worst_relative) or relative[worst] < result.worst_relative:
+            result.worst_margin, result.worst_relative = float(margin[worst]), float(relative[worst])
+            result.unit, result.worst_where, result.worst_rule = unit, _location(at, worst), rule
+        bad = np.flatnonzero(relative < -RTOL)
+        listed = bad[: max(MAX_MESSAGES_PER_CHECK - len(result.violations), 0)]  # only the first few are worded
+        result.violations += [self._message(int(i), rule, relation, lhs, rhs, at, describe) for i in listed]
+        result.violation_count += len(bad)
+
+    @staticmethod
+    def _message(i: int, rule: str, relation: str, lhs, rhs, at, describe) -> str:
+        if describe is not None:
+            row = next(at.iloc[[i]].itertuples(index=False))
+            try:
+                return describe(row)
+            except Exception:  # a wording slip must not hide the violation itself
+                return f"{rule}: violated at {row._asdict()}"
+        where = _location(at, i)
+        return f"{where + ': ' if where else ''}{rule}: {lhs[i]:.10g} {relation} {rhs[i]:.10g}"
+
+
+# --------------------------------------------------------------------------------------------
+# loading
+
+#: scenario copies already loaded, by a digest of their files, most recent last: verifying copies of
+#: one plan (the tests corrupt one plan many ways) need not load and cluster the same inputs again,
+#: which takes seconds
+_SCENARIOS: dict[str, Scenario] = {}
+_SCENARIOS_KEPT = 8
+
+
+def _load_inputs(folder: Path) -> Scenario:
+    digest = hashlib.sha256()
+    for path in sorted((folder / "scenario").iterdir()):
+        if path.is_file():
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+    key = digest.hexdigest()
+    scenario = _SCENARIOS.pop(key, None) or load_scenario(folder / "scenario" / "scenario.yaml")
+    _SCENARIOS[key] = scenario
+    while len(_SCENARIOS) > _SCENARIOS_KEPT:
+        del _SCENARIOS[next(iter(_SCENARIOS))]
+    return scenario
+
+
+def _read_table(folder: Path, name: str, files: _Recorder) -> pd.DataFrame | None:
+    try:
+        table = pd.read_csv(folder / name, dtype={"site_id": str})
+    except Exception as error:  # an unreadable table is a finding about the plan, not a crash
+        files.rule(False, f"{folder}: cannot read {name}: {type(error).__name__}: {error}")
+        return None
+    absent = [column for column in KEY_COLUMNS.get(name, ()) if column not in table.columns]
+    files.rule(not absent, f"{folder}: {name} has no column {', '.join(repr(column) for column in absent)}")
+    return None if absent else table
+
+
+def _read_plan(folder: Path, files: _Recorder) -> _Plan | None:
+    """The plan's tables and scenario copy, or None with the reason recorded in ``files``."""
+    missing = [name for name in PLAN_FILES if not (folder / name).is_file()]
+    files.rule(not missing, f"{folder}: missing {', '.join(missing)}", items=len(PLAN_FILES))
+    if missing:
+        return None
+    tables = {name: _read_table(folder, f"{name}.csv", files) for name in PLAN_TABLES}
+    time = {name: _read_table(folder, f"scenario/{name}.csv", files) for name in DERIVED_TABLES}
+    if any(table is None for table in (*tables.values(), *time.values())):
+        return None
+    files.rule(len(tables["summary"]) == 1, f"{folder}: summary.csv has {len(tables['summary'])} rows, not one")
+    if len(tables["summary"]) != 1:
+        return None
+    try:
+        scenario = _load_inputs(folder)
+    except Exception as error:
+        files.rule(False, f"{folder}: cannot read scenario/scenario.yaml and its tables: {type(error).__name__}: {error}")
+        return None
+    try:
+        return _Plan(tables, time, scenario)
+    except Exception as error:
+        files.rule(False, f"{folder}: cannot index the tables: {type(error).__name__}: {error}")
+        return None
+
+
+class _Plan:
+    """The plan's tables (``t``), the scenario's tables by their ids (``s``) and readings shared by checks."""
+
+    def __init__(self, tables: dict[str, pd.DataFrame], time: dict[str, pd.DataFrame], scenario: Scenario) -> None:
+        self.t = tables
+        self.scenario = scenario
+        self.copied_error = time["aggregation_error"]
+        # the scenario's tables indexed by their ids; the time tables from the plan's own copy
+        self.s = {
+            **scenario.tables,
+            "slices": time["slices"].set_index("slice_id"),
+            "profiles": time["profiles"].set_index(["site_id", "slice_id"]),
+            "days": time["days"].set_index("day"),
+        }
+        sites = tables["sites"].copy()
+        sites["cooling_id"] = sites["cooling_id"].fillna("").astype(str)
+        self.sites = sites.set_index("site_id")
+        self.site_rows = pd.DataFrame({"site_id": self.sites.index})  # locates per-site comparisons
+        self.built = list(self.sites.index[self.sites["built"] == 1])
+        self.dispatch = tables["dispatch"]
+        self.power = tables["power"]
+        self.gen_power = self.power[self.power["kind"] != "storage"]
+        self.storage_power = self.power[self.power["kind"] == "storage"]
+        techs = self.s["power_techs"]
+        self.grid_tech = techs.index[techs["kind"] == "grid"][0]
+        weights_h = self.s["slices"]["weight_h"].astype(float)
+        self.w = self.dispatch["slice_id"].map(weights_h).astype(float)  # hours a year each dispatch row stands for
+        self._keys = pd.MultiIndex.from_arrays([self.dispatch["site_id"], self.dispatch["slice_id"]])
+        self._capacities: dict[str, dict] = {}
+
+    @property
+    def summary(self) -> pd.Series:
+        return self.t["summary"].iloc[0]
+
+    def facility(self, name: str) -> float:
+        return float(self.s["facility"].loc[name, "value"])
+
+    def per_site(self, column: str) -> pd.Series:
+        return self.sites[column].astype(float)
+
+    def capacity(self, site: str, tech: str, column: str = "capacity_mw") -> float:
+        """Built capacity of one technology at one site in power.csv (0 where it has no row)."""
+        if column not in self._capacities:
+            grouped = self.power.groupby(["site_id", "tech_id"])[column].sum()
+            self._capacities[column] = {key: float(value) for key, value in grouped.items()}
+        return self._capacities[column].get((site, tech), 0.0)
+
+    def dispatch_column(self, name: str) -> pd.Series:
+        if name in self.dispatch.columns:
+            return self.dispatch[name].astype(float)
+        return pd.Series(0.0, index=self.dispatch.index)
+
+    def dispatch_sum(self, names: Iterable[str]) -> pd.Series:
+        """Sum of dispatch columns (absent ones count as 0), aligned with the dispatch rows."""
+        return sum((self.dispatch_column(name) for name in names), pd.Series(0.0, index=self.dispatch.index))
+
+    def profile(self, quantity: str) -> pd.Series:
+        """One column of profiles.csv, aligned with the dispatch rows."""
+        values = self.s["profiles"][quantity].reindex(self._keys).to_numpy(dtype=float)
+        return pd.Series(values, index=self.dispatch.index)
+
+    def availability(self, tech: str) -> pd.Series:
+        """Largest output per MW of capacity of ``tech`` in each dispatch row."""
+        row = self.s["power_techs"].loc[tech]
+        if row["kind"] in ("solar", "wind"):
+            return self.profile(f"{row['kind']}_cf")
+        return pd.Series(float(row["availability"]), index=self.dispatch.index)
+
+    def annual(self, column: str) -> pd.Series:
+        """MWh per year of one dispatch column, per site (every site of sites.csv)."""
+        energy = (self.dispatch_column(column) * self.w).groupby(self.dispatch["site_id"]).sum()
+        return energy.reindex(self.sites.index, fill_value=0.0)
+
+    @property
+    def storage_ids(self) -> list[str]:
+        return list(self.s["storage_techs"].index)
+
+    @property
+    def online_by(self):
+        return self.scenario.constraints.online_by_year
+
+    @property
+    def clean_techs(self) -> list[str]:
+        """On-site technologies without direct CO2: no fuel carbon or no heat rate at all."""
+        techs = self.s["power_techs"]
+        clean = (techs["kind"] != "grid") & ((techs["co2_kg_per_mmbtu"] == 0) | techs["heat_rate_btu_per_kwh"].isna())
+        return list(techs.index[clean])
+
+    def in_time(self, table: pd.DataFrame) -> pd.Series:
+        """Technologies of ``table`` that can operate by online_by_year (all if none is set)."""
+        if self.online_by is None:
+            return pd.Series(True, index=table.index)
+        ready = self.scenario.finance.start_year + np.ceil(table["lead_time_yr"].astype(float))
+        ok = ready <= self.online_by
+        if "first_year" in table:
+            ok &= table["first_year"] <= self.online_by
+        return ok
+
+    def grid_wait_yr(self) -> pd.Series:
+        """Years each site waits for its grid connection after online_by_year (0 without a deadline)."""
+        sites = self.s["sites"]
+        if self.online_by is None:
+            return pd.Series(0.0, index=sites.index)
+        return (sites["grid_online_year"].astype(float) - self.online_by).clip(lower=0.0)
+
+    def grid_allowed(self) -> pd.Series:
+        """Sites where the grid tech may be used at all once it is online."""
+        sites, limits = self.s["sites"], self.scenario.constraints
+        allowed = sites["grid_capacity_mw"].astype(float) > 0
+        if limits.allowed_power_techs is not None and self.grid_tech not in limits.allowed_power_techs:
+            allowed &= False
+        if not bool(self.in_time(self.s["power_techs"])[self.grid_tech]):
+            allowed &= False
+        return allowed
+
+    def bridge_share(self) -> pd.Series:
+        """Present-value share of the horizon each site spends on bridge power (0 where none)."""
+        sites = self.s["sites"]
+        share = pd.Series(0.0, index=sites.index)
+        if not self.scenario.constraints.bridge_power or self.online_by is None:
+            return share
+        finance, wait, allowed = self.scenario.finance, self.grid_wait_yr(), self.grid_allowed()
+        for site in sites.index:
+            if wait[site] > 0 and allowed[site]:
+                share[site] = present_value_share(float(wait[site]), finance.horizon_yr, finance.wacc)
+        return share
+
+    @property
+    def bridge_sites(self) -> list[str]:
+        share = self.bridge_share()
+        return list(share.index[share > 0])
+
+    # readings several checks share, worked out once
+    @functools.cached_property
+    def pue_wue(self) -> tuple[pd.Series, pd.Series]:
+        return _site_pue_wue(self)
+
+    @functools.cached_property
+    def emissions_t(self) -> pd.Series:
+        return _emissions_t(self)
+
+    @functools.cached_property
+    def recomputed_costs(self) -> tuple[dict[tuple[str, str], pd.Series], pd.Series]:
+        return _recompute_costs(self)
+
+
+# --------------------------------------------------------------------------------------------
+# formulas, written out again on purpose
+
+
+def crf(rate: float, life_yr: float) -> float:
+    """Capital recovery factor r(1+r)^n / ((1+r)^n - 1)."""
+    if rate == 0:
+        return 1.0 / life_yr
+    growth = (1.0 + rate) ** life_yr
+    return rate * growth / (growth - 1.0)
+
+
+def present_value_share(wait_yr: float, horizon_yr: float, rate: float) -> float:
+    """Share of the horizon's discounted years that fall in its first ``wait_yr`` years."""
+    wait_yr = min(max(wait_yr, 0.0), horizon_yr)
+    if rate == 0:
+        return wait_yr / horizon_yr
+    return (1.0 - (1.0 + rate) ** -wait_yr) / (1.0 - (1.0 + rate) ** -horizon_yr)
+
+
+def cooling_pue_wue(k: pd.Series, drybulb: np.ndarray, wetbulb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """PUE and WUE (L per kWh of IT) of cooling ``k`` (a row of cooling.csv) in each hour.
+
+    Free cooling takes a linear share from ``free_cooling_max_drybulb_c`` to that plus the band;
+    evaporative assist the same share of the rest by wet-bulb, drawing ``evaporative_kw_per_kw_it``
+    for pumps and fans; chillers the remainder at a COP that falls with the dry-bulb (floored at 1.5).
+    """
+    band = float(k["transition_band_c"])
+    free = np.clip((float(k["free_cooling_max_drybulb_c"]) + band - drybulb) / band, 0.0, 1.0)
+    if pd.isna(k["evaporative_max_wetbulb_c"]):
+        evaporative_of_rest = np.zeros_like(free)
+    else:
+        evaporative_of_rest = np.clip((float(k["evaporative_max_wetbulb_c"]) + band - wetbulb) / band, 0.0, 1.0)
+    evaporative = (1.0 - free) * evaporative_of_rest
+    mechanical = 1.0 - free - evaporative
+    cop = np.maximum(
+        MIN_CHILLER_COP,
+        float(k["chiller_cop_at_35c"]) + float(k["chiller_cop_gain_per_c"]) * (CHILLER_RATING_TEMP_C - drybulb),
+    )
+    evaporating = evaporative * float(k.get("evaporative_kw_per_kw_it", 0.0))
+    pue = 1.0 + float(k["power_overhead"]) + float(k["fan_pump_kw_per_kw_it"]) + evaporating + mechanical / cop
+    wue = evaporative * float(k["evaporative_l_per_kwh"]) + mechanical * float(k["chiller_l_per_kwh"])
+    return pue, wue
+
+
+def _site_pue_wue(p: _Plan) -> tuple[pd.Series, pd.Series]:
+    """PUE and WUE of each dispatch row under its site's chosen cooling (NaN where unknown)."""
+    d, cooling = p.dispatch, p.s["cooling"]
+    pue = pd.Series(np.nan, index=d.index)
+    wue = pd.Series(np.nan, index=d.index)
+    chosen = d["site_id"].map(p.sites["cooling_id"])
+    drybulb, wetbulb = p.profile("temp_c"), p.profile("wetbulb_c")
+    for k, rows in d.groupby(chosen).groups.items():
+        if k not in cooling.index:
+            continue  # reported by the structure check
+        pue[rows], wue[rows] = cooling_pue_wue(cooling.loc[k], drybulb[rows].to_numpy(), wetbulb[rows].to_numpy())
+    return pue, wue
+
+
+def _latency(p: _Plan, sites: pd.Series, regions: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Geodesic distance (km) and network round trip (ms) of each site -> region pair."""
+    s, g = p.s["sites"], p.s["regions"]
+    _, _, metres = Geod(ellps="WGS84").inv(
+        s.loc[sites, "lon"].to_numpy(float), s.loc[sites, "lat"].to_numpy(float),
+        g.loc[regions, "lon"].to_numpy(float), g.loc[regions, "lat"].to_numpy(float),
+    )
+    km = _arr(metres) / M_PER_KM
+    ms = 2.0 * km * p.facility("route_factor") / p.facility("fibre_km_per_ms") + p.facility("latency_overhead_ms")
+    return km, ms
+
+
+def _fuel_usd_per_mwh(p: _Plan, site: str, tech: str) -> float:
+    t = p.s["power_techs"].loc[tech]
+    if t["fuel"] == "none" or pd.isna(t["heat_rate_btu_per_kwh"]):
+        return 0.0
+    price = p.s["sites"].loc[site, "gas_price_usd_per_mmbtu"] if t["fuel"] == "gas" else t["fuel_price_usd_per_mmbtu"]
+    return t["heat_rate_btu_per_kwh"] * 1e-3 * (0.0 if pd.isna(price) else float(price))
+
+
+def _fuel_t_co2_per_mwh(p: _Plan, tech: str) -> float:
+    t = p.s["power_techs"].loc[tech]
+    if t["kind"] == "grid" or pd.isna(t["heat_rate_btu_per_kwh"]):
+        return 0.0
+    return t["heat_rate_btu_per_kwh"] * 1e-3 * t["co2_kg_per_mmbtu"] / KG_PER_T
+
+
+def _average_year_mwh(p: _Plan, tech: str) -> pd.Series:
+    """Generation of one tech in an average year of the horizon, per site: the grid years at their
+    present-value share (1 - bridge share) plus the bridge years at theirs."""
+    share = p.bridge_share().reindex(p.sites.index, fill_value=0.0)
+    steady = p.annual(f"{tech}_mw")
+    if tech == p.grid_tech:
+        return (1.0 - share) * steady
+    return (1.0 - share) * steady + share * p.annual(f"bridge_{tech}_mw")
+
+
+def _emissions_t(p: _Plan) -> pd.Series:
+    """CO2 per site and year: the grid's hourly rate in grid years, fuel carbon of on-site generation."""
+    d, techs = p.dispatch, p.s["power_techs"]
+    share = p.bridge_share().reindex(p.sites.index, fill_value=0.0)
+    grid_t = (p.dispatch_column(f"{p.grid_tech}_mw") * p.profile("grid_co2_kg_per_mwh") / KG_PER_T * p.w)
+    out = (1.0 - share) * grid_t.groupby(d["site_id"]).sum().reindex(p.sites.index, fill_value=0.0)
+    for tech in techs.index:
+        rate = _fuel_t_co2_per_mwh(p, tech)
+        if rate > 0:
+            out += rate * _average_year_mwh(p, tech)
+    return out
+
+
+def _recompute_costs(p: _Plan) -> tuple[dict[tuple[str, str], pd.Series], pd.Series]:
+    """Annual cost per (layer, item) and site (USD/yr) and overnight capex per site (USD), from the tables."""
+    s, sites, d = p.s, p.s["sites"], p.dispatch
+    wacc = p.scenario.finance.wacc
+    techs, storage, cooling, chips = s["power_techs"], s["storage_techs"], s["cooling"], s["chips"]
+    index = p.sites.index
+    items: dict[tuple[str, str], pd.Series] = {}
+
+    def item(layer: str, name: str) -> pd.Series:
+        return items.setdefault((layer, name), pd.Series(0.0, index=index))
+
+    capex = pd.Series(0.0, index=index)
+
+    # chips: racks x chips_per_rack x (price + system) x (CRF + maintenance share)
+    chip_cost = item("chips", "accelerators and systems")
+    for row in p.t["chips"].itertuples(index=False):
+        c = chips.loc[row.chip_id]
+        overnight = row.racks * c["chips_per_rack"] * (c["price_usd_per_chip"] + c["system_usd_per_chip"])
+        chip_cost[row.site_id] += overnight * (crf(wacc, c["life_yr"]) + c["fom_pct_per_yr"] / 100.0)
+        capex[row.site_id] += overnight
+
+    # energy: capacity, grid connection, grid energy at hourly prices, fuel and VOM, storage, carbon price
+    generation, connection = item("energy", "generation capacity"), item("energy", "grid connection")
+    for row in p.gen_power.itertuples(index=False):
+        t = techs.loc[row.tech_id]
+        overnight = row.capacity_mw * t["capex_usd_per_kw"] * KW_PER_MW
+        annual = overnight * crf(wacc, t["life_yr"]) + row.capacity_mw * t["fom_usd_per_kw_yr"] * KW_PER_MW
+        (connection if row.tech_id == p.grid_tech else generation)[row.site_id] += annual
+        capex[row.site_id] += overnight
+    share = p.bridge_share().reindex(index, fill_value=0.0)
+    grid_usd = p.dispatch_column(f"{p.grid_tech}_mw") * p.profile("grid_price_usd_per_mwh") * p.w
+    items[("energy", "grid energy")] = (1.0 - share) * grid_usd.groupby(d["site_id"]).sum().reindex(index, fill_value=0.0)
+    fuel = item("energy", "fuel and variable O&M")
+    for tech, t in techs.iterrows():
+        mwh = _average_year_mwh(p, tech)
+        for site in index:
+            fuel[site] += mwh[site] * (t["vom_usd_per_mwh"] + _fuel_usd_per_mwh(p, site, tech))
+    storage_cost = item("energy", "storage")
+    for row in p.storage_power.itertuples(index=False):
+        b = storage.loc[row.tech_id]
+        power_capex = row.capacity_mw * b["power_capex_usd_per_kw"] * KW_PER_MW
+        energy_capex = row.energy_capacity_mwh * b["energy_capex_usd_per_kwh"] * KWH_PER_MWH
+        storage_cost[row.site_id] += (power_capex + energy_capex) * crf(wacc, b["life_yr"]) + row.capacity_mw * b[
+            "fom_usd_per_kw_yr"
+        ] * KW_PER_MW
+        capex[row.site_id] += power_capex + energy_capex
+    price = p.scenario.constraints.carbon_price_usd_per_t
+    if price:
+        items[("energy", "carbon price")] = p.emissions_t * price
+
+    # infrastructure: site development and land, building and staff, cooling
+    f = p.facility
+    facility_per_mw = f("facility_capex_usd_per_kw_it") * KW_PER_MW
+    facility_annual = (
+        facility_per_mw * crf(wacc, f("facility_life_yr"))
+        + f("facility_fom_usd_per_kw_it_yr") * KW_PER_MW
+        + f("staff_per_mw_it") * f("staff_cost_usd_per_yr")
+    )
+    land, building, cooling_cost = (
+        item("infrastructure", "site development and land"),
+        item("infrastructure", "building, power distribution and staff"),
+        item("infrastructure", "cooling"),
+    )
+    for site in p.built:
+        land_usd = sites.loc[site, "land_acres"] * sites.loc[site, "land_price_usd_per_acre"]
+        it = p.sites.loc[site, "it_capacity_mw"]
+        k = cooling.loc[p.sites.loc[site, "cooling_id"]]
+        cooling_per_mw = k["capex_usd_per_kw_it"] * KW_PER_MW
+        land[site] += f("site_development_usd") * crf(wacc, f("site_development_life_yr")) + land_usd * wacc
+        building[site] += it * facility_annual
+        cooling_cost[site] += it * (cooling_per_mw * crf(wacc, k["life_yr"]) + k["fom_usd_per_kw_it_yr"] * KW_PER_MW)
+        capex[site] += f("site_development_usd") + land_usd + it * (facility_per_mw + cooling_per_mw)
+    return items, capex
+
+
+# --------------------------------------------------------------------------------------------
+# checks, in the order they are reported
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    name: str
+    description: str
+    run: Callable[[_Plan, _Recorder], None]
+
+
+#: every check after "files" (the reading of the folder), in the order they run and are reported
+CHECKS: list[CheckSpec] = []
+FILES_CHECK = ("files", "Every table of the plan and of its scenario copy is present and readable")
+
+
+def _check(name: str, description: str):
+    """Register the decorated function as the check ``name``."""
+
+    def register(run: Callable[[_Plan, _Recorder], None]):
+        CHECKS.append(CheckSpec(name, description, run))
+        return run
+
+    return register
+
+
+@_check("structure", "Sites, cooling and ids agree with the scenario; only built sites appear in the tables; "
+        "dispatch holds every slice of every built site once, with every column")
+def _check_structure(p: _Plan, c: _Recorder) -> None:
+    scenario_sites = set(p.s["sites"].index)
+    c.rule(set(p.sites.index) == scenario_sites,
+           f"sites.csv lists {sorted(set(p.sites.index) ^ scenario_sites)} differently from the scenario")
+    cooling = p.s["cooling"].index
+    for site, built, k in zip(p.sites.index, p.sites["built"], p.sites["cooling_id"]):
+        c.rule(built in (0, 1), f"site {site}: built = {built} is not 0/1")
+        c.rule(built != 1 or k in cooling, f"site {site}: built but cooling_id '{k}' is not a cooling technology")
+        c.rule(built != 0 or not k, f"site {site}: not built but has cooling '{k}'")
+    allowed = p.scenario.constraints.allowed_sites
+    if allowed is not None:
+        for site in p.built:
+            c.rule(site in allowed, f"site {site}: built but not in constraints.allowed_sites")
+
+    built = set(p.built)
+    for table in ("chips", "allocation", "power", "deliveries", "storage_days"):
+        stray = sorted(set(p.t[table]["site_id"].astype(str)) - built)
+        c.rule(not stray, f"{table}.csv uses sites that are not built: {stray}")
+    costs = p.t["costs"]
+    unbuilt = costs[~costs["site_id"].isin(built)]
+    c.eq("no cost at a site not built", unbuilt["usd_per_yr"], 0.0, unit="USD/yr", at=unbuilt,
+         describe=lambda x: f"costs.csv: site {x.site_id} is not built but costs {x.usd_per_yr:.6g} USD/yr ({x.item})")
+
+    # dispatch covers every slice of every built site exactly once
+    slices, d = p.s["slices"], p.dispatch
+    expected = {(s, t) for s in built for t in slices.index}
+    got = list(zip(d["site_id"].astype(str), d["slice_id"].astype(int)))
+    c.rule(len(got) == len(set(got)), "dispatch.csv has duplicate (site, slice) rows")
+    missing, extra = expected - set(got), set(got) - expected
+    c.rule(not missing and not extra, f"dispatch.csv: {len(missing)} (site, slice) rows missing, {len(extra)} "
+           f"unexpected (e.g. {sorted(missing or extra)[:3]})")
+    for tech in p.s["power_techs"].index:
+        c.rule(f"{tech}_mw" in d.columns, f"dispatch.csv has no column '{tech}_mw'")
+    for column in ("carbon_free_mw", "pue", "wetbulb_c", "grid_price_usd_per_mwh", "grid_co2_kg_per_mwh"):
+        c.rule(column in d.columns, f"dispatch.csv has no column '{column}'")
+    for b in p.storage_ids:
+        if (p.storage_power["tech_id"] == b).any():
+            for column in (f"{b}_charge_mw", f"{b}_discharge_mw", f"{b}_soc_within_day_mwh"):
+                c.rule(column in d.columns, f"dispatch.csv has no column '{column}' though {b} is built")
+    for column, unit in (("weight_h", "h"), ("period", ""), ("hour", "")):
+        frame = d.assign(v_expected=d["slice_id"].map(slices[column]))
+        c.eq(f"dispatch {column} = slices.csv", d[column], frame["v_expected"], unit=unit, at=frame,
+             describe=lambda x, col=column: f"dispatch {x.site_id}/{x.slice_id}: {col} {getattr(x, col)} differs "
+             f"from slices.csv ({x.v_expected})")
+
+
+@_check("time", "The representative days: their weights add up to the year in whole days, the calendar maps "
+        "every day to one of them, and profiles.csv holds every site and hour")
+def _check_time(p: _Plan, c: _Recorder) -> None:
+    slices, days, profiles = p.s["slices"], p.s["days"], p.s["profiles"]
+    c.eq("sum of slice weights = hours per year", slices["weight_h"].sum(), HOURS_PER_YEAR, unit="h", at="slices.csv")
+    c.rule(not slices.index.duplicated().any(), "slices.csv: duplicate slice ids")
+    for period, group in slices.groupby("period"):
+        c.rule(sorted(group["hour"].tolist()) == list(range(HOURS_PER_DAY)),
+               f"slices.csv: period {period} does not hold hours 0..23 once each ({len(group)} slices)")
+        c.rule(group["weight_h"].nunique() == 1, f"slices.csv: period {period} has different weights within the day")
+    c.rule(sorted(days.index.tolist()) == list(range(DAYS_PER_YEAR)),
+           f"days.csv: {len(days)} rows; needs every day 0..{DAYS_PER_YEAR - 1} once")
+    stray = sorted(set(days["period"]) - set(slices["period"]))
+    c.rule(not stray, f"days.csv: days mapped to periods {stray} that slices.csv does not have")
+    # a slice of period p stands for one hour on each calendar day p represents
+    counts = days["period"].value_counts()
+    frame = slices.reset_index().assign(v_days=lambda x: x["period"].map(counts).fillna(0.0))
+    c.eq("slice weight = calendar days of its period", frame["weight_h"], frame["v_days"], unit="h", at=frame,
+         describe=lambda x: f"slice {x.slice_id} (period {x.period}): weight_h {x.weight_h:g} != {x.v_days:g} "
+         f"calendar days mapped to its period in days.csv")
+
+    expected = {(s, t) for s in p.s["sites"].index for t in slices.index}
+    got = set(profiles.index)
+    c.rule(got == expected and not profiles.index.duplicated().any(), f"profiles.csv: {len(expected - got)} (site, "
+           f"slice) rows missing, {len(got - expected)} unexpected, or duplicates")
+    rows = profiles.reset_index()
+    for quantity in HOURLY_QUANTITIES:
+        c.rule(quantity in profiles.columns, f"profiles.csv has no column '{quantity}'")
+        if quantity not in profiles.columns:
+            continue
+        values = rows[quantity].astype(float)
+        c.rule(not values.isna().any(), f"profiles.csv: blank {quantity} values")
+        if quantity.endswith("_cf"):
+            known = rows[values.notna()]
+            for rule, lhs, rhs in (("capacity factor >= 0", 0.0, known[quantity]), ("capacity factor <= 1", known[quantity], 1.0)):
+                c.le(rule, lhs, rhs, unit="CF", at=known, describe=lambda x, q=quantity: f"profiles.csv "
+                     f"{x.site_id}/{x.slice_id}: {q} {getattr(x, q):.6g} outside [0, 1]")
+
+    summary = p.summary
+    c.eq("summary periods = periods of slices.csv", summary["periods"], slices["period"].nunique(), unit="", at="summary")
+    c.eq("summary slices = rows of slices.csv", summary["slices"], len(slices), unit="", at="summary")
+    c.eq("summary representative_days = time.representative_days", summary["representative_days"],
+         p.scenario.time.representative_days, unit="", at="summary")
+
+
+def _complete_hourly(p: _Plan, quantity: str) -> pd.DataFrame:
+    """8760-hour input series of one quantity, sites x hours; blank grid values take the annual value."""
+    hourly, sites = p.s["hourly"], p.s["sites"]
+    if quantity in hourly.columns:
+        wide = hourly[quantity].astype(float).unstack("hour")
+    else:
+        wide = pd.DataFrame(np.nan, index=sites.index, columns=range(int(HOURS_PER_YEAR)))
+    wide = wide.reindex(index=sites.index, columns=range(int(HOURS_PER_YEAR)))
+    if quantity in ANNUAL_FALLBACK:
+        annual = sites[quantity].astype(float)
+        wide = wide.apply(lambda row: row.fillna(annual[row.name]), axis=1)
+    return wide
+
+
+@_check("aggregation error", "How far the representative days are from the 8760 input hours, re-measured from "
+        "hourly inputs, days.csv and profiles.csv, matches aggregation_error.csv and its copy")
+def _check_aggregation_error(p: _Plan, c: _Recorder) -> None:
+    slices, days, profiles = p.s["slices"], p.s["days"]["period"], p.s["profiles"]
+    reported = p.t["aggregation_error"].set_index(["site_id", "quantity"]).sort_index()
+    copied = p.copied_error.set_index(["site_id", "quantity"]).sort_index()
+    c.rule(reported.index.equals(copied.index), "aggregation_error.csv lists other (site, quantity) rows than "
+           "scenario/aggregation_error.csv")
+    expected = {(s, q) for s in p.s["sites"].index for q in HOURLY_QUANTITIES}
+    c.rule(set(reported.index) == expected and not reported.index.duplicated().any(),
+           f"aggregation_error.csv: {len(expected - set(reported.index))} (site, quantity) rows missing, "
+           f"{len(set(reported.index) - expected)} unexpected, or duplicates")
+    slice_of = {(int(a), int(b)): int(t) for t, a, b in zip(slices.index, slices["period"], slices["hour"])}
+    try:
+        hour_slices = [slice_of[int(days[d]), h] for d in range(DAYS_PER_YEAR) for h in range(HOURS_PER_DAY)]
+    except KeyError as missing:
+        c.rule(False, f"days.csv / slices.csv: no slice for (period, hour) {missing}")
+        return
+    sites = list(p.s["sites"].index)
+    for quantity, unit in HOURLY_QUANTITIES.items():
+        original = _complete_hourly(p, quantity).to_numpy()
+        table = profiles[quantity].unstack("slice_id").reindex(index=sites, columns=slices.index)
+        rebuilt = table[hour_slices].to_numpy(dtype=float)
+        rows = pd.DataFrame({
+            "site_id": sites,
+            "quantity": quantity,
+            "annual_mean": original.mean(axis=1),
+            "mean_error": rebuilt.mean(axis=1) - original.mean(axis=1),
+            "rmse": np.sqrt(((original - rebuilt) ** 2).mean(axis=1)),
+            "duration_rmse": np.sqrt(((np.sort(original, axis=1) - np.sort(rebuilt, axis=1)) ** 2).mean(axis=1)),
+        })
+        keys = list(zip(sites, [quantity] * len(sites)))
+        for column in ("annual_mean", "mean_error", "rmse", "duration_rmse"):
+            got = reported[column].reindex(keys).to_numpy(dtype=float) if column in reported else np.full(len(rows), np.nan)
+            copy = copied[column].reindex(keys).to_numpy(dtype=float) if column in copied else np.full(len(rows), np.nan)
+            frame = rows.assign(v_got=got, v_copy=copy)
+            c.eq(f"{column} = re-measured", got, rows[column], unit=unit, scale=_scale(got, rows[column], 1.0), at=frame,
+                 describe=lambda x, col=column: f"aggregation_error.csv {x.site_id}/{x.quantity}: {col} {x.v_got:.9g} "
+                 f"!= {getattr(x, col):.9g} re-measured from hourly.csv.gz, days.csv and profiles.csv")
+            c.eq(f"{column} = scenario/aggregation_error.csv", got, copy, unit=unit, at=frame,
+                 describe=lambda x, col=column: f"aggregation_error.csv {x.site_id}/{x.quantity}: {col} {x.v_got:.9g} "
+                 f"differs from scenario/aggregation_error.csv ({x.v_copy:.9g})")
+    for quantity in SUMMARY_RMSE:
+        listed = quantity in reported.index.get_level_values("quantity")
+        mean = reported.xs(quantity, level="quantity")["rmse"].mean() if listed else np.nan
+        c.eq(f"summary aggregation_rmse_{quantity} = mean rmse over sites", p.summary[f"aggregation_rmse_{quantity}"],
+             mean, unit=HOURLY_QUANTITIES[quantity], at="summary")
+
+
+def _power_columns(p: _Plan) -> list[str]:
+    """Dispatch columns that are powers and can never be negative."""
+    d = p.dispatch
+    names = ["it_mw", "facility_mw", *(f"{g}_mw" for g in p.s["power_techs"].index)]
+    names += [f"{b}_{flow}_mw" for b in p.storage_ids for flow in ("charge", "discharge")]
+    names += [c for c in d.columns if c.startswith("bridge_") and c.endswith("_mw")]
+    return [c for c in names if c in d.columns]
+
+
+@_check("energy balance", "In every slice of every site, generation + grid + storage discharge - charging = "
+        "facility load, and no power is negative")
+def _check_energy_balance(p: _Plan, c: _Recorder) -> None:
+    d = p.dispatch
+    supply = p.dispatch_sum(f"{g}_mw" for g in p.s["power_techs"].index)
+    discharge = p.dispatch_sum(f"{b}_discharge_mw" for b in p.storage_ids)
+    charge = p.dispatch_sum(f"{b}_charge_mw" for b in p.storage_ids)
+    net = supply + discharge - charge
+    frame = d.assign(v_net=net)
+    c.eq("supply - charging = facility load", net, d["facility_mw"], unit="MW", at=frame,
+         scale=_scale(supply + discharge, charge, d["facility_mw"]),
+         describe=lambda x: f"site {x.site_id} slice {x.slice_id}: supply - charging {x.v_net:.9g} MW != facility "
+         f"load {x.facility_mw:.9g} MW")
+    for column in _power_columns(p):
+        c.le(f"{column} >= 0", 0.0, d[column], unit="MW", at=d,
+             describe=lambda x, col=column: f"site {x.site_id} slice {x.slice_id}: {col} is negative or blank "
+             f"({getattr(x, col):.6g})")
+
+
+@_check("pue", "Facility load = IT load x the hourly PUE of the chosen cooling in the slice's weather; annual "
+        "energy, PUE, peak load and energy per token agree with the dispatch")
+def _check_pue(p: _Plan, c: _Recorder) -> None:
+    d = p.dispatch
+    pue, _ = p.pue_wue
+    temp, wetbulb = p.profile("temp_c"), p.profile("wetbulb_c")
+    frame = d.assign(v_expected=d["it_mw"] * pue, v_pue=pue, v_temp=temp, v_wet=wetbulb)
+    c.eq("facility load = IT load x PUE", d["facility_mw"], frame["v_expected"], unit="MW", at=frame,
+         describe=lambda x: f"site {x.site_id} slice {x.slice_id}: facility {x.facility_mw:.9g} MW != IT "
+         f"{x.it_mw:.9g} MW x PUE {x.v_pue:.6g} ({x.v_temp:.4g} C dry-bulb, {x.v_wet:.4g} C wet-bulb)")
+    running = frame[d["it_mw"] > 0]
+    c.eq("reported pue = PUE from cooling.csv", running["pue"] if "pue" in d else np.nan, running["v_pue"], unit="",
+         at=running, describe=lambda x: f"site {x.site_id} slice {x.slice_id}: reported pue {x.pue:.9g} != "
+         f"{x.v_pue:.9g} from cooling.csv")
+    for column, values in (("temp_c", temp), ("wetbulb_c", wetbulb)):
+        c.eq(f"dispatch {column} = profiles.csv", p.dispatch_column(column), values, unit="C", at=frame,
+             describe=lambda x, col=column: f"site {x.site_id} slice {x.slice_id}: {col} {getattr(x, col)} differs "
+             f"from profiles.csv")
+
+    # annual figures of sites.csv and summary.csv
+    it_mwh, facility_mwh = p.annual("it_mw"), p.annual("facility_mw")
+    peak = d.groupby("site_id")["facility_mw"].max().reindex(p.sites.index, fill_value=0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        annual_pue = np.where(it_mwh > 0, facility_mwh / it_mwh, np.nan)
+    for column, expected, unit, rule in (
+        ("it_energy_mwh_per_yr", it_mwh, "MWh/yr", "vs dispatch"),
+        ("facility_energy_mwh_per_yr", facility_mwh, "MWh/yr", "vs dispatch"),
+        ("annual_pue", annual_pue, "", "vs facility / IT energy"),
+        ("peak_facility_mw", peak, "MW", "vs dispatch"),
+    ):
+        c.eq(f"{column} (sites.csv) {rule}", p.per_site(column), expected, unit=unit, at=p.site_rows)
+    summary, tokens = p.summary, float(p.summary["delivered_tokens_per_yr"])
+    c.eq("facility_energy_mwh_per_yr vs dispatch", summary["facility_energy_mwh_per_yr"], facility_mwh.sum(),
+         unit="MWh/yr", at="summary")
+    c.eq("energy_j_per_token vs dispatch", summary["energy_j_per_token"], facility_mwh.sum() * J_PER_MWH / tokens,
+         unit="J/token", at="summary")
+
+
+@_check("it load", "IT load is the same in every slice, within the site's IT capacity, and equal to the racks "
+        "assigned to workloads x their rack power")
+def _check_it_load(p: _Plan, c: _Recorder) -> None:
+    d, chips, alloc = p.dispatch, p.s["chips"], p.t["allocation"]
+    racks_mw = alloc["racks_assigned"] * alloc["chip_id"].map(chips["rack_power_kw"]) / KW_PER_MW
+    running = racks_mw.groupby(alloc["site_id"]).sum()
+    it = d.groupby("site_id")["it_mw"].agg(["min", "max", "mean"])
+    frame = it.assign(v_abs=d["it_mw"].abs().groupby(d["site_id"]).max(), v_cap=p.sites["it_capacity_mw"],
+                      v_running=running.reindex(it.index, fill_value=0.0)).reset_index()
+    c.eq("IT load the same in every slice", frame["max"], frame["min"], unit="MW", scale=frame["v_abs"], at=frame,
+         describe=lambda x: f"site {x.site_id}: IT load varies between slices ({x.min:.9g}..{x.max:.9g} MW)")
+    c.le("IT load <= it_capacity_mw", frame["max"], frame["v_cap"], unit="MW", at=frame)
+    c.eq("IT load = racks assigned x rack power (allocation.csv)", frame["mean"], frame["v_running"], unit="MW",
+         at=frame, atol=1e-5)
+
+
+@_check("generation", "Each source's output in every slice is within its capacity x availability (hourly wind and "
+        "solar factors); only allowed sources that are ready by online_by_year are built; power.csv energy figures")
+def _check_generation(p: _Plan, c: _Recorder) -> None:
+    d, techs = p.dispatch, p.s["power_techs"]
+    for tech in techs.index:
+        column = f"{tech}_mw"
+        if column not in d.columns:
+            continue  # reported by the structure check
+        capacity = d["site_id"].map(lambda s, g=tech: p.capacity(s, g))
+        avail = p.availability(tech)
+        frame = d.assign(v_cap=capacity, v_av=avail)
+        c.le(f"{tech} output <= capacity x availability", d[column], capacity * avail, unit="MW", at=frame,
+             describe=lambda x, col=column: f"site {x.site_id} slice {x.slice_id}: {col} {getattr(x, col):.9g} > "
+             f"capacity {x.v_cap:.9g} MW x availability {x.v_av:.6g}")
+
+    # technologies that could not be built or used by the online-by year (lead time, first year, policy)
+    limits, start = p.scenario.constraints, p.scenario.finance.start_year
+    for row in p.gen_power.itertuples(index=False):
+        where = f"site {row.site_id}, {row.tech_id}"
+        c.rule(row.tech_id in techs.index, f"power.csv: unknown technology '{row.tech_id}' at {row.site_id}")
+        if row.tech_id not in techs.index:
+            continue
+        tech = techs.loc[row.tech_id]
+        c.rule(row.kind == tech["kind"], f"power.csv: {row.site_id}/{row.tech_id} kind '{row.kind}' != power_techs.csv "
+               f"'{tech['kind']}'")
+        if limits.allowed_power_techs is not None:
+            c.rule(row.tech_id in limits.allowed_power_techs or row.capacity_mw <= ATOL,
+                   f"site {row.site_id}: {row.tech_id} built but not in constraints.allowed_power_techs")
+        if p.online_by is not None:
+            ready = start + math.ceil(tech["lead_time_yr"])
+            c.rule((ready <= p.online_by and tech["first_year"] <= p.online_by) or row.capacity_mw <= ATOL,
+                   f"site {row.site_id}: {row.tech_id} built ({row.capacity_mw:.6g} MW) but cannot operate by "
+                   f"{p.online_by} (ready {ready}, first year {tech['first_year']})")
+        # the power.csv summary of the dispatch
+        energy = float(p.annual(f"{row.tech_id}_mw").get(row.site_id, 0.0))
+        c.eq("generation_mwh_per_yr vs dispatch", row.generation_mwh_per_yr, energy, unit="MWh/yr", at=where)
+        c.eq("capacity_factor vs generation / (capacity x 8760 h)", row.capacity_factor,
+             energy / (row.capacity_mw * HOURS_PER_YEAR) if row.capacity_mw > 0 else np.nan, unit="", at=where)
+
+
+@_check("grid", "Grid import in every slice is within the site's grid capacity and the connection built; a grid "
+        "online after online_by_year is used only after bridge years; sites.csv grid figures and hourly prices")
+def _check_grid(p: _Plan, c: _Recorder) -> None:
+    d, sites = p.dispatch, p.s["sites"]
+    grid = p.dispatch_column(f"{p.grid_tech}_mw")
+    frame = d.assign(v_grid=grid, v_limit=d["site_id"].map(sites["grid_capacity_mw"]).astype(float),
+                     v_conn=d["site_id"].map(lambda s: p.capacity(s, p.grid_tech)))
+    c.le("grid import <= grid_capacity_mw", grid, frame["v_limit"], unit="MW", at=frame,
+         describe=lambda x: f"site {x.site_id} slice {x.slice_id}: grid import {x.v_grid:.9g} MW > grid_capacity_mw "
+         f"{x.v_limit:.9g}")
+    c.le("grid import <= grid connection built", grid, frame["v_conn"], unit="MW", at=frame,
+         describe=lambda x: f"site {x.site_id} slice {x.slice_id}: grid import {x.v_grid:.9g} MW > grid connection "
+         f"built {x.v_conn:.9g} MW (power.csv)")
+    connections = p.gen_power[p.gen_power["tech_id"] == p.grid_tech]
+    c.le("grid connection built (power.csv) <= grid_capacity_mw", connections["capacity_mw"],
+         connections["site_id"].map(sites["grid_capacity_mw"]), unit="MW", at=connections)
+    if p.online_by is not None:
+        # a grid that arrives late may be used only at a bridge site (bridge_power), carried until then
+        bridge = set(p.bridge_sites)
+        late = [s for s in sites.index[sites["grid_online_year"] > p.online_by] if s not in bridge]
+        why = "bridge_power is off" if not p.scenario.constraints.bridge_power else "the grid is not allowed there"
+        at_late = frame[d["site_id"].isin(late)]
+        c.eq("no grid import before a late grid is online", at_late["v_grid"], 0.0, unit="MW", at=at_late,
+             describe=lambda x: f"site {x.site_id} slice {x.slice_id}: grid import {x.v_grid:.9g} MW but the grid "
+             f"connection is online only in {sites.loc[x.site_id, 'grid_online_year']} > online_by_year "
+             f"{p.online_by} and {why}")
+        for row in connections[connections["site_id"].isin(late)].itertuples(index=False):
+            c.rule(row.capacity_mw <= ATOL, f"site {row.site_id}: grid connection built but online only after "
+                   f"{p.online_by} ({why})")
+    # the sites.csv copies and the peak match the dispatch
+    peak = grid.groupby(d["site_id"]).max().reindex(p.sites.index, fill_value=0.0)
+    c.eq("peak_grid_import_mw (sites.csv) vs dispatch", p.per_site("peak_grid_import_mw"), peak, unit="MW",
+         at=p.site_rows)
+    for column, unit in (("grid_capacity_mw", "MW"), ("grid_online_year", "year")):
+        c.eq(f"{column} (sites.csv) vs the scenario", p.per_site(column), sites[column].reindex(p.sites.index),
+             unit=unit, at=p.site_rows)
+    for column, unit in (("grid_price_usd_per_mwh", "USD/MWh"), ("grid_co2_kg_per_mwh", "kg/MWh")):
+        c.eq(f"dispatch {column} = profiles.csv", p.dispatch_column(column), p.profile(column), unit=unit, at=d,
+             describe=lambda x, col=column: f"site {x.site_id} slice {x.slice_id}: {col} differs from profiles.csv")
+
+
+@_check("bridge", "Until a late grid arrives, on-site generation and storage alone carry the facility load "
+        "within their capacity; no bridge generation elsewhere; grid wait, bridge share and bridge energy figures")
+def _check_bridge(p: _Plan, c: _Recorder) -> None:
+    d, techs = p.dispatch, p.s["power_techs"]
+    share, wait = p.bridge_share().reindex(p.sites.index), p.grid_wait_yr().reindex(p.sites.index)
+    c.eq("grid_wait_yr (sites.csv) vs grid_online_year - online_by_year", p.per_site("grid_wait_yr"), wait, unit="yr",
+         at=p.site_rows)
+    c.eq("bridge_share (sites.csv) vs present-value share of the wait", p.per_site("bridge_share"), share, unit="",
+         at=p.site_rows)
+
+    storage_columns = {f"bridge_{b}_{flow}_mw" for b in p.storage_ids for flow in ("charge", "discharge")}
+    columns = [col for col in d.columns if col.startswith("bridge_") and col.endswith("_mw") and col not in storage_columns]
+    bridge_techs = {col: col[len("bridge_"):-len("_mw")] for col in columns}
+    on_site = {col: tech for col, tech in bridge_techs.items() if tech in techs.index and tech != p.grid_tech}
+    for column in [col for col in columns if col not in on_site]:
+        c.rule(not (d[column].abs() > ATOL).any(), f"dispatch.csv: {column} carries power but "
+               f"'{bridge_techs[column]}' is not an on-site technology")
+    for column, tech in on_site.items():
+        capacity = d["site_id"].map(lambda s, g=tech: p.capacity(s, g))
+        avail = p.availability(tech)
+        frame = d.assign(v_cap=capacity, v_av=avail)
+        c.le(f"bridge {tech} output <= capacity x availability", d[column], capacity * avail, unit="MW", at=frame,
+             describe=lambda x, col=column: f"site {x.site_id} slice {x.slice_id}: {col} {getattr(x, col):.9g} > "
+             f"capacity {x.v_cap:.9g} MW x availability {x.v_av:.6g}")
+
+    # bridge-year batteries shift energy within the bridge years as they do in the grid years
+    supply = p.dispatch_sum(on_site) + p.dispatch_sum(f"bridge_{b}_discharge_mw" for b in p.storage_ids) - p.dispatch_sum(
+        f"bridge_{b}_charge_mw" for b in p.storage_ids)
+    bridging = d["site_id"].map(share).fillna(0.0) > 0
+    frame = d.assign(v_supply=supply)
+    c.eq("bridge supply = facility load while the grid is not yet online", frame["v_supply"][bridging],
+         d["facility_mw"][bridging], unit="MW", at=frame[bridging],
+         describe=lambda x: f"site {x.site_id} slice {x.slice_id}: bridge generation + net bridge storage "
+         f"{x.v_supply:.9g} MW != facility load {x.facility_mw:.9g} MW while the grid is not yet online")
+    c.eq("no bridge supply at a site without bridge years", frame["v_supply"][~bridging], 0.0, unit="MW",
+         at=frame[~bridging], describe=lambda x: f"site {x.site_id} slice {x.slice_id}: bridge generation "
+         f"{x.v_supply:.9g} MW at a site without bridge years")
+
+    for row in p.power.itertuples(index=False):
+        energy = float(p.annual(f"bridge_{row.tech_id}_mw").get(row.site_id, 0.0)) if row.kind != "storage" else 0.0
+        c.eq("bridge_generation_mwh_per_yr (power.csv) vs dispatch", row.bridge_generation_mwh_per_yr, energy,
+             unit="MWh/yr", at=f"site {row.site_id}, {row.tech_id}")
+
+
+@_check("cfe", "24/7 carbon-free supply: carbon_free_mw as recomputed (clean generation, the grid's clean share, "
+        "net storage), at least cfe_share of supply in every slice of grid and bridge years; cfe_score")
+def _check_carbon_free(p: _Plan, c: _Recorder) -> None:
+    d, techs = p.dispatch, p.s["power_techs"]
+    clean = p.dispatch_sum(f"{g}_mw" for g in p.clean_techs)
+    generation = p.dispatch_sum(f"{g}_mw" for g in techs.index)
+    net_storage = p.dispatch_sum(f"{b}_discharge_mw" for b in p.storage_ids) - p.dispatch_sum(
+        f"{b}_charge_mw" for b in p.storage_ids)
+    grid_cfe = d["site_id"].map(p.s["sites"]["grid_cfe_share"]).astype(float)
+    carbon_free = clean + grid_cfe * p.dispatch_column(f"{p.grid_tech}_mw") + net_storage
+    load = generation + net_storage
+    share = p.scenario.constraints.cfe_share
+    frame = d.assign(v_free=carbon_free, v_load=load)
+    if "carbon_free_mw" in d.columns:
+        c.eq("carbon_free_mw = clean generation + grid x grid_cfe_share + net storage", d["carbon_free_mw"],
+             carbon_free, unit="MW", scale=_scale(carbon_free, load), at=frame,
+             describe=lambda x: f"site {x.site_id} slice {x.slice_id}: carbon_free_mw {x.carbon_free_mw:.9g} != clean "
+             f"generation + grid x grid_cfe_share + net storage discharge = {x.v_free:.9g}")
+    if share > 0:
+        c.le("cfe_share x supply <= carbon-free supply", share * load, carbon_free, unit="MW",
+             scale=_scale(carbon_free, load), at=frame,
+             describe=lambda x: f"site {x.site_id} slice {x.slice_id}: carbon-free supply {x.v_free:.9g} MW < "
+             f"cfe_share {share:g} x supply {x.v_load:.9g} MW")
+        # the bridge years too: no grid, on-site generation and bridge storage only
+        b_clean = p.dispatch_sum(f"bridge_{g}_mw" for g in p.clean_techs)
+        b_gen = p.dispatch_sum(f"bridge_{g}_mw" for g in techs.index if g != p.grid_tech)
+        b_net = p.dispatch_sum(f"bridge_{b}_discharge_mw" for b in p.storage_ids) - p.dispatch_sum(
+            f"bridge_{b}_charge_mw" for b in p.storage_ids)
+        frame = d.assign(v_free=b_clean + b_net, v_load=b_gen + b_net)
+        c.le("cfe_share x bridge supply <= bridge carbon-free supply", share * frame["v_load"], frame["v_free"],
+             unit="MW", scale=_scale(b_clean, b_gen), at=frame,
+             describe=lambda x: f"site {x.site_id} slice {x.slice_id}: bridge-year carbon-free supply {x.v_free:.9g} "
+             f"MW < cfe_share {share:g} x bridge supply {x.v_load:.9g} MW")
+
+    matched = (carbon_free.clip(lower=0.0).clip(upper=d["facility_mw"]) * p.w).groupby(d["site_id"]).sum()
+    served = (d["facility_mw"] * p.w).groupby(d["site_id"]).sum()
+    score = (matched / served.where(served > 0)).reindex(p.sites.index)
+    c.eq("cfe_score (sites.csv) vs hourly-matched carbon-free share", p.per_site("cfe_score"), score, unit="",
+         at=p.site_rows)
+
+
+@_check("land", "Each site's IT and generation footprint fits within its land")
+def _check_land(p: _Plan, c: _Recorder) -> None:
+    techs, storage = p.s["power_techs"], p.s["storage_techs"]
+    it_acres = p.facility("it_acres_per_mw")
+    for site in p.sites.index:
+        acres = p.sites.loc[site, "it_capacity_mw"] * it_acres
+        for row in p.power[p.power["site_id"] == site].itertuples(index=False):
+            table = storage if row.kind == "storage" else techs
+            footprint = row.capacity_mw * float(table.loc[row.tech_id, "land_acres_per_mw"])
+            c.eq("land_acres (power.csv) vs capacity x land_acres_per_mw", row.land_acres, footprint, unit="acres",
+                 at=f"site {site}, {row.tech_id}")
+            acres += footprint
+        land = float(p.s["sites"].loc[site, "land_acres"]) if site in p.built else 0.0
+        c.le("IT + generation footprint <= land_acres", acres, land, unit="acres", at=f"site {site}")
+        c.eq("land_used_acres (sites.csv) vs recomputed", p.sites.loc[site, "land_used_acres"], acres, unit="acres",
+             at=f"site {site}")
+        c.eq("land_acres (sites.csv) vs the scenario", p.sites.loc[site, "land_acres"], p.s["sites"].loc[site, "land_acres"],
+             unit="acres", at=f"site {site}")
+
+
+@_check("racks", "Whole racks of known SKUs shipped by online_by_year; chips = racks x chips per rack; rack power "
+        "within the site's IT capacity; chip supply limits; rack and chip counts of sites.csv and summary.csv")
+def _check_racks(p: _Plan, c: _Recorder) -> None:
+    chips, plan_chips = p.s["chips"], p.t["chips"]
+    known = plan_chips["chip_id"].isin(chips.index)
+    for row in plan_chips[~known].itertuples(index=False):
+        c.rule(False, f"site {row.site_id} chip {row.chip_id}: unknown chip")
+    rows = plan_chips[known]
+
+    def not_whole(x) -> str:
+        return f"site {x.site_id} chip {x.chip_id}: {x.racks} racks is not a non-negative integer"
+
+    c.eq("whole racks", rows["racks"], rows["racks"].round(), unit="racks", scale=0.0, at=rows, describe=not_whole)
+    c.le("racks >= 0", 0.0, rows["racks"], unit="racks", at=rows, describe=not_whole)
+    sku = chips.reindex(rows["chip_id"])
+    c.eq("chips = racks x chips_per_rack", rows["chips"], rows["racks"].to_numpy() * sku["chips_per_rack"].to_numpy(),
+         unit="chips", at=rows)
+    c.eq("rack_power_kw = chips table", rows["rack_power_kw"], sku["rack_power_kw"], unit="kW", at=rows)
+    if p.online_by is not None:
+        shipping = rows[rows["racks"] > 0]
+        frame = shipping.assign(v_year=shipping["chip_id"].map(chips["available_year"]))
+        c.le("SKU available_year <= online_by_year", frame["v_year"], p.online_by, unit="year", scale=0.0, at=frame,
+             describe=lambda x: f"site {x.site_id} chip {x.chip_id}: SKU ships only in {x.v_year:g} > {p.online_by}")
+
+    rack_mw = plan_chips["racks"] * plan_chips["chip_id"].map(chips["rack_power_kw"]) / KW_PER_MW
+    by_site = pd.DataFrame({"mw": rack_mw, "racks": plan_chips["racks"], "chips": plan_chips["chips"]}).groupby(
+        plan_chips["site_id"]).sum().reindex(p.sites.index, fill_value=0.0)
+    c.le("racks x rack_power_kw <= it_capacity_mw", by_site["mw"], p.per_site("it_capacity_mw"), unit="MW", at=p.site_rows)
+    c.eq("racks (sites.csv) = chips.csv", p.per_site("racks"), by_site["racks"], unit="racks", at=p.site_rows)
+    c.eq("chips (sites.csv) = chips.csv", p.per_site("chips"), by_site["chips"], unit="chips", at=p.site_rows)
+    summary = p.summary
+    c.eq("chips = chips.csv", summary["chips"], plan_chips["chips"].sum(), unit="chips", at="summary")
+    c.eq("sites_built = sites.csv", summary["sites_built"], len(p.built), unit="sites", at="summary")
+    c.eq("it_capacity_mw = sites.csv", summary["it_capacity_mw"], p.sites["it_capacity_mw"].sum(), unit="MW",
+         at="summary")
+
+    limits = chips["supply_limit_chips"].dropna()
+    installed = plan_chips.groupby("chip_id")["chips"].sum().reindex(limits.index, fill_value=0.0)
+    c.le("accelerators installed <= supply_limit_chips", installed, limits, unit="chips",
+         at=pd.DataFrame({"chip_id": limits.index}))
+
+
+@_check("cooling", "Every rack's power is within the rack density its site's cooling can remove (max_rack_kw)")
+def _check_cooling(p: _Plan, c: _Recorder) -> None:
+    chips, cooling, plan_chips = p.s["chips"], p.s["cooling"], p.t["chips"]
+    k = plan_chips["site_id"].map(p.sites["cooling_id"])
+    rows = plan_chips[k.isin(cooling.index) & plan_chips["chip_id"].isin(chips.index)]  # others: structure, racks
+    frame = rows.assign(v_kw=rows["chip_id"].map(chips["rack_power_kw"]), v_k=k[rows.index],
+                        v_max=k[rows.index].map(cooling["max_rack_kw"]))
+    c.le("rack power <= max_rack_kw of the cooling", frame["v_kw"], frame["v_max"], unit="kW", at=frame,
+         describe=lambda x: f"site {x.site_id} chip {x.chip_id}: rack of {x.v_kw} kW under cooling '{x.v_k}' rated for "
+         f"{x.v_max} kW")
+
+
+@_check("unit sizes", "Plants with a unit size are built in whole units, and their unit counts match their capacity")
+def _check_units(p: _Plan, c: _Recorder) -> None:
+    unit_size = p.s["power_techs"]["unit_size_mw"].dropna()
+    rows = p.gen_power[p.gen_power["tech_id"].isin(unit_size.index)]
+    size = rows["tech_id"].map(unit_size).astype(float)
+    n = rows["capacity_mw"] / size
+    frame = rows.assign(v_size=size)
+    c.eq("capacity = a whole number of units", n, n.round(), unit="units", scale=np.maximum(n.abs(), 1.0), at=frame,
+         describe=lambda x: f"site {x.site_id}: {x.tech_id} capacity {x.capacity_mw:.9g} MW is not a multiple of its "
+         f"{x.v_size:g} MW unit")
+    counted = frame[rows["units"].notna()]
+    c.eq("units x unit size = capacity", counted["units"] * counted["v_size"], counted["capacity_mw"], unit="MW",
+         at=counted)
+
+
+def _within_day_table(p: _Plan, site: str, b: str, prefix: str = "") -> pd.DataFrame:
+    """State of charge since the start of the day, periods x hours, at one site (from dispatch)."""
+    d = p.dispatch[p.dispatch["site_id"] == site]
+    column = f"{prefix}{b}_soc_within_day_mwh"
+    values = d[column] if column in d.columns else pd.Series(0.0, index=d.index)
+    slices = p.s["slices"]
+    return pd.DataFrame({"period": d["slice_id"].map(slices["period"]), "hour": d["slice_id"].map(slices["hour"]),
+                         "soc": values.astype(float)}).pivot(index="period", columns="hour", values="soc").sort_index(axis=1)
+
+
+def _check_storage_flows(p: _Plan, c: _Recorder, b: str, prefix: str) -> None:
+    """One storage tech in one regime: power rating shared by both directions, the level within each day."""
+    d, slices = p.dispatch, p.s["slices"]
+    name = f"{prefix}{b}"
+    frame = d.assign(
+        v_c=p.dispatch_column(f"{name}_charge_mw"), v_d=p.dispatch_column(f"{name}_discharge_mw"),
+        v_soc=p.dispatch_column(f"{name}_soc_within_day_mwh"), v_p=d["site_id"].map(lambda s: p.capacity(s, b)),
+        v_e=d["site_id"].map(lambda s: p.capacity(s, b, "energy_capacity_mwh")),
+        v_period=d["slice_id"].map(slices["period"]), v_hour=d["slice_id"].map(slices["hour"]),
+    ).sort_values(["site_id", "v_period", "v_hour"])
+    # one power rating for both directions: charge + discharge in an hour stay within it
+    c.le(f"{name} charge + discharge <= power", frame["v_c"] + frame["v_d"], frame["v_p"], unit="MW", at=frame,
+         describe=lambda x: f"site {x.site_id} slice {x.slice_id}: {name} charge {x.v_c:.9g} + discharge {x.v_d:.9g} MW "
+         f"exceed its power {x.v_p:.9g} MW")
+    # within a representative day the level starts from 0 and moves by the (lossy) flows
+    eta = math.sqrt(float(p.s["storage_techs"].loc[b, "round_trip_efficiency"]))
+    previous = frame.groupby(["site_id", "v_period"])["v_soc"].shift(fill_value=0.0)
+    frame = frame.assign(v_exp=previous + eta * frame["v_c"] - frame["v_d"] / eta)
+    c.eq(f"{name} soc_within_day = previous hour + sqrt(eta) x charge - discharge / sqrt(eta)", frame["v_soc"],
+         frame["v_exp"], unit="MWh", scale=_scale(frame["v_soc"], previous, frame["v_c"], frame["v_d"], frame["v_e"]),
+         at=frame, describe=lambda x: f"site {x.site_id} slice {x.slice_id}: {name} soc_within_day {x.v_soc:.9g} MWh "
+         f"!= previous hour (0 before the first) + sqrt(eta) charge - discharge / sqrt(eta) = {x.v_exp:.9g}")
+
+
+@_check("storage", "Charge + discharge within the rated power; the level within each representative day follows "
+        "the lossy flows, carries from day to day over the 365 days and stays within [0, energy]; durations; "
+        "only allowed storage ready in time; power.csv figures")
+def _check_storage(p: _Plan, c: _Recorder) -> None:
+    storage = p.s["storage_techs"]
+    for b in storage.index:
+        for prefix in REGIMES.values():
+            _check_storage_flows(p, c, b, prefix)
+
+    limits, start = p.scenario.constraints, p.scenario.finance.start_year
+    for row in p.storage_power.itertuples(index=False):
+        where = f"site {row.site_id}, {row.tech_id}"
+        c.rule(row.tech_id in storage.index, f"power.csv: unknown storage '{row.tech_id}' at {row.site_id}")
+        if row.tech_id not in storage.index:
+            continue
+        b = storage.loc[row.tech_id]
+        for rule, lhs, rhs in (("min_duration_h x power <= energy", b["min_duration_h"] * row.capacity_mw,
+                                row.energy_capacity_mwh),
+                               ("energy <= max_duration_h x power", row.energy_capacity_mwh,
+                                b["max_duration_h"] * row.capacity_mw)):
+            c.le(rule, lhs, rhs, unit="MWh", at=where)
+        if limits.allowed_power_techs is not None:
+            c.rule(row.tech_id in limits.allowed_power_techs or row.capacity_mw <= ATOL,
+                   f"site {row.site_id}: {row.tech_id} built but not in constraints.allowed_power_techs")
+        if p.online_by is not None:
+            c.rule(start + math.ceil(b["lead_time_yr"]) <= p.online_by or row.capacity_mw <= ATOL,
+                   f"site {row.site_id}: {row.tech_id} built but cannot operate by {p.online_by}")
+        discharged = float(p.annual(f"{row.tech_id}_discharge_mw").get(row.site_id, 0.0))
+        c.eq("generation_mwh_per_yr (power.csv) vs annual discharge", row.generation_mwh_per_yr, discharged,
+             unit="MWh/yr", at=where)
+        c.eq("capacity_factor vs discharge / (power x 8760 h)", row.capacity_factor,
+             discharged / (row.capacity_mw * HOURS_PER_YEAR) if row.capacity_mw > 0 else np.nan, unit="", at=where)
+    _check_storage_days(p, c)
+
+
+def _check_storage_days(p: _Plan, c: _Recorder) -> None:
+    """The level across the calendar: each day starts where the day before ended, within [0, energy].
+
+    storage_days.csv gives the level at the start of every calendar day; within the day it moves as
+    the representative day of that date does (soc_within_day in dispatch.csv). Every one of the
+    365 x 24 hours is checked, plus the start of each day.
+    """
+    table = p.t["storage_days"]
+    built = {(row.site_id, row.tech_id): row.energy_capacity_mwh for row in p.storage_power.itertuples(index=False)}
+    bridge_sites = set(p.bridge_sites)
+    expected = {("grid_years", s, b) for s, b in built} | {("bridge_years", s, b) for s, b in built if s in bridge_sites}
+    listed = set(zip(table["regime"], table["site_id"], table["storage_id"]))
+    c.rule(not listed - expected, f"storage_days.csv lists storage that is not built there: {sorted(listed - expected)[:3]}")
+    for regime, site, b in sorted(expected):
+        rows = table[(table["regime"] == regime) & (table["site_id"] == site) & (table["storage_id"] == b)].sort_values("day")
+        whole_year = rows["day"].tolist() == list(range(DAYS_PER_YEAR))
+        c.rule(whole_year, f"site {site}: {b} ({regime}): storage_days.csv holds {len(rows)} rows, not one per day "
+               f"0..{DAYS_PER_YEAR - 1}")
+        if whole_year and site in set(p.dispatch["site_id"]) and b in p.storage_ids:  # else: the structure check
+            _check_storage_year(p, c, rows, regime, site, b, built[site, b])
+
+
+def _check_storage_year(p: _Plan, c: _Recorder, rows: pd.DataFrame, regime: str, site: str, b: str,
+                        energy: float) -> None:
+    """One storage at one site in one regime over the 365 days of storage_days.csv (``rows``, by day)."""
+    where = f"site {site}: {b} ({regime})"
+    periods = p.s["days"]["period"].sort_index().to_numpy()
+    c.eq("period = days.csv", rows["period"], periods, unit="", scale=0.0, at=rows,
+         describe=lambda x: f"{where} day {x.day}: period {x.period} differs from days.csv")
+    c.eq("energy_capacity_mwh = power.csv", rows["energy_capacity_mwh"], energy, unit="MWh", at=rows,
+         describe=lambda x: f"{where} day {x.day}: energy_capacity_mwh {x.energy_capacity_mwh:.9g} != power.csv "
+         f"{energy:.9g}")
+
+    within = _within_day_table(p, site, b, REGIMES[regime])
+    level = rows["soc_start_mwh"].to_numpy(dtype=float)
+    change = within.iloc[:, -1].reindex(periods).to_numpy(dtype=float)  # change over the whole day
+    following = np.roll(level, -1)  # day 364 is followed by day 0: the year wraps
+    frame = rows.assign(v_next=following, v_expected=level + change)
+    c.eq("next day's start = this day's start + its representative day's change", following, level + change,
+         unit="MWh", scale=_scale(level, following, change, energy), at=frame,
+         describe=lambda x: f"{where}: day {(x.day + 1) % DAYS_PER_YEAR} starts at {x.v_next:.9g} MWh, but day "
+         f"{x.day} ends at {x.v_expected:.9g} (start {x.soc_start_mwh:.9g} + its representative day's change)")
+
+    hourly = level[:, None] + within.reindex(periods).to_numpy(dtype=float)  # 365 x 24
+    levels = np.concatenate([level[:, None], hourly], axis=1)  # the start of the day, then each hour
+    moments = ["at its start", *(f"after hour {h}" for h in within.columns)]
+    frame = pd.DataFrame({
+        "site_id": site, "storage_id": b, "regime": regime, "day": np.repeat(np.arange(DAYS_PER_YEAR), len(moments)),
+        "when": np.tile(moments, DAYS_PER_YEAR), "v_level": levels.ravel(), "v_start": np.repeat(level, len(moments)),
+    })
+
+    def outside(x) -> str:
+        return (f"{where} day {x.day} {x.when}: level {x.v_level:.9g} MWh outside [0, {energy:.9g}] (day start "
+                f"{x.v_start:.9g} + the change within its representative day)")
+
+    c.le("level >= 0", 0.0, frame["v_level"], unit="MWh", scale=energy, at=frame, describe=outside)
+    c.le("level <= energy capacity", frame["v_level"], energy, unit="MWh", scale=energy, at=frame, describe=outside)
+
+
+@_check("demand", "Tokens delivered to each region and workload meet its demand (serve_demand) or stay within it "
+        "and above min_demand_share of all demand; no negative delivery")
+def _check_demand(p: _Plan, c: _Recorder) -> None:
+    deliveries, demand = p.t["deliveries"], p.s["demand"]["tokens_per_yr"]
+    delivered = deliveries.groupby(["region_id", "workload_id"])["tokens_per_yr"].sum()
+    stray = set(delivered.index) - set(demand.index)
+    c.rule(not stray, f"deliveries to (region, workload) pairs without demand: {sorted(stray)[:5]}")
+    pairs = demand.index.to_frame(index=False)
+    got = delivered.reindex(demand.index, fill_value=0.0)
+    objective = p.scenario.objective
+    if objective.mode == "serve_demand":
+        c.eq("tokens delivered = demand", got, demand, unit="tokens/yr", at=pairs)
+    else:
+        c.le("tokens delivered <= demand", got, demand, unit="tokens/yr", at=pairs)
+        floor = objective.min_demand_share * demand.sum()
+        c.le("min_demand_share x demand <= tokens delivered", floor, delivered.sum(), unit="tokens/yr", at="all regions")
+    c.le("delivery >= 0", 0.0, deliveries["tokens_per_yr"], unit="tokens/yr", at=deliveries,
+         describe=lambda x: f"{x.site_id}->{x.region_id}/{x.workload_id}: negative delivery {x.tokens_per_yr}")
+    c.eq("summary demand_tokens_per_yr = demand.csv", p.summary["demand_tokens_per_yr"], demand.sum(), unit="tokens/yr",
+         at="summary")
+
+
+@_check("latency", "Every delivery's network round trip (geodesic distance x route factor over fibre, plus "
+        "overhead) is within its workload's latency budget; reported distances and latencies re-measured")
+def _check_latency(p: _Plan, c: _Recorder) -> None:
+    deliveries = p.t["deliveries"]
+    if not len(deliveries):
+        return
+    km, ms = _latency(p, deliveries["site_id"], deliveries["region_id"])
+    budget = deliveries["workload_id"].map(p.s["workloads"]["latency_budget_ms"]).astype(float)
+    frame = deliveries.assign(v_km=km, v_ms=ms, v_budget=budget)
+    c.le("round trip <= latency budget", ms, budget, unit="ms", at=frame,
+         describe=lambda x: f"{x.site_id}->{x.region_id}/{x.workload_id}: round trip {x.v_ms:.6g} ms exceeds the "
+         f"{x.v_budget:g} ms budget")
+    c.le("reported latency <= latency budget", deliveries["latency_ms"], budget, unit="ms", at=frame,
+         describe=lambda x: f"{x.site_id}->{x.region_id}/{x.workload_id}: reported latency {x.latency_ms:.6g} ms "
+         f"exceeds the {x.v_budget:g} ms budget")
+    c.eq("reported latency = geodesic recomputation", deliveries["latency_ms"], ms, unit="ms", at=frame,
+         describe=lambda x: f"{x.site_id}->{x.region_id}: reported latency {x.latency_ms:.9g} ms != geodesic "
+         f"recomputation {x.v_ms:.9g} ms")
+    c.eq("reported distance = geodesic", deliveries["distance_km"], km, unit="km", at=frame,
+         describe=lambda x: f"{x.site_id}->{x.region_id}: reported distance {x.distance_km:.9g} km != geodesic "
+         f"{x.v_km:.9g} km")
+    c.eq("latency_budget_ms = workloads.csv", deliveries["latency_budget_ms"], budget, unit="ms", at=frame,
+         describe=lambda x: f"{x.site_id}->{x.region_id}/{x.workload_id}: latency_budget_ms {x.latency_budget_ms} != "
+         f"workloads.csv {x.v_budget}")
+
+
+@_check("tokens", "Tokens each site delivers for a workload are produced by the racks assigned to it (MLPerf "
+        "tokens/s x chips x utilisation x 8760 h); racks assigned within racks installed; token totals")
+def _check_tokens(p: _Plan, c: _Recorder) -> None:
+    chips, workloads, throughput = p.s["chips"], p.s["workloads"], p.s["chip_throughput"]["tokens_per_s_per_chip"]
+    alloc, deliveries = p.t["allocation"], p.t["deliveries"]
+    pairs = pd.MultiIndex.from_arrays([alloc["chip_id"], alloc["workload_id"]])
+    served = pairs.isin(throughput.index)
+    for row in alloc[~served].itertuples(index=False):
+        c.rule(False, f"site {row.site_id}: racks of {row.chip_id} assigned to {row.workload_id}, which it cannot serve "
+               f"(no throughput)")
+    known = alloc[served].assign(v_rate=throughput.reindex(pairs[served]).to_numpy())
+    c.eq("tokens_per_s_per_chip = chip_throughput.csv", known["tokens_per_s_per_chip"], known["v_rate"],
+         unit="tokens/s", at=known, describe=lambda x: f"site {x.site_id}: tokens_per_s_per_chip "
+         f"{x.tokens_per_s_per_chip} of {x.chip_id}/{x.workload_id} != chip_throughput.csv {x.v_rate}")
+    c.le("racks assigned >= 0", 0.0, alloc["racks_assigned"], unit="racks", at=alloc)
+
+    per_rack_year = (throughput.reindex(pairs).fillna(0.0).to_numpy() * alloc["chip_id"].map(chips["chips_per_rack"])
+                     * alloc["workload_id"].map(workloads["utilisation"]) * SECONDS_PER_HOUR * HOURS_PER_YEAR)
+    keys = [alloc["site_id"], alloc["workload_id"]]
+    produced = (alloc["racks_assigned"] * per_rack_year).groupby(keys).sum()
+    # allocation.csv leaves out assignments below its export threshold: allow what those could make
+    slack = per_rack_year.groupby(keys).max() * ALLOCATION_EXPORT_RACKS * len(chips)
+    delivered = deliveries.groupby(["site_id", "workload_id"])["tokens_per_yr"].sum()
+    frame = delivered.index.to_frame(index=False)
+    c.le("tokens delivered <= tokens produced by the racks assigned", delivered,
+         produced.reindex(delivered.index, fill_value=0.0), unit="tokens/yr", at=frame,
+         atol=np.maximum(ATOL, slack.reindex(delivered.index, fill_value=0.0)))
+    first = alloc.drop_duplicates(["site_id", "workload_id"])
+    index = pd.MultiIndex.from_frame(first[["site_id", "workload_id"]])
+    c.eq("site_workload_tokens_per_yr = recomputed", first["site_workload_tokens_per_yr"], produced.reindex(index),
+         unit="tokens/yr", at=first, atol=np.maximum(ATOL, slack.reindex(index).to_numpy()))
+
+    assigned = alloc.groupby(["site_id", "chip_id"])["racks_assigned"].sum()
+    installed = p.t["chips"].groupby(["site_id", "chip_id"])["racks"].sum().reindex(assigned.index, fill_value=0.0)
+    c.le("racks assigned to workloads <= racks installed", assigned, installed, unit="racks",
+         at=assigned.index.to_frame(index=False))
+
+    site_tokens = deliveries.groupby("site_id")["tokens_per_yr"].sum().reindex(p.sites.index, fill_value=0.0)
+    c.eq("delivered_tokens_per_yr (sites.csv) = deliveries.csv", p.per_site("delivered_tokens_per_yr"), site_tokens,
+         unit="tokens/yr", at=p.site_rows)
+    c.eq("delivered_tokens_per_yr = deliveries.csv", p.summary["delivered_tokens_per_yr"], deliveries["tokens_per_yr"].sum(),
+         unit="tokens/yr", at="summary")
+
+
+@_check("costs", "Every cost item of every site (chips, generation, grid, fuel, storage, carbon price, land, "
+        "building, cooling) recomputed from the plan and the scenario; totals by layer and site; overnight capex")
+def _check_costs(p: _Plan, c: _Recorder) -> None:
+    summary, costs = p.summary, p.t["costs"]
+    c.eq("costs.csv usd_per_yr sum = total_cost_usd_per_yr", costs["usd_per_yr"].sum(), summary["total_cost_usd_per_yr"],
+         unit="USD/yr", at="summary", atol=COST_ATOL_USD)
+    stray = sorted(set(costs["layer"]) - set(LAYERS))
+    c.rule(not stray, f"costs.csv has unknown layers {stray}")
+    recomputed, capex = p.recomputed_costs
+    unknown = sorted(set(zip(costs["layer"], costs["item"])) - set(recomputed))
+    c.rule(not unknown, f"costs.csv has cost items the formulation does not have: {unknown}")
+    reported = costs.groupby(["layer", "item", "site_id"])["usd_per_yr"].sum()
+    for (layer, name), expected in recomputed.items():
+        got = [reported.get((layer, name, site), 0.0) for site in p.sites.index]
+        c.eq(f"{layer} / {name} (costs.csv) vs recomputed from the tables", got, expected, unit="USD/yr", at=p.site_rows,
+             atol=COST_ATOL_USD)
+
+    by_site = costs.pivot_table(index="site_id", columns="layer", values="usd_per_yr", aggfunc="sum")
+    by_site = by_site.reindex(index=p.sites.index, columns=list(LAYERS)).fillna(0.0)
+    for layer in LAYERS:
+        c.eq(f"{layer}_usd_per_yr (sites.csv) = costs.csv", p.per_site(f"{layer}_usd_per_yr"), by_site[layer],
+             unit="USD/yr", at=p.site_rows, atol=COST_ATOL_USD)
+        layer_total = sum((v for (lay, _), v in recomputed.items() if lay == layer), pd.Series(0.0, index=p.sites.index))
+        c.eq(f"total {layer} layer cost vs recomputed", by_site[layer].sum(), layer_total.sum(), unit="USD/yr",
+             at="all sites", atol=COST_ATOL_USD)
+    c.eq("cost_usd_per_yr (sites.csv) = costs.csv", p.per_site("cost_usd_per_yr"), by_site.sum(axis=1), unit="USD/yr",
+         at=p.site_rows, atol=COST_ATOL_USD)
+    c.eq("capex_usd vs recomputed overnight capex", summary["capex_usd"], capex.sum(), unit="USD", at="summary",
+         atol=COST_ATOL_USD)
+
+
+@_check("usd per mtok", "Cost per million tokens = total cost / delivered Mtok, and its split by layer, site and "
+        "cost row adds up")
+def _check_usd_per_mtok(p: _Plan, c: _Recorder) -> None:
+    summary, costs = p.summary, p.t["costs"]
+    mtok = float(summary["delivered_tokens_per_yr"]) / TOKENS_PER_MTOK
+    c.eq("usd_per_mtok = total_cost_usd_per_yr / delivered Mtok", summary["usd_per_mtok"],
+         float(summary["total_cost_usd_per_yr"]) / mtok, unit="USD/Mtok", at="summary")
+    layers = sum(float(summary[f"{layer}_usd_per_mtok"]) for layer in LAYERS)
+    c.eq("energy + chips + infrastructure usd_per_mtok = usd_per_mtok", layers, summary["usd_per_mtok"], unit="USD/Mtok",
+         at="summary")
+    by_layer = costs.groupby("layer")["usd_per_yr"].sum()
+    for layer in LAYERS:
+        c.eq(f"{layer}_usd_per_mtok = costs.csv / delivered Mtok", summary[f"{layer}_usd_per_mtok"],
+             by_layer.get(layer, 0.0) / mtok, unit="USD/Mtok", at="summary")
+    c.eq("costs.csv usd_per_mtok sum = summary usd_per_mtok", costs["usd_per_mtok"].sum(), summary["usd_per_mtok"],
+         unit="USD/Mtok", at="costs.csv")
+    c.eq("costs.csv usd_per_mtok = usd_per_yr / delivered Mtok", costs["usd_per_mtok"], costs["usd_per_yr"] / mtok,
+         unit="USD/Mtok", at=costs, describe=lambda x: f"costs.csv {x.site_id}/{x.item}: usd_per_mtok "
+         f"{x.usd_per_mtok:.9g} != usd_per_yr / delivered Mtok")
+    site_cost = costs.groupby("site_id")["usd_per_yr"].sum().reindex(p.sites.index, fill_value=0.0)
+    site_mtok = p.per_site("delivered_tokens_per_yr") / TOKENS_PER_MTOK
+    c.eq("usd_per_mtok (sites.csv) = cost / delivered Mtok", p.per_site("usd_per_mtok"),
+         site_cost / site_mtok.where(site_mtok > 0), unit="USD/Mtok", at=p.site_rows)
+
+
+@_check("emissions", "CO2 of every site recomputed from the dispatch (the grid's hourly rate in grid years, fuel "
+        "carbon of on-site generation in grid and bridge years); totals and kg per Mtok")
+def _check_emissions(p: _Plan, c: _Recorder) -> None:
+    summary, emissions = p.summary, p.emissions_t
+    mtok = float(summary["delivered_tokens_per_yr"]) / TOKENS_PER_MTOK
+    c.eq("emissions_t_per_yr (sites.csv) vs recomputed from dispatch", p.per_site("emissions_t_per_yr"), emissions,
+         unit="t/yr", at=p.site_rows, atol=1e-3)
+    c.eq("emissions_t_per_yr vs recomputed", summary["emissions_t_per_yr"], emissions.sum(), unit="t/yr", at="summary",
+         atol=1e-3)
+    c.eq("emissions_kg_per_mtok vs recomputed", summary["emissions_kg_per_mtok"], emissions.sum() * KG_PER_T / mtok,
+         unit="kg/Mtok", at="summary")
+
+
+@_check("carbon cap", "Emissions, reported and recomputed, within carbon_cap_t_per_yr (when the scenario sets one; "
+        "a carbon price is costed under 'costs')")
+def _check_carbon_cap(p: _Plan, c: _Recorder) -> None:
+    cap = p.scenario.constraints.carbon_cap_t_per_yr
+    if cap is None:
+        return
+    c.le("reported emissions <= carbon_cap_t_per_yr", p.summary["emissions_t_per_yr"], cap, unit="t/yr", at="summary")
+    c.le("recomputed emissions <= carbon_cap_t_per_yr", p.emissions_t.sum(), cap, unit="t/yr", at="all sites")
+
+
+@_check("capex budget", "Overnight capex, recomputed, within capex_budget_usd (when the scenario sets one)")
+def _check_capex_budget(p: _Plan, c: _Recorder) -> None:
+    budget = p.scenario.constraints.capex_budget_usd
+    if budget is None:
+        return
+    _, capex = p.recomputed_costs
+    c.le("overnight capex <= capex_budget_usd", capex.sum(), budget, unit="USD", at="all sites", atol=COST_ATOL_USD)
+
+
+@_check("water", "Water use = the hourly WUE of the chosen cooling x IT energy, within each site's water limit; "
+        "annual WUE and litres per Mtok")
+def _check_water(p: _Plan, c: _Recorder) -> None:
+    d, sites, summary = p.dispatch, p.s["sites"], p.summary
+    _, wue = p.pue_wue
+    litres = (wue * d["it_mw"] * KWH_PER_MWH * p.w).groupby(d["site_id"]).sum()
+    water_ml = (litres / LITRES_PER_ML).reindex(p.sites.index, fill_value=0.0)
+    it_kwh = p.annual("it_mw") * KWH_PER_MWH
+    c.eq("water_ml_per_yr (sites.csv) vs hourly WUE x IT energy", p.per_site("water_ml_per_yr"), water_ml, unit="ML/yr",
+         at=p.site_rows)
+    c.eq("annual_wue_l_per_kwh (sites.csv) vs water / IT energy", p.per_site("annual_wue_l_per_kwh"),
+         water_ml * LITRES_PER_ML / it_kwh.where(it_kwh > 0), unit="L/kWh", at=p.site_rows)
+    if "water_limit_ml_per_yr" in sites:
+        limit = sites["water_limit_ml_per_yr"].reindex(p.sites.index)
+        limited = limit.notna().to_numpy()
+        at = p.site_rows[limited]
+        c.le("water use <= water_limit_ml_per_yr", water_ml[limited], limit[limited], unit="ML/yr", at=at)
+        c.le("reported water_ml_per_yr <= water_limit_ml_per_yr", p.per_site("water_ml_per_yr")[limited],
+             limit[limited], unit="ML/yr", at=at)
+    mtok = float(summary["delivered_tokens_per_yr"]) / TOKENS_PER_MTOK
+    c.eq("water_ml_per_yr vs recomputed", summary["water_ml_per_yr"], water_ml.sum(), unit="ML/yr", at="summary")
+    c.eq("water_l_per_mtok vs recomputed", summary["water_l_per_mtok"], water_ml.sum() * LITRES_PER_ML / mtok,
+         unit="L/Mtok", at="summary")
+
+
+# --------------------------------------------------------------------------------------------
+# running and reporting
+
+
+def verify_plan(folder: str | Path) -> Verification:
+    """Re-check an exported plan folder: one result per check, "files" first.
+
+    A missing or unreadable table stops at "files"; an exception inside a check becomes a violation
+    of that check and the others still run.
+    """
+    folder = Path(folder)
+    files = _Recorder(*FILES_CHECK)
+    plan = _read_plan(folder, files)
+    if plan is None:
+        return Verification(folder, [files.result])
+    results = [files.result]
+    for spec in CHECKS:
+        recorder = _Recorder(spec.name, spec.description)
+        try:
+            spec.run(plan, recorder)
+        except Exception as error:  # a malformed table must fail its check, not the whole verification
+            recorder.failed(error)
+        results.append(recorder.result)
+    return Verification(folder, results)
+
+
+def verify_plan_folder(folder: str | Path) -> list[str]:
+    """Violation messages of ``verify_plan`` ("[check] message"); empty when the plan is consistent."""
+    return verify_plan(folder).messages
+
+
+def _signed(value: float, digits: int) -> str:
+    """A margin with its sign (+: room to spare, -: short of the rule), an exact zero (or -0.0) as 0."""
+    return f"{value:+.{digits}g}" if value else "0"
+
+
+def _margin_text(check: CheckResult) -> str:
+    if math.isnan(check.worst_margin):
+        return ""
+    if math.isinf(check.worst_margin):
+        return "blank value"
+    return f"{_signed(check.worst_margin, 4)} {check.unit}".rstrip()
+
+
+def _status_text(check: CheckResult) -> Text:
+    if check.error:
+        return Text(f"{check.violation_count} violations, stopped early", style="bold red")
+    if not check.ok:
+        return Text(f"{check.violation_count} violations", style="bold red")
+    return Text("ok" if check.checked else "not applicable", style="green" if check.checked else "dim")
+
+
+def verification_table(verification: Verification) -> Table:
+    """One row per check: items compared, worst margin and where, the rule it belongs to, status."""
+    status = "consistent" if verification.ok else "NOT consistent"
+    table = Table(title=f"Verification of {verification.folder}: {status}", header_style="bold")
+    for column, justify in (("check", "left"), ("items", "right"), ("worst margin", "right"), ("relative", "right"),
+                            ("where", "left"), ("rule", "left"), ("status", "left")):
+        table.add_column(column, justify=justify)
+    for check in verification.checks:
+        relative = "" if math.isnan(check.worst_relative) else _signed(check.worst_relative, 2)
+        # Text cells: ids and rules may hold brackets that rich would read as markup
+        table.add_row(Text(check.name), f"{check.checked:,}", _margin_text(check), relative, Text(check.worst_where),
+                      Text(check.worst_rule), _status_text(check))
+    return table
