@@ -119,6 +119,8 @@ def solve_command(
     try:
         with console.status("loading and validating the scenario"):
             scenario = load_scenario(scenario_path)
+        for warning in scenario.warnings:
+            err_console.print(f"[yellow]check units:[/yellow] {escape(warning)}")
         if objective is not None:
             scenario.objective = replace(scenario.objective, mode=objective)
             if objective not in OBJECTIVE_MODES:

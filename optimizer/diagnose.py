@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 from dataclasses import dataclass, field, replace
 
 import highspy
@@ -36,7 +37,7 @@ from optimizer.model.chips import available_chips
 from optimizer.model.energy import allowed_techs
 from optimizer.model.workloads import tokens_ptok_per_rack_hour
 from optimizer.scenario import HOURS_PER_YEAR, Scenario
-from optimizer.solve import _run, compile_to_highs
+from optimizer.solve import _run, _run_highs, compile_to_highs
 from optimizer.units import KW_PER_MW, TOKENS_PER_PTOK, USD_PER_MUSD
 
 #: an elastic solve stops at this gap: the size of a move matters, not its last percent
@@ -46,6 +47,10 @@ UNSERVED_TIME_SHARE = 0.5
 MOVES_TIME_SHARE = 1.0
 #: slack below this share of its limit is solver noise, not a finding
 NOISE = 1e-6
+#: a shortfall names the sites within reach when there are at most this many
+SITES_NAMED = 5
+#: findings of one kind listed in full; the rest are summed up in one line
+FINDINGS_LISTED = 8
 
 
 @dataclass
@@ -80,12 +85,23 @@ class Diagnosis:
             lines += [f"  - {f.message}" for f in self.consistency]
         if self.unserved:
             lines.append("Demand that cannot be served with every limit as it is:")
-            lines += [f"  - {f.message}" for f in self.unserved]
+            lines += _listed(self.unserved, "tokens/yr short")
         if self.to_move:
             lines.append("Limits that must move to serve all demand (one smallest relative set of moves):")
-            lines += [f"  - {f.message}" for f in self.to_move]
+            lines += _listed(self.to_move, "")
         lines += self.notes
         return "\n".join(lines)
+
+
+def _listed(findings: list[Finding], total_unit: str) -> list[str]:
+    """The largest findings (by relative size) one per line; the others summed up in one line."""
+    ranked = sorted(findings, key=lambda f: -(f.relative if math.isfinite(f.relative) else math.inf))
+    lines = [f"  - {f.message}" for f in ranked[:FINDINGS_LISTED]]
+    rest = ranked[FINDINGS_LISTED:]
+    if rest:
+        total = f", {sum(f.amount for f in rest):.3g} {total_unit} in all" if total_unit else ""
+        lines.append(f"  - ... and {len(rest)} more of the same kind{total}")
+    return lines
 
 
 # ---------------------------------------------------------------------------------------------
@@ -164,13 +180,39 @@ class DiagnosisTimeout(RuntimeError):
     """An elastic solve found no plan within its time: the answer is unknown, not "no plan"."""
 
 
-def _solve_elastic(scenario: Scenario, fm, elastic: list[_Elastic], time_share: float,
-                   start: list[tuple] | None = None) -> tuple[dict[str, np.ndarray] | None, bool]:
-    """Minimise the weighted slack: the slack values of each kind (None if even that has no plan)
-    and whether they are proven smallest within the gap (False when the time limit stopped it).
+#: how far an elastic answer is established
+PROVEN, TIME_LIMIT, LP_BOUND = "proven", "time_limit", "lp_bound"
 
-    ``start`` ((variable, value) pairs, every other variable at zero) is a plan known to be feasible: it
-    spares HiGHS the search for a first plan, which on the default model costs more than the rest.
+
+def _lp_relaxation(cm, objective: np.ndarray, time_limit_s: float) -> np.ndarray | None:
+    """The elastic model without integrality, by interior point (on the default model it is about
+    twice as fast as simplex on this all-slack objective); None if even that has no solution."""
+    h, n = cm.highs, len(cm.columns)
+    every = np.arange(n, dtype=np.int32)
+    integrality = np.array([int(v) for v in h.getLp().integrality_], dtype=np.uint8)
+    h.changeColsCost(n, every, objective)
+    h.changeColsIntegrality(n, every, np.zeros(n, dtype=np.uint8))
+    h.setOptionValue("solver", "ipm")
+    h.setOptionValue("time_limit", max(time_limit_s, 1.0))
+    _run_highs(h)
+    solved = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    x = np.asarray(h.getSolution().col_value) if solved else None
+    h.setOptionValue("solver", "choose")
+    h.changeColsIntegrality(n, every, integrality)
+    if not solved and h.getModelStatus() != highspy.HighsModelStatus.kInfeasible:
+        raise DiagnosisTimeout(f"the relaxed model did not solve within {time_limit_s:g} s; raise solver.time_limit_s")
+    return x
+
+
+def _solve_elastic(scenario: Scenario, fm, elastic: list[_Elastic], time_share: float,
+                   start: list[tuple] | None = None) -> tuple[dict[str, np.ndarray] | None, str]:
+    """Minimise the weighted slack: the slack values of each kind (None if even that has no plan)
+    and how far they are established: PROVEN smallest within the gap, TIME_LIMIT (the best plan
+    found), or LP_BOUND (no plan in time: the LP relaxation's values, lower bounds on the moves).
+
+    The LP relaxation comes first: fast, and if even it has no solution nothing will. ``start``
+    ((variable, value) pairs, every other variable at zero) is a plan known to be feasible for the
+    MILP, which spares HiGHS the search for a first plan.
     """
     m = fm.model
     m.diagnose_objective = pyo.Objective(
@@ -178,20 +220,30 @@ def _solve_elastic(scenario: Scenario, fm, elastic: list[_Elastic], time_share: 
     options = replace(scenario.solver, mip_gap=max(scenario.solver.mip_gap, DIAGNOSIS_GAP))
     cm = compile_to_highs(fm, options)
     column = {id(var): number for number, var in enumerate(cm.columns)}
+
+    def slack_values(x: np.ndarray) -> dict[str, np.ndarray]:
+        return {e.limit: np.array([x[column[id(s)]] if id(s) in column else 0.0 for s in e.slack]) for e in elastic}
+
+    objective = cm.objective_rows["diagnose_objective"][0]
+    deadline = time.perf_counter() + time_share * options.time_limit_s
+    relaxed = _lp_relaxation(cm, objective, deadline - time.perf_counter())
+    if relaxed is None:
+        return None, PROVEN
     warm = None
     if start is not None:
         warm = np.zeros(len(cm.columns))
         for var, value in start:
             if id(var) in column:
                 warm[column[id(var)]] = value
-    status, _, x = _run(cm, cm.objective_rows["diagnose_objective"][0], time_share * options.time_limit_s, warm)
-    if x is None:
-        if status == highspy.HighsModelStatus.kTimeLimit:
-            raise DiagnosisTimeout(f"no relaxed plan found within {time_share * options.time_limit_s:g} s; "
-                                   "raise solver.time_limit_s")
-        return None, True
-    values = {e.limit: np.array([x[column[id(s)]] if id(s) in column else 0.0 for s in e.slack]) for e in elastic}
-    return values, status == highspy.HighsModelStatus.kOptimal
+    status, _, x = _run(cm, objective, deadline - time.perf_counter(), warm)
+    if status == highspy.HighsModelStatus.kInfeasible:
+        return None, PROVEN
+    proven = status == highspy.HighsModelStatus.kOptimal
+    # a plan grown from the trivial start and stopped by the clock may be that start itself: the
+    # relaxation's values say more (as bounds) than a plan that serves nothing
+    if x is None or (start is not None and not proven):
+        return slack_values(relaxed), LP_BOUND
+    return slack_values(x), PROVEN if proven else TIME_LIMIT
 
 
 # ---------------------------------------------------------------------------------------------
@@ -200,7 +252,7 @@ def _solve_elastic(scenario: Scenario, fm, elastic: list[_Elastic], time_share: 
 
 def unserved_demand(scenario: Scenario) -> tuple[list[Finding] | None, bool]:
     """Regions and workloads left short when every limit holds (None if no plan exists even then),
-    and whether the shortfall is proven smallest."""
+    and how far that is established (PROVEN, TIME_LIMIT or LP_BOUND)."""
     fm = build_model(scenario)
     m = fm.model
     demand = scenario.tables["demand"]["tokens_per_yr"]
@@ -215,9 +267,9 @@ def unserved_demand(scenario: Scenario) -> tuple[list[Finding] | None, bool]:
                          lambda k: 1.0 / (floor / TOKENS_PER_PTOK))
     # serving nothing is a plan: every shortfall at its whole demand, everything else at zero
     nothing_served = [(var, bound / TOKENS_PER_PTOK) for var, bound in zip(elastic.slack, elastic.bound)]
-    slack, proven = _solve_elastic(scenario, fm, [elastic], UNSERVED_TIME_SHARE, nothing_served)
+    slack, quality = _solve_elastic(scenario, fm, [elastic], UNSERVED_TIME_SHARE, nothing_served)
     if slack is None:
-        return None, proven
+        return None, quality
     reach = {}
     for s, r, w in m.routes:
         reach.setdefault((r, w), []).append(s)
@@ -233,11 +285,12 @@ def unserved_demand(scenario: Scenario) -> tuple[list[Finding] | None, bool]:
         else:
             region, workload = where.split("/")
             sites = reach.get((region, workload), [])
+            named = f" ({', '.join(sites)})" if len(sites) <= SITES_NAMED else ""
             message = (f"region '{region}' needs {needed:.3g} tokens/yr of '{workload}'; the {len(sites)} site(s) "
-                       f"within its {budget[workload]:g} ms latency budget ({', '.join(sites)}) can deliver at most "
-                       f"{needed - short:.3g} ({short / needed:.0%} short)")
+                       f"within its {budget[workload]:g} ms latency budget{named} can deliver at most "
+                       f"{max(needed - short, 0.0):.3g} ({short / needed:.0%} short)")
         findings.append(Finding("demand", where, message, short, "tokens/yr", short / needed))
-    return findings, proven
+    return findings, quality
 
 
 # ---------------------------------------------------------------------------------------------
@@ -372,14 +425,14 @@ def _keep_other_bounds(loose_fm, scenario: Scenario) -> None:
 
 def limits_to_move(scenario: Scenario) -> tuple[list[Finding] | None, bool]:
     """A smallest relative set of limit moves that lets all demand be served (None if no move of
-    these limits does), and whether it is proven smallest."""
+    these limits does), and how far that is established (PROVEN, TIME_LIMIT or LP_BOUND)."""
     fm = build_model(_loosened(scenario))
     _keep_other_bounds(fm, scenario)
     m = fm.model
     elastic = _restore_land_and_grid(m, scenario, fm) + _relax_policy_rows(m, scenario)
-    slack, proven = _solve_elastic(scenario, fm, elastic, MOVES_TIME_SHARE)
+    slack, quality = _solve_elastic(scenario, fm, elastic, MOVES_TIME_SHARE)
     if slack is None:
-        return None, proven
+        return None, quality
     weight_h = scenario.tables["slices"]["weight_h"]
     findings = []
     for e in elastic:
@@ -394,11 +447,14 @@ def limits_to_move(scenario: Scenario) -> tuple[list[Finding] | None, bool]:
         for where, bound, amount in zip(e.where, e.bound, values):
             if amount > NOISE * max(bound, 1.0):
                 findings.append(_words(e.limit, where, bound, float(amount)))
-    return sorted(findings, key=lambda f: -(f.relative if math.isfinite(f.relative) else 1e9)), proven
+    return sorted(findings, key=lambda f: -(f.relative if math.isfinite(f.relative) else 1e9)), quality
 
 
-#: said when an elastic solve stopped at its time limit with a plan
-NOT_PROVEN = "(the solver stopped at its time limit: these amounts suffice but may not be the smallest)"
+#: said of an elastic answer that is not proven smallest
+QUALITY = {
+    TIME_LIMIT: "(the solver stopped at its time limit: these amounts suffice but may not be the smallest)",
+    LP_BOUND: "(no whole-unit plan within the time limit: from the continuous relaxation, so at least this much)",
+}
 
 
 def diagnose(scenario: Scenario) -> Diagnosis:
@@ -408,7 +464,7 @@ def diagnose(scenario: Scenario) -> Diagnosis:
         return Diagnosis(False, consistency=consistency)
     diagnosis = Diagnosis(False)
     try:
-        unserved, proven = unserved_demand(scenario)
+        unserved, quality = unserved_demand(scenario)
     except DiagnosisTimeout as error:
         diagnosis.notes.append(f"Demand that cannot be served: unknown ({error}).")
     else:
@@ -418,10 +474,10 @@ def diagnose(scenario: Scenario) -> Diagnosis:
             diagnosis.notes.append("Even serving no demand at all has no plan: a limit beyond demand (e.g. a minimum "
                                    "share) cannot be met.")
         diagnosis.unserved = unserved or []
-        if unserved and not proven:
-            diagnosis.notes.append(f"Demand short {NOT_PROVEN}.")
+        if unserved and quality != PROVEN:
+            diagnosis.notes.append(f"Demand short {QUALITY[quality]}.")
     try:
-        moves, proven = limits_to_move(scenario)
+        moves, quality = limits_to_move(scenario)
     except DiagnosisTimeout as error:
         diagnosis.notes.append(f"Limits that must move: unknown ({error}).")
         return diagnosis
@@ -430,6 +486,6 @@ def diagnose(scenario: Scenario) -> Diagnosis:
                                "the scenario feasible: check online_by_year, allowed sites and techs, and latency budgets.")
     else:
         diagnosis.to_move = moves
-        if not proven:
-            diagnosis.notes.append(f"Limits to move {NOT_PROVEN}.")
+        if quality != PROVEN:
+            diagnosis.notes.append(f"Limits to move {QUALITY[quality]}.")
     return diagnosis

@@ -93,7 +93,9 @@ class WhatIf:
         rows, columns = self.demand_rows, self.delivery_columns
         factors = self._demand_factors(demand_scale, self.demand_row_workloads)
         if not np.array_equal(factors, self.previous_demand):
+            # neither the last plan nor the last basis fits other demand: start as a fresh solve would
             self.previous = None
+            self.cm.highs.clearSolver()
         self.previous_demand = factors
         demand = self.row_lower[rows] * factors
         self.cm.highs.changeRowsBounds(len(rows), rows, demand, demand)

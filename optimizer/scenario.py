@@ -133,6 +133,8 @@ class Scenario:
     source: str = ""
     aggregation_error: pd.DataFrame = field(default_factory=pd.DataFrame)
     """per site and hourly quantity: how far the representative days are from the 8760 hours"""
+    warnings: list[str] = field(default_factory=list)
+    """values that pass validation but look like another unit (see ``UNIT_HINTS``)"""
 
     def facility(self, parameter: str) -> float:
         """Value of one scalar parameter of facility.csv."""
@@ -396,6 +398,37 @@ def _unknown_ids(tables: dict[str, pd.DataFrame], files: dict[str, str]) -> None
                 )
 
 
+#: (table, column, low, high, hint below low, hint above high): values outside [low, high] are legal
+#: but typical of another unit; a zero is never suspicious (no grid CO2, no demand)
+UNIT_HINTS = (
+    ("sites", "grid_price_usd_per_mwh", 5.0, 500.0, "a price in $/kWh? ($/MWh = $/kWh x 1000)",
+     "a price in cents/kWh x 100 or $/GWh?"),
+    ("sites", "grid_co2_kg_per_mwh", 1.0, 1500.0, "a rate in t/MWh? (kg/MWh = t/MWh x 1000)",
+     "a rate in lb/MWh? (kg = lb / 2.2046)"),
+    ("sites", "gas_price_usd_per_mmbtu", 0.5, 40.0, "a price in $/therm x 0.1?", "a price in $/MWh or $/Mcf x 10?"),
+    ("sites", "land_acres", 1.0, 100_000.0, "an area in km2 or square miles?", "an area in m2 or ft2?"),
+    ("chips", "price_usd_per_chip", 1_000.0, 200_000.0, "a price in thousands of USD?", "a price per server or rack?"),
+    ("chips", "rack_power_kw", 2.0, 300.0, "a power in MW?", "a power in W?"),
+    ("power_techs", "capex_usd_per_kw", 10.0, 30_000.0, "a cost in $/W? ($/kW = $/W x 1000)", "a cost in $/MW?"),
+    ("demand", "tokens_per_yr", 1e9, 1e19, "tokens per second, or billions of tokens?", "a total over many years?"),
+    ("chip_throughput", "tokens_per_s_per_chip", 1.0, 100_000.0, "tokens per second per rack divided twice?",
+     "tokens per second per server or rack, not per accelerator?"),
+)
+
+
+def _unit_warnings(tables: dict[str, pd.DataFrame], files: dict[str, str]) -> list[str]:
+    """Values that pass the schemas but look like a different unit, one line each (file, row, column)."""
+    warnings = []
+    for table, column, low, high, below, above in UNIT_HINTS:
+        values = tables[table][column]
+        for key, value in values[(values > 0) & ((values < low) | (values > high))].items():
+            row = "/".join(map(str, key)) if isinstance(key, tuple) else str(key)
+            hint = below if value < low else above
+            warnings.append(f"{files[table]}: row '{row}', column '{column}': {value:g} is outside the usual "
+                            f"{low:g} .. {high:g}; {hint}")
+    return warnings
+
+
 def _consistency(tables: dict[str, pd.DataFrame], files: dict[str, str]) -> None:
     _unknown_ids(tables, files)
     missing = set(FACILITY_PARAMETERS) - set(tables["facility"].index)
@@ -479,6 +512,7 @@ def load_scenario(path: str | Path) -> Scenario:
         description=str(document.get("description", "")),
         tables=tables,
         source=str(path),
+        warnings=_unit_warnings(tables, files),
         **{section: _options(section, document.get(section), path) for section in OPTION_SECTIONS},
     )
     _check_options(scenario, str(path))

@@ -363,3 +363,21 @@ def test_cli_refuses_existing_folder_without_force(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
     assert {p.name: (p.stat().st_mtime_ns, p.read_text()) for p in out.iterdir()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["existing"]  # no staging folder left behind
+
+
+def test_values_in_another_unit_are_warned_about(tmp_path: Path) -> None:
+    """A grid price typed in $/kWh and a chip price in thousands of USD pass the schemas but are named."""
+    from tests.tiny import CHIP, SITE, write_tiny
+
+    path = write_tiny(tmp_path / "in", sites=[{**SITE, "grid_price_usd_per_mwh": 0.06}],
+                      chips=[{**CHIP, "price_usd_per_chip": 30.0}])
+    warnings = load_scenario(path).warnings
+    assert len(warnings) == 2, warnings
+    assert any("sites.geojson: row 'a', column 'grid_price_usd_per_mwh': 0.06" in w and "$/kWh" in w for w in warnings)
+    assert any("chips.csv: row 'x', column 'price_usd_per_chip': 30" in w and "thousands of USD" in w for w in warnings)
+    result = CliRunner().invoke(app, ["solve", str(path), "--out", str(tmp_path / "plan")])
+    assert result.exit_code == 0 and "check units:" in result.output and "$/kWh" in result.output
+
+
+def test_default_data_raises_no_unit_warning() -> None:
+    assert load_scenario(Path(__file__).resolve().parents[1] / "data" / "scenarios" / "base.yaml").warnings == []
