@@ -16,8 +16,11 @@ SECONDS_BEFORE_CTRL_C = 15
 
 def test_ctrl_c_during_a_solve_writes_nothing(tmp_path):
     out = tmp_path / "plan"
+    # a shell that starts jobs in the background (as CI may) has them ignore SIGINT: restore the
+    # default in the child, as an interactive terminal would have it
     solve = subprocess.Popen([str(AIFACTORY), "solve", str(ROOT / "data" / "scenarios" / "base.yaml"), "--out", str(out)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     time.sleep(SECONDS_BEFORE_CTRL_C)
     assert solve.poll() is None, "the solve ended before Ctrl-C; the test needs a longer solve"
     pressed = time.perf_counter()
