@@ -102,7 +102,7 @@ def _costs(fm: FactoryModel) -> pd.DataFrame:
         for site, value in _values(term.by_site).items():
             rows.append({"site_id": site, "layer": term.layer, "item": term.item, "usd_per_yr": value * USD_PER_MUSD})
     frame = pd.DataFrame(rows)
-    delivered = _values(fm.model.delivered_ptok)
+    delivered = _delivered_ptok(fm)
     total_mtok = delivered.sum() * TOKENS_PER_PTOK / TOKENS_PER_MTOK
     frame["usd_per_mtok"] = frame["usd_per_yr"] / total_mtok if total_mtok > 0 else float("nan")
     return frame
@@ -121,7 +121,7 @@ def _sites(fm: FactoryModel, costs: pd.DataFrame) -> pd.DataFrame:
     facility_mwh = facility_mw.mul(weights, axis=1).sum(axis=1)
     racks = _values(m.racks).unstack()
     chips_per_rack = scenario.tables["chips"]["chips_per_rack"]
-    delivered = _values(m.delivered_ptok).groupby(level=0).sum().reindex(table.index, fill_value=0.0)
+    delivered = _delivered_ptok(fm).groupby(level=0).sum().reindex(table.index, fill_value=0.0)
     grid = _values(m.generation_mw)
     grid_import = (
         grid[grid.index.get_level_values(1) == m.grid_tech].groupby(level=0).max().reindex(table.index, fill_value=0.0)
@@ -340,10 +340,19 @@ def _storage_days(fm: FactoryModel) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
+#: deliveries at or below this (1e6 tokens/yr) are solver noise; every table leaves them out alike
+DELIVERY_NOISE_PTOK = 1e-9
+
+
+def _delivered_ptok(fm: FactoryModel) -> pd.Series:
+    """Delivered Ptok by (site, region, workload), without solver noise."""
+    delivered = _values(fm.model.delivered_ptok)
+    return delivered[delivered > DELIVERY_NOISE_PTOK]
+
+
 def _deliveries(fm: FactoryModel) -> pd.DataFrame:
     scenario = fm.scenario
-    delivered = _values(fm.model.delivered_ptok)
-    delivered = delivered[delivered > 1e-9] * TOKENS_PER_PTOK
+    delivered = _delivered_ptok(fm) * TOKENS_PER_PTOK
     frame = delivered.rename("tokens_per_yr").rename_axis(["site_id", "region_id", "workload_id"]).reset_index()
     distance = distance_km(scenario.tables["sites"], scenario.tables["regions"])
     latency = site_region_latency_ms(scenario)

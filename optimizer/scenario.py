@@ -308,8 +308,10 @@ def _read_table(table: str, path: Path) -> pd.DataFrame:
         return pd.DataFrame(frame.drop(columns="geometry"))
     try:
         return pd.read_csv(path, comment=None, skipinitialspace=True)
+    except pd.errors.EmptyDataError:
+        raise ScenarioError(f"{path}: the file is empty (no header row)") from None
     except pd.errors.ParserError as error:
-        raise ScenarioError(f"{path}: not a readable CSV: {error}") from None
+        raise ScenarioError(f"{path}: not a readable CSV: {' '.join(str(error).split())}") from None
 
 
 def _replace_site_hours(hourly: pd.DataFrame, site_files: Any, path: Path) -> pd.DataFrame:

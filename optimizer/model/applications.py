@@ -35,8 +35,9 @@ def reachable_routes(scenario: Scenario) -> list[tuple[str, str, str]]:
         if not reachable:
             nearest = latency.loc[sites, r].idxmin()
             raise ScenarioError(
-                f"region '{r}' needs {tokens:.3g} tokens/yr of '{w}', but no candidate site is within its "
-                f"{budget[w]:g} ms latency budget (nearest: '{nearest}' at {latency.loc[nearest, r]:.1f} ms)"
+                f"{scenario.source}: region '{r}' (regions.csv) needs {tokens:.3g} tokens/yr of '{w}' (demand.csv), "
+                f"but no candidate site is within its {budget[w]:g} ms latency budget (workloads.csv, column "
+                f"'latency_budget_ms'; nearest: '{nearest}' at {latency.loc[nearest, r]:.1f} ms)"
             )
         routes += [(s, r, w) for s in reachable]
     return routes
