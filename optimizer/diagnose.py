@@ -250,10 +250,10 @@ def _solve_elastic(scenario: Scenario, fm, elastic: list[_Elastic], time_share: 
 # 2. what cannot be served
 
 
-def unserved_demand(scenario: Scenario) -> tuple[list[Finding] | None, bool]:
+def unserved_demand(scenario: Scenario, fm=None) -> tuple[list[Finding] | None, str]:
     """Regions and workloads left short when every limit holds (None if no plan exists even then),
     and how far that is established (PROVEN, TIME_LIMIT or LP_BOUND)."""
-    fm = build_model(scenario)
+    fm = fm or build_model(scenario)
     m = fm.model
     demand = scenario.tables["demand"]["tokens_per_yr"]
     if hasattr(m, "demand_served"):
@@ -408,12 +408,16 @@ LAND_BOUNDED = {"racks", "it_capacity_mw", "cooled_it_mw", "assigned_racks"}
 TECH_BOUNDED = {"capacity_mw", "units", "generation_mw"}
 
 
-def _keep_other_bounds(loose_fm, scenario: Scenario) -> None:
+def variable_upper_bounds(fm) -> dict[str, float | None]:
+    """Upper bound of every variable of a built model, by name."""
+    return {v.name: v.ub for v in fm.model.component_data_objects(pyo.Var, descend_into=True)}
+
+
+def _keep_other_bounds(loose_fm, scenario: Scenario, original: dict[str, float | None]) -> None:
     """Give every variable not limited by land or grid its bound of the real scenario: the model's
     other bounds (storage power, plants sized to the load) must not loosen with the land."""
     techs = scenario.tables["power_techs"]
     land_or_grid = set(techs.index[(techs["land_acres_per_mw"] > 0) | (techs["kind"] == "grid")])
-    original = {v.name: v.ub for v in build_model(scenario).model.component_data_objects(pyo.Var, descend_into=True)}
     for var in loose_fm.model.component_data_objects(pyo.Var, descend_into=True):
         component = var.parent_component().local_name
         if component in LAND_BOUNDED or (component in TECH_BOUNDED and var.index()[1] in land_or_grid):
@@ -423,11 +427,11 @@ def _keep_other_bounds(loose_fm, scenario: Scenario) -> None:
             var.setub(bound)
 
 
-def limits_to_move(scenario: Scenario) -> tuple[list[Finding] | None, bool]:
+def limits_to_move(scenario: Scenario, original_bounds: dict | None = None) -> tuple[list[Finding] | None, str]:
     """A smallest relative set of limit moves that lets all demand be served (None if no move of
     these limits does), and how far that is established (PROVEN, TIME_LIMIT or LP_BOUND)."""
     fm = build_model(_loosened(scenario))
-    _keep_other_bounds(fm, scenario)
+    _keep_other_bounds(fm, scenario, original_bounds or variable_upper_bounds(build_model(scenario)))
     m = fm.model
     elastic = _restore_land_and_grid(m, scenario, fm) + _relax_policy_rows(m, scenario)
     slack, quality = _solve_elastic(scenario, fm, elastic, MOVES_TIME_SHARE)
@@ -464,7 +468,10 @@ def diagnose(scenario: Scenario) -> Diagnosis:
         return Diagnosis(False, consistency=consistency)
     diagnosis = Diagnosis(False)
     try:
-        unserved, quality = unserved_demand(scenario)
+        # one build of the real model serves both steps: elastic rows for the first, bounds for the second
+        fm = build_model(scenario)
+        bounds = variable_upper_bounds(fm)
+        unserved, quality = unserved_demand(scenario, fm)
     except DiagnosisTimeout as error:
         diagnosis.notes.append(f"Demand that cannot be served: unknown ({error}).")
     else:
@@ -477,7 +484,7 @@ def diagnose(scenario: Scenario) -> Diagnosis:
         if unserved and quality != PROVEN:
             diagnosis.notes.append(f"Demand short {QUALITY[quality]}.")
     try:
-        moves, quality = limits_to_move(scenario)
+        moves, quality = limits_to_move(scenario, bounds)
     except DiagnosisTimeout as error:
         diagnosis.notes.append(f"Limits that must move: unknown ({error}).")
         return diagnosis
