@@ -134,7 +134,7 @@ def solve_command(
         plan = build_plan(fm, result)
         plan.write(out, scenario, force=force)
     except ScenarioError as error:
-        err_console.print(f"[red]input error:[/red] {escape(str(error))}")
+        _print_input_error(error)
         raise typer.Exit(EXIT_INPUT) from None
     except PlanExistsError as error:
         err_console.print(f"[red]error:[/red] {escape(str(error))}")
@@ -154,6 +154,12 @@ def solve_command(
         console.print("[yellow]time limit reached: this plan is feasible but not proven within the MIP gap[/yellow]")
     console.print(f"plan written to [bold]{out}[/bold]")
 
+
+
+def _print_input_error(error: Exception) -> None:
+    """One "input error:" line per problem, so each can be read (or grepped) on its own."""
+    for line in str(error).splitlines():
+        err_console.print(f"[red]input error:[/red] {escape(line)}")
 
 
 def _interrupted(what: str) -> None:
@@ -187,7 +193,7 @@ def diagnose_command(
         with console.status("checking the inputs and re-solving with elastic limits"):
             diagnosis = diagnose(scenario)
     except ScenarioError as error:
-        err_console.print(f"[red]input error:[/red] {escape(str(error))}")
+        _print_input_error(error)
         raise typer.Exit(EXIT_INPUT) from None
     except KeyboardInterrupt:
         _interrupted("diagnosis stopped")
@@ -209,7 +215,7 @@ def stats_command(
             fm = build_model(scenario)
             cm = compile_to_highs(fm, scenario.solver)
     except ScenarioError as error:
-        err_console.print(f"[red]input error:[/red] {escape(str(error))}")
+        _print_input_error(error)
         raise typer.Exit(EXIT_INPUT) from None
     stats = model_stats(cm)
     size = cm.size
@@ -304,7 +310,7 @@ def compare_command(
     try:
         comparison = compare_plans(plan_a, plan_b)
     except PlanFolderError as error:
-        err_console.print(f"[red]input error:[/red] {escape(str(error))}")
+        _print_input_error(error)
         raise typer.Exit(EXIT_INPUT) from None
     for table in _comparison_tables(comparison, plan_a.name, plan_b.name):
         console.print(table)
@@ -335,7 +341,7 @@ def plot_command(
         else:
             raise ValueError(f"{folder}: neither a plan folder (summary.csv) nor a sweep folder (sweep.csv)")
     except ValueError as error:
-        err_console.print(f"[red]input error:[/red] {escape(str(error))}")
+        _print_input_error(error)
         raise typer.Exit(EXIT_INPUT) from None
     for path in written:
         console.print(f"wrote [bold]{path}[/bold]")
@@ -353,7 +359,7 @@ def sweep_command(
     try:
         cases = load_sweep(sweep_file)
     except ScenarioError as error:
-        err_console.print(f"[red]input error:[/red] {escape(str(error))}")
+        _print_input_error(error)
         raise typer.Exit(EXIT_INPUT) from None
     table = run_sweep(cases, out, scheduler=scheduler, workers=workers, console=console)
     solved = table["status"].isin(["optimal", "time_limit_feasible"])

@@ -262,7 +262,9 @@ def _dispatch(fm: FactoryModel) -> pd.DataFrame:
     frame["hour"] = frame["slice_id"].map(slices["hour"])
     frame["weight_h"] = frame["slice_id"].map(slices["weight_h"])
     keys = list(zip(frame["site_id"], frame["slice_id"]))
-    profiles = scenario.tables["profiles"].reindex(pd.MultiIndex.from_tuples(keys))
+    # no site built (no demand): an empty index of the same two levels
+    index = pd.MultiIndex.from_tuples(keys) if keys else pd.MultiIndex.from_arrays([[], []])
+    profiles = scenario.tables["profiles"].reindex(index)
     for column in ("temp_c", "wetbulb_c", "grid_price_usd_per_mwh", "grid_co2_kg_per_mwh"):
         frame[column] = profiles[column].to_numpy() if keys else []
     it = _values(m.cooled_it_total_mw)
@@ -344,9 +346,16 @@ def _storage_days(fm: FactoryModel) -> pd.DataFrame:
 DELIVERY_NOISE_PTOK = 1e-9
 
 
+def _per(amount: float, delivered: float) -> float:
+    """A figure per delivered token (or Mtok); blank when nothing is delivered (zero demand)."""
+    return amount / delivered if delivered > 0 else float("nan")
+
+
 def _delivered_ptok(fm: FactoryModel) -> pd.Series:
     """Delivered Ptok by (site, region, workload), without solver noise."""
     delivered = _values(fm.model.delivered_ptok)
+    if delivered.empty:  # no demand, no route: keep the three levels the tables are read by
+        return pd.Series(dtype=float, index=pd.MultiIndex.from_arrays([[], [], []]))
     return delivered[delivered > DELIVERY_NOISE_PTOK]
 
 
@@ -396,14 +405,14 @@ def _summary(fm: FactoryModel, result: SolveResult, tables: dict[str, pd.DataFra
         "total_cost_usd_per_yr": total,
         "delivered_tokens_per_yr": tokens,
         "demand_tokens_per_yr": scenario.tables["demand"]["tokens_per_yr"].sum(),
-        "usd_per_mtok": total / mtok,
-        **{f"{layer}_usd_per_mtok": by_layer[layer] / mtok for layer in LAYERS},
+        "usd_per_mtok": _per(total, mtok),
+        **{f"{layer}_usd_per_mtok": _per(by_layer[layer], mtok) for layer in LAYERS},
         "emissions_t_per_yr": sites["emissions_t_per_yr"].sum(),
-        "emissions_kg_per_mtok": sites["emissions_t_per_yr"].sum() * 1000.0 / mtok,
+        "emissions_kg_per_mtok": _per(sites["emissions_t_per_yr"].sum() * 1000.0, mtok),
         "water_ml_per_yr": sites["water_ml_per_yr"].sum(),
-        "water_l_per_mtok": sites["water_ml_per_yr"].sum() * LITRES_PER_ML / mtok,
+        "water_l_per_mtok": _per(sites["water_ml_per_yr"].sum() * LITRES_PER_ML, mtok),
         "facility_energy_mwh_per_yr": facility_mwh,
-        "energy_j_per_token": facility_mwh * JOULES_PER_MWH / tokens,
+        "energy_j_per_token": _per(facility_mwh * JOULES_PER_MWH, tokens),
         "representative_days": scenario.time.representative_days,
         "periods": int(scenario.tables["slices"]["period"].nunique()),
         "slices": len(scenario.tables["slices"]),

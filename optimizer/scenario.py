@@ -116,6 +116,8 @@ TOP_LEVEL_KEYS = {"name", "description", "extends", "data", "tables", "hourly_fi
 OBJECTIVE_MODES = ("serve_demand", "min_cost_per_token")
 #: tables derived from the inputs when a scenario loads (time reduction of ``hourly``)
 DERIVED_TABLES = ("slices", "profiles", "days")
+#: tables without which there is nothing to plan (demand may be empty: a plan of nothing)
+REQUIRED_ROWS = ("sites", "power_techs", "chips", "chip_throughput", "cooling", "workloads", "regions", "facility")
 
 
 @dataclass
@@ -172,19 +174,68 @@ def _nearest(word: str, choices) -> str:
     return f" Did you mean '{match[0]}'?" if match else f" Valid keys: {', '.join(sorted(choices))}."
 
 
+def _yaml_place(error: yaml.YAMLError) -> str:
+    """' at line L, column C: what the parser missed', on one line (PyYAML's own text spans five)."""
+    mark = getattr(error, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    return f"{where}: {problem}"
+
+
 def _read_yaml(path: Path) -> dict:
     try:
         document = yaml.safe_load(path.read_text()) or {}
     except FileNotFoundError:
         raise ScenarioError(f"{path}: scenario file not found") from None
     except yaml.YAMLError as error:
-        raise ScenarioError(f"{path}: not valid YAML: {error}") from None
+        raise ScenarioError(f"{path}: not valid YAML{_yaml_place(error)}") from None
     if not isinstance(document, dict):
         raise ScenarioError(f"{path}: a scenario must be a mapping of keys to values")
     for key in document:
         if key not in TOP_LEVEL_KEYS:
             raise ScenarioError(f"{path}: unknown key '{key}'.{_nearest(key, TOP_LEVEL_KEYS)}")
+    _check_document_shape(document, path)
     return document
+
+
+#: what each top-level key holds, checked before any of it is used
+DOCUMENT_SHAPES = {
+    "extends": "a path to a scenario YAML",
+    "data": "a path to a data folder",
+    "tables": "a mapping of table names to file names",
+    "hourly_files": "a mapping of site ids to hourly CSV files",
+    "overrides": "a mapping of table names to {row id: {column: value}}",
+}
+
+
+def _check_document_shape(document: dict, path: Path) -> None:
+    """Reject a key whose value has the wrong shape (a list for a mapping, a number for a path)."""
+    def fail(key: str) -> None:
+        raise ScenarioError(f"{path}: '{key}' must be {DOCUMENT_SHAPES[key]}, not {document[key]!r}")
+
+    for key in ("extends", "data"):
+        if key in document and not isinstance(document[key], str):
+            fail(key)
+    for key in ("tables", "hourly_files"):
+        value = document.get(key)
+        if value is not None and not (isinstance(value, dict) and all(isinstance(v, str) for v in value.values())):
+            fail(key)
+    overrides = document.get("overrides")
+    if overrides is not None and not isinstance(overrides, dict):
+        fail("overrides")
+    for table, changes in (overrides or {}).items():
+        if not isinstance(changes, dict):
+            raise ScenarioError(f"{path}: overrides.{table} must map row ids to {{column: value}}, not {changes!r}")
+        for row_id, columns in changes.items():
+            if not isinstance(columns, dict):
+                raise ScenarioError(f"{path}: overrides.{table}.{row_id} must map columns to values, not {columns!r}")
+            for column, value in columns.items():
+                if isinstance(value, (list, tuple)) or (isinstance(value, dict) and set(value) != {"scale"}):
+                    raise ScenarioError(f"{path}: overrides.{table}.{row_id}.{column}: use a single value or "
+                                        f"{{scale: x}}, not {value!r}")
+    for section in OPTION_SECTIONS:
+        if document.get(section) is not None and not isinstance(document[section], dict):
+            raise ScenarioError(f"{path}: '{section}' must be a mapping of options, not {document[section]!r}")
 
 
 def merge_documents(base: dict, child: dict) -> dict:
@@ -248,27 +299,43 @@ def _options(section: str, values: Any, path: Path):
     return cls(**values)
 
 
+#: pandera's dtype rules in a planner's words
+RULE_WORDS = {"coerce_dtype": "must be a number", "dtype": "must be a number"}
+
+
+def _rule_words(rule: str, dtype: str) -> str:
+    name = rule.split("(")[0]
+    if name in RULE_WORDS:
+        return "must be a whole number" if "int" in dtype.lower() else RULE_WORDS[name]
+    return f"breaks rule {rule}"
+
+
 def _failure_message(table: str, file: str, frame: pd.DataFrame, errors: pa.errors.SchemaErrors, ids) -> str:
-    lines = []
-    for case in errors.failure_cases.head(8).itertuples(index=False):
+    """One line per problem: a cell is named once (its first broken rule), and column-wide checks
+    that only failed because a cell was text are left out, since the cell's line says so."""
+    schema = TABLES[table][0]
+    lines, seen = [], set()
+    for case in errors.failure_cases.itertuples(index=False):
         column = case.column if isinstance(case.column, str) else "-"
         rule = str(case.check)
         if case.index is None or (isinstance(case.index, float) and math.isnan(case.index)):
             if rule.startswith("column_in_dataframe"):
                 lines.append(f"{file}: missing column '{case.failure_case}' (table {table})")
-            else:
+            elif "TypeError" not in str(case.failure_case):
                 lines.append(f"{file}: column '{column}': {rule} (value {case.failure_case!r})")
             continue
         row = int(case.index)
+        if (row, column) in seen:
+            continue
+        seen.add((row, column))
         key = "/".join(str(frame.iloc[row][c]) for c in ids if c in frame.columns)
-        lines.append(
-            f"{file}: row {row + 1} ({key}), column '{column}': value {case.failure_case!r} "
-            f"breaks rule {rule}"
-        )
-    more = len(errors.failure_cases) - 8
-    if more > 0:
-        lines.append(f"... and {more} more problems")
-    return "\n".join(lines)
+        dtype = str(schema.columns[column].dtype) if column in schema.columns else ""
+        lines.append(f"{file}: row {row + 1} ({key}), column '{column}': value {case.failure_case!r} "
+                     f"{_rule_words(rule, dtype)}")
+    shown = lines[:8]
+    if len(lines) > len(shown):
+        shown.append(f"{file}: ... and {len(lines) - len(shown)} more problems")
+    return "\n".join(shown)
 
 
 def _integer_columns_are_whole(table: str, frame: pd.DataFrame, where: str) -> None:
@@ -433,9 +500,19 @@ def _unit_warnings(tables: dict[str, pd.DataFrame], files: dict[str, str]) -> li
 
 def _consistency(tables: dict[str, pd.DataFrame], files: dict[str, str]) -> None:
     _unknown_ids(tables, files)
-    missing = set(FACILITY_PARAMETERS) - set(tables["facility"].index)
+    for table in REQUIRED_ROWS:
+        if tables[table].empty:
+            raise ScenarioError(f"{files[table]}: the table has no rows; the model needs at least one")
+    facility = tables["facility"]["value"]
+    missing = set(FACILITY_PARAMETERS) - set(facility.index)
     if missing:
         raise ScenarioError(f"{files['facility']}: missing parameters {sorted(missing)}")
+    for name, (unit, low, high) in FACILITY_PARAMETERS.items():
+        value = facility[name]
+        if not low <= value <= high:
+            row = facility.index.get_loc(name) + 1
+            raise ScenarioError(f"{files['facility']}: row {row} ({name}), column 'value': {value:g} {unit} is "
+                                f"outside {low:g} .. {high:g}")
     hours = tables["hourly"].groupby(level="site_id").size().reindex(tables["sites"].index, fill_value=0)
     short = hours[hours != HOURS_PER_YEAR]
     if len(short):
@@ -458,6 +535,12 @@ def _check_options(scenario: Scenario, where: str) -> None:
             f"{where}: objective.mode '{scenario.objective.mode}' is not one of {OBJECTIVE_MODES}."
             f"{_nearest(scenario.objective.mode, OBJECTIVE_MODES)}"
         )
+    if not scenario.solver.time_limit_s > 0:
+        raise ScenarioError(f"{where}: solver.time_limit_s {scenario.solver.time_limit_s} must be positive")
+    if not 0 <= scenario.solver.mip_gap < 1:
+        raise ScenarioError(f"{where}: solver.mip_gap {scenario.solver.mip_gap} must be a fraction in [0, 1)")
+    if scenario.solver.threads < 1:
+        raise ScenarioError(f"{where}: solver.threads {scenario.solver.threads} must be at least 1")
     if not 0 < scenario.objective.min_demand_share <= 1:
         raise ScenarioError(f"{where}: objective.min_demand_share must be in (0, 1]")
     if not 1 <= scenario.time.representative_days <= DAYS_PER_YEAR:

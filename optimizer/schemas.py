@@ -14,6 +14,8 @@ NON_NEGATIVE = Check.ge(0)
 POSITIVE = Check.gt(0)
 FRACTION = Check.in_range(0, 1)
 YEAR = Check.in_range(2000, 2100)
+#: an asset's economic life: at least a year (shorter is a lease, not capital), at most a century
+LIFE_YR = Check.in_range(1, 100)
 
 
 def _col(dtype, description: str, checks=None, nullable: bool = False, required: bool = True):
@@ -71,7 +73,7 @@ POWER_TECHS = DataFrameSchema(
         "fuel": _col(str, "none | gas | uranium", [Check.isin(["none", "gas", "uranium"])]),
         "fuel_price_usd_per_mmbtu": _col(float, "fuel price where not site-specific, USD/MMBtu", [NON_NEGATIVE], nullable=True),
         "co2_kg_per_mmbtu": _col(float, "fuel CO2 content, kg/MMBtu", [NON_NEGATIVE]),
-        "life_yr": _col(float, "economic life, years", [POSITIVE]),
+        "life_yr": _col(float, "economic life, years", [LIFE_YR]),
         "lead_time_yr": _col(float, "years from decision to operation", [NON_NEGATIVE]),
         "first_year": _col(int, "first year the technology can be ordered to operate", [YEAR]),
         "land_acres_per_mw": _col(float, "land footprint, acres/MW", [NON_NEGATIVE]),
@@ -91,7 +93,7 @@ STORAGE_TECHS = DataFrameSchema(
         "round_trip_efficiency": _col(float, "round-trip efficiency", [Check.gt(0), Check.le(1)]),
         "min_duration_h": _col(float, "smallest energy/power ratio, h", [POSITIVE]),
         "max_duration_h": _col(float, "largest energy/power ratio, h", [POSITIVE]),
-        "life_yr": _col(float, "economic life, years", [POSITIVE]),
+        "life_yr": _col(float, "economic life, years", [LIFE_YR]),
         "lead_time_yr": _col(float, "years from decision to operation", [NON_NEGATIVE]),
         "land_acres_per_mw": _col(float, "land footprint, acres/MW", [NON_NEGATIVE]),
     },
@@ -108,7 +110,7 @@ CHIPS = DataFrameSchema(
         "rack_power_kw": _col(float, "rack power incl. host and network, kW", [POSITIVE, Check.le(500)]),
         "price_usd_per_chip": _col(float, "accelerator price, USD", [POSITIVE, Check.le(1_000_000)]),
         "system_usd_per_chip": _col(float, "host, network and rack share per accelerator, USD", [NON_NEGATIVE]),
-        "life_yr": _col(float, "economic life, years", [POSITIVE]),
+        "life_yr": _col(float, "economic life, years", [LIFE_YR]),
         "fom_pct_per_yr": _col(float, "maintenance, % of capex per year", [Check.in_range(0, 100)]),
         "available_year": _col(int, "first year the SKU ships in volume", [YEAR]),
         "supply_limit_chips": _col(float, "most accelerators obtainable (blank = unlimited)", [NON_NEGATIVE], nullable=True),
@@ -148,7 +150,7 @@ COOLING = DataFrameSchema(
         "transition_band_c": _col(float, "width of the partial free-cooling and evaporative range, C", [Check.in_range(0.1, 20)]),
         "capex_usd_per_kw_it": _col(float, "cooling plant capital cost, USD/kW of IT", [NON_NEGATIVE]),
         "fom_usd_per_kw_it_yr": _col(float, "cooling fixed O&M, USD/kW-yr of IT", [NON_NEGATIVE]),
-        "life_yr": _col(float, "economic life, years", [POSITIVE]),
+        "life_yr": _col(float, "economic life, years", [LIFE_YR]),
     },
     unique=["cooling_id"],
     name="cooling",
@@ -235,19 +237,19 @@ TABLES: dict[str, tuple[DataFrameSchema, tuple[str, ...], str]] = {
     "hourly": (HOURLY, ("site_id", "hour"), "hourly.csv.gz"),
 }
 
-#: parameters facility.csv must define, with their unit
-FACILITY_PARAMETERS: dict[str, str] = {
-    "facility_capex_usd_per_kw_it": "USD/kW",
-    "facility_fom_usd_per_kw_it_yr": "USD/kW-yr",
-    "facility_life_yr": "yr",
-    "site_development_usd": "USD",
-    "site_development_life_yr": "yr",
-    "it_acres_per_mw": "acres/MW",
-    "staff_per_mw_it": "FTE/MW",
-    "staff_cost_usd_per_yr": "USD/yr",
-    "fibre_km_per_ms": "km/ms",
-    "route_factor": "-",
-    "latency_overhead_ms": "ms",
+#: parameters facility.csv must define: unit and the range a value may take
+FACILITY_PARAMETERS: dict[str, tuple[str, float, float]] = {
+    "facility_capex_usd_per_kw_it": ("USD/kW", 0, 100_000),
+    "facility_fom_usd_per_kw_it_yr": ("USD/kW-yr", 0, 10_000),
+    "facility_life_yr": ("yr", 1, 100),
+    "site_development_usd": ("USD", 0, 1e10),
+    "site_development_life_yr": ("yr", 1, 100),
+    "it_acres_per_mw": ("acres/MW", 0.01, 100),
+    "staff_per_mw_it": ("FTE/MW", 0, 100),
+    "staff_cost_usd_per_yr": ("USD/yr", 0, 10_000_000),
+    "fibre_km_per_ms": ("km/ms", 100, 300),
+    "route_factor": ("-", 1, 10),
+    "latency_overhead_ms": ("ms", 0, 1000),
 }
 
 __all__ = ["TABLES", "FACILITY_PARAMETERS", "pa"]

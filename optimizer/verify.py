@@ -175,6 +175,11 @@ def _arr(x) -> np.ndarray:
     return np.asarray(x, dtype=float)
 
 
+def _per(numerator, denominator: float):
+    """A ratio per delivered unit; blank when nothing was delivered, as the plan writes it."""
+    return numerator / denominator if denominator > 0 else np.full(np.shape(numerator), np.nan)
+
+
 def _scale(*values) -> np.ndarray:
     """Elementwise largest magnitude, ignoring blanks."""
     return functools.reduce(np.fmax, [np.abs(_arr(v)) for v in values])
@@ -892,7 +897,7 @@ def _check_pue(p: _Plan, c: _Recorder) -> None:
     summary, tokens = p.summary, float(p.summary["delivered_tokens_per_yr"])
     c.eq("facility_energy_mwh_per_yr vs dispatch", summary["facility_energy_mwh_per_yr"], facility_mwh.sum(),
          unit="MWh/yr", at="summary")
-    c.eq("energy_j_per_token vs dispatch", summary["energy_j_per_token"], facility_mwh.sum() * J_PER_MWH / tokens,
+    c.eq("energy_j_per_token vs dispatch", summary["energy_j_per_token"], _per(facility_mwh.sum() * J_PER_MWH, tokens),
          unit="J/token", at="summary")
 
 
@@ -903,7 +908,7 @@ def _check_it_load(p: _Plan, c: _Recorder) -> None:
     racks_mw = alloc["racks_assigned"] * alloc["chip_id"].map(chips["rack_power_kw"]) / KW_PER_MW
     running = racks_mw.groupby(alloc["site_id"]).sum()
     it = d.groupby("site_id")["it_mw"].agg(["min", "max", "mean"])
-    frame = it.assign(v_abs=d["it_mw"].abs().groupby(d["site_id"]).max(), v_cap=p.sites["it_capacity_mw"],
+    frame = it.assign(v_abs=d["it_mw"].abs().groupby(d["site_id"]).max(), v_cap=p.sites["it_capacity_mw"].reindex(it.index),
                       v_running=running.reindex(it.index, fill_value=0.0)).reset_index()
     c.eq("IT load the same in every slice", frame["max"], frame["min"], unit="MW", scale=frame["v_abs"], at=frame,
          describe=lambda x: f"site {x.site_id}: IT load varies between slices ({x.min:.9g}..{x.max:.9g} MW)")
@@ -1424,17 +1429,17 @@ def _check_usd_per_mtok(p: _Plan, c: _Recorder) -> None:
     summary, costs = p.summary, p.t["costs"]
     mtok = float(summary["delivered_tokens_per_yr"]) / TOKENS_PER_MTOK
     c.eq("usd_per_mtok = total_cost_usd_per_yr / delivered Mtok", summary["usd_per_mtok"],
-         float(summary["total_cost_usd_per_yr"]) / mtok, unit="USD/Mtok", at="summary")
+         _per(float(summary["total_cost_usd_per_yr"]), mtok), unit="USD/Mtok", at="summary")
     layers = sum(float(summary[f"{layer}_usd_per_mtok"]) for layer in LAYERS)
     c.eq("energy + chips + infrastructure usd_per_mtok = usd_per_mtok", layers, summary["usd_per_mtok"], unit="USD/Mtok",
          at="summary")
     by_layer = costs.groupby("layer")["usd_per_yr"].sum()
     for layer in LAYERS:
         c.eq(f"{layer}_usd_per_mtok = costs.csv / delivered Mtok", summary[f"{layer}_usd_per_mtok"],
-             by_layer.get(layer, 0.0) / mtok, unit="USD/Mtok", at="summary")
-    c.eq("costs.csv usd_per_mtok sum = summary usd_per_mtok", costs["usd_per_mtok"].sum(), summary["usd_per_mtok"],
+             _per(by_layer.get(layer, 0.0), mtok), unit="USD/Mtok", at="summary")
+    c.eq("costs.csv usd_per_mtok sum = summary usd_per_mtok", costs["usd_per_mtok"].sum(min_count=1), summary["usd_per_mtok"],
          unit="USD/Mtok", at="costs.csv")
-    c.eq("costs.csv usd_per_mtok = usd_per_yr / delivered Mtok", costs["usd_per_mtok"], costs["usd_per_yr"] / mtok,
+    c.eq("costs.csv usd_per_mtok = usd_per_yr / delivered Mtok", costs["usd_per_mtok"], _per(costs["usd_per_yr"], mtok),
          unit="USD/Mtok", at=costs, describe=lambda x: f"costs.csv {x.site_id}/{x.item}: usd_per_mtok "
          f"{x.usd_per_mtok:.9g} != usd_per_yr / delivered Mtok")
     site_cost = costs.groupby("site_id")["usd_per_yr"].sum().reindex(p.sites.index, fill_value=0.0)
@@ -1452,7 +1457,7 @@ def _check_emissions(p: _Plan, c: _Recorder) -> None:
          unit="t/yr", at=p.site_rows, atol=1e-3)
     c.eq("emissions_t_per_yr vs recomputed", summary["emissions_t_per_yr"], emissions.sum(), unit="t/yr", at="summary",
          atol=1e-3)
-    c.eq("emissions_kg_per_mtok vs recomputed", summary["emissions_kg_per_mtok"], emissions.sum() * KG_PER_T / mtok,
+    c.eq("emissions_kg_per_mtok vs recomputed", summary["emissions_kg_per_mtok"], _per(emissions.sum() * KG_PER_T, mtok),
          unit="kg/Mtok", at="summary")
 
 
@@ -1496,7 +1501,7 @@ def _check_water(p: _Plan, c: _Recorder) -> None:
              limit[limited], unit="ML/yr", at=at)
     mtok = float(summary["delivered_tokens_per_yr"]) / TOKENS_PER_MTOK
     c.eq("water_ml_per_yr vs recomputed", summary["water_ml_per_yr"], water_ml.sum(), unit="ML/yr", at="summary")
-    c.eq("water_l_per_mtok vs recomputed", summary["water_l_per_mtok"], water_ml.sum() * LITRES_PER_ML / mtok,
+    c.eq("water_l_per_mtok vs recomputed", summary["water_l_per_mtok"], _per(water_ml.sum() * LITRES_PER_ML, mtok),
          unit="L/Mtok", at="summary")
 
 

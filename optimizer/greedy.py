@@ -1,0 +1,459 @@
+"""The planner's spreadsheet: the greedy plan a planner would make without this tool.
+
+It answers "how much does the optimisation buy?". The greedy works the way a spreadsheet does,
+one decision after the other and each on its own, with no Pyomo:
+
+1. rank the candidate sites by a levelised $/MWh: the energy price (grid, plus carbon and the
+   connection; a firm on-site plant where the grid is late or absent) plus the site's fixed costs
+   spread over the energy its land could host;
+2. pick, for each workload, the chip with the lowest cost per token (its annualised price and its
+   energy at the best site's $/MWh);
+3. give each site the cheapest cooling that holds those racks, in the site's own weather;
+4. fill the sites in rank order with integer racks, the tightest latency budget first, each demand
+   at the best-ranked site that reaches it, until the site's land (less room for the firm plant
+   that carries the load beyond its grid), water or the chip supply is used up.
+
+:func:`evaluate_greedy` then costs the greedy plan with exactly the model's accounting: the real
+model is built, every greedy decision is fixed and the solver chooses only the power capacities
+and their dispatch ("add power to cover the load", done optimally: generous to the greedy).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+from pyomo.common.errors import InfeasibleConstraintException
+
+from optimizer.cooling import hourly_pue_wue
+from optimizer.model import FactoryModel, build_model
+from optimizer.model.applications import reachable_routes
+from optimizer.model.chips import available_chips, rack_capex_musd
+from optimizer.model.core import LAYERS, site_it_limit_mw
+from optimizer.model.energy import MMBTU_PER_MWH_PER_BTU_PER_KWH, allowed_techs, bridge_share, grid_wait_yr
+from optimizer.model.workloads import tokens_ptok_per_rack_hour
+from optimizer.scenario import HOURS_PER_YEAR, Scenario
+from optimizer.solve import SolveError, SolveResult, solve
+from optimizer.units import KW_PER_MW, TOKENS_PER_PTOK, USD_PER_MUSD, crf, usd_per_mtok
+
+#: PUE a planner assumes before the cooling is chosen (hyperscale campuses report 1.1 to 1.2)
+TYPICAL_PUE = 1.2
+LITRES_PER_ML = 1e6
+#: racks within this of a whole number count as that number (split demand sums in floating point)
+RACK_TOLERANCE = 1e-9
+#: demand left unplaced below this share counts as placed (floating-point remainder)
+DEMAND_TOLERANCE = 1e-12
+
+
+class GreedyError(RuntimeError):
+    """The greedy plan cannot be made or cannot be operated; the message says what the greedy did."""
+
+
+@dataclass
+class GreedyChoice:
+    """The greedy's decisions as plain tables, in the model's units (Ptok/yr for tokens)."""
+
+    site_ranking: pd.DataFrame
+    """candidate sites, best first: energy and levelised $/MWh, fixed M$/yr, cooling, usable IT MW"""
+    chip_ranking: pd.DataFrame
+    """index (workload_id, chip_id), cheapest per token first within each workload"""
+    built: list[str]
+    cooling: dict[str, str]
+    """built site -> cooling id"""
+    racks: pd.Series
+    """integer racks, index (site_id, chip_id)"""
+    assigned_racks: pd.Series
+    """racks running each workload, index (site_id, chip_id, workload_id)"""
+    delivered_ptok: pd.Series
+    """tokens per year, index (site_id, region_id, workload_id)"""
+    log: list[str] = field(default_factory=list)
+
+
+@dataclass
+class GreedyResult:
+    """The greedy plan costed by the model: what the planner's spreadsheet really costs."""
+
+    usd_per_mtok: float
+    layer_usd_per_mtok: dict[str, float]
+    sites_built: list[str]
+    it_mw: float
+    fm: FactoryModel
+    result: SolveResult
+
+
+def _crf(scenario: Scenario, life_yr: pd.Series) -> pd.Series:
+    """Capital recovery factor of each asset at the scenario's WACC."""
+    return life_yr.map(lambda life: crf(scenario.finance.wacc, life))
+
+
+def _at(table: pd.DataFrame, column_of_row: pd.Series) -> pd.Series:
+    """``table[row, column_of_row[row]]`` for every row (NaN where the column is missing)."""
+    position = table.columns.get_indexer(column_of_row.reindex(table.index))
+    picked = table.to_numpy()[np.arange(len(table)), position]
+    return pd.Series(np.where(position >= 0, picked, np.nan), index=table.index)
+
+
+def _weighted_mean_by_site(hourly: pd.DataFrame | pd.Series, scenario: Scenario) -> pd.DataFrame | pd.Series:
+    """Mean over the year of a (site, slice) table: each slice weighted by the hours it stands for."""
+    weights = scenario.tables["slices"]["weight_h"]
+    weight = hourly.index.get_level_values("slice_id").map(weights).to_numpy()
+    return hourly.mul(weight, axis=0).groupby(level="site_id").sum() / weights.sum()
+
+
+# ---- 1. sites -------------------------------------------------------------------------------
+
+
+def _grid_usd_per_mwh(scenario: Scenario) -> pd.Series:
+    """Each site's mean grid price over the year, its carbon price and its connection per MWh."""
+    profiles = scenario.tables["profiles"]
+    carbon_usd_per_kg = scenario.constraints.carbon_price_usd_per_t / 1000.0
+    energy = _weighted_mean_by_site(
+        profiles["grid_price_usd_per_mwh"] + carbon_usd_per_kg * profiles["grid_co2_kg_per_mwh"], scenario
+    )
+    techs = scenario.tables["power_techs"]
+    grid = techs[techs["kind"] == "grid"].iloc[0]
+    connection = grid["capex_usd_per_kw"] * crf(scenario.finance.wacc, grid["life_yr"]) + grid["fom_usd_per_kw_yr"]
+    return (energy + connection * KW_PER_MW / HOURS_PER_YEAR).reindex(scenario.tables["sites"].index)
+
+
+def _firm_power(scenario: Scenario, allowed: pd.DataFrame) -> pd.DataFrame:
+    """The firm on-site plant (thermal or nuclear) with the lowest $/MWh each site may build in time.
+
+    Columns: tech_id; capacity_usd_per_mwh (capital and fixed O&M over its output at full
+    availability); running_usd_per_mwh (fuel, variable O&M, carbon); acres_per_mw_load (land per
+    MW of load it carries). All NaN where no firm plant may be built.
+    """
+    techs, sites = scenario.tables["power_techs"], scenario.tables["sites"]
+    firm = techs[techs["kind"].isin(["thermal", "nuclear"])]
+    capital_usd_per_mw_yr = (firm["capex_usd_per_kw"] * _crf(scenario, firm["life_yr"]) + firm["fom_usd_per_kw_yr"]) * KW_PER_MW
+    capacity = capital_usd_per_mw_yr / (HOURS_PER_YEAR * firm["availability"])
+    fuel_usd_per_mmbtu = pd.DataFrame(
+        {g: sites["gas_price_usd_per_mmbtu"] if row["fuel"] == "gas" else row["fuel_price_usd_per_mmbtu"] for g, row in firm.iterrows()},
+        index=sites.index,
+        dtype=float,
+    ).fillna(0.0)
+    carbon_usd_per_mmbtu = scenario.constraints.carbon_price_usd_per_t * firm["co2_kg_per_mmbtu"] / 1000.0
+    mmbtu_per_mwh = firm["heat_rate_btu_per_kwh"].fillna(0.0) * MMBTU_PER_MWH_PER_BTU_PER_KWH
+    running = (fuel_usd_per_mmbtu + carbon_usd_per_mmbtu) * mmbtu_per_mwh + firm["vom_usd_per_mwh"]
+    options = pd.DataFrame(
+        {
+            "running_usd_per_mwh": running.where(allowed[firm.index]).stack(),
+            "capacity_usd_per_mwh": np.nan,
+            "acres_per_mw_load": np.nan,
+        }
+    ).rename_axis(["site_id", "tech_id"])
+    tech = options.index.get_level_values("tech_id")
+    options["capacity_usd_per_mwh"] = tech.map(capacity).to_numpy()
+    options["acres_per_mw_load"] = tech.map(firm["land_acres_per_mw"] / firm["availability"]).to_numpy()
+    total = options["running_usd_per_mwh"] + options["capacity_usd_per_mwh"]
+    best = options.loc[total.groupby(level="site_id").idxmin()].reset_index("tech_id")
+    return best.reindex(sites.index)
+
+
+def _site_fixed_musd_per_yr(scenario: Scenario) -> pd.Series:
+    """Site development (annualised) and the return forgone on the land, as the model counts them."""
+    sites, wacc = scenario.tables["sites"], scenario.finance.wacc
+    development_usd = scenario.facility("site_development_usd") * crf(wacc, scenario.facility("site_development_life_yr"))
+    return (development_usd + sites["land_acres"] * sites["land_price_usd_per_acre"] * wacc) / USD_PER_MUSD
+
+
+def site_ranking(scenario: Scenario) -> pd.DataFrame:
+    """Candidate sites, lowest levelised $/MWh (of facility energy) first.
+
+    The energy price is the grid's where the grid is there by the online-by year. Where it comes
+    later, a firm on-site plant is built to carry the bridge years (its capital counts in full,
+    its running cost for the bridge years' present-value share) and the grid is bought afterwards;
+    where no grid may be used the plant runs all the time. A site with neither is no candidate
+    (sites outside ``constraints.allowed_sites`` left the scenario when it loaded). The fixed
+    costs are spread over the energy of the IT load its land could host, at a typical PUE.
+    """
+    allowed = allowed_techs(scenario)
+    techs, finance = scenario.tables["power_techs"], scenario.finance
+    grid_id = techs.index[techs["kind"] == "grid"][0]
+    wait = grid_wait_yr(scenario)
+    share = wait.map(lambda years: bridge_share(years, finance.horizon_yr, finance.wacc))
+    grid, firm = _grid_usd_per_mwh(scenario), _firm_power(scenario, allowed)
+    grid_on_time = allowed[grid_id] & (wait == 0)
+    grid_late = allowed[grid_id] & (wait > 0)
+    bridged = firm["capacity_usd_per_mwh"] + share * firm["running_usd_per_mwh"] + (1.0 - share) * grid
+    firm_only = firm["capacity_usd_per_mwh"] + firm["running_usd_per_mwh"]
+    energy = pd.Series(np.select([grid_on_time, grid_late], [grid, bridged], firm_only), index=grid.index)
+    land_it_mw = pd.Series(site_it_limit_mw(scenario))
+    fixed = _site_fixed_musd_per_yr(scenario)
+    table = pd.DataFrame(
+        {
+            "energy_usd_per_mwh": energy,
+            "fixed_musd_per_yr": fixed,
+            "usd_per_mwh": energy + fixed * USD_PER_MUSD / (land_it_mw * HOURS_PER_YEAR * TYPICAL_PUE),
+            "land_it_mw": land_it_mw,
+            "grid_planned_mw": scenario.tables["sites"]["grid_capacity_mw"].where(grid_on_time, 0.0),
+            "grid_wait_yr": wait,
+            "firm_tech_id": firm["tech_id"],
+            "firm_acres_per_mw_load": firm["acres_per_mw_load"],
+        }
+    )
+    return table[table["usd_per_mwh"].notna()].sort_values("usd_per_mwh", kind="stable")
+
+
+# ---- 2. chips -------------------------------------------------------------------------------
+
+
+def chip_ranking(scenario: Scenario, usd_per_mwh: float) -> pd.DataFrame:
+    """(workload, chip) pairs, cheapest per token first within each workload.
+
+    A rack costs its annualised price and fixed O&M plus its facility energy at ``usd_per_mwh``
+    (a typical PUE); only chips that ship by the online-by year and fit some cooling are ranked.
+    """
+    chips = scenario.tables["chips"]
+    fits = chips["rack_power_kw"] <= scenario.tables["cooling"]["max_rack_kw"].max()
+    usable = [c for c in available_chips(scenario) if fits[c]]
+    rack_musd_per_yr = pd.Series(rack_capex_musd(scenario)) * (_crf(scenario, chips["life_yr"]) + chips["fom_pct_per_yr"] / 100.0)
+    energy_musd_per_yr = chips["rack_power_kw"] / KW_PER_MW * HOURS_PER_YEAR * TYPICAL_PUE * usd_per_mwh / USD_PER_MUSD
+    rate = pd.Series(tokens_ptok_per_rack_hour(scenario), dtype=float).rename_axis(["chip_id", "workload_id"])
+    rate = rate[rate.index.get_level_values("chip_id").isin(usable) & (rate > 0)]
+    annual_musd = (rack_musd_per_yr + energy_musd_per_yr).reindex(rate.index.get_level_values("chip_id")).to_numpy()
+    ptok_per_rack_yr = rate.to_numpy() * HOURS_PER_YEAR
+    table = pd.DataFrame(
+        {
+            "rack_musd_per_yr": annual_musd,
+            "ptok_per_rack_yr": ptok_per_rack_yr,
+            "rack_kw": chips["rack_power_kw"].reindex(rate.index.get_level_values("chip_id")).to_numpy(),
+            "usd_per_ptok": annual_musd * USD_PER_MUSD / ptok_per_rack_yr,
+        },
+        index=rate.index,
+    )
+    return table.reorder_levels(["workload_id", "chip_id"]).sort_values(["workload_id", "usd_per_ptok"])
+
+
+# ---- 3. cooling -----------------------------------------------------------------------------
+
+
+def cooling_choice(scenario: Scenario, usd_per_mwh: pd.Series, rack_kw: float) -> pd.DataFrame:
+    """The cheapest cooling at each site of ``usd_per_mwh`` that holds racks of ``rack_kw``.
+
+    Cost per MW of IT and year: annualised capital and fixed O&M plus the facility energy of its
+    annual mean PUE in the site's weather. Columns: cooling_id, max_rack_kw, mean_pue, peak_pue
+    (sizes the power beyond the grid) and water_l_per_mw_yr (litres per MW of IT and year).
+    """
+    cooling = scenario.tables["cooling"]
+    cooling = cooling[cooling["max_rack_kw"] >= rack_kw]
+    if cooling.empty:
+        raise GreedyError(f"no cooling holds the greedy's densest rack ({rack_kw:g} kW)")
+    profiles = scenario.tables["profiles"]
+    pue, wue = hourly_pue_wue(cooling, profiles[profiles.index.get_level_values("site_id").isin(usd_per_mwh.index)])
+    mean_pue = _weighted_mean_by_site(pue, scenario)
+    capital_usd_per_mw_yr = (cooling["capex_usd_per_kw_it"] * _crf(scenario, cooling["life_yr"]) + cooling["fom_usd_per_kw_it_yr"]) * KW_PER_MW
+    usd_per_mw_yr = mean_pue.mul(usd_per_mwh, axis=0) * HOURS_PER_YEAR + capital_usd_per_mw_yr
+    best = usd_per_mw_yr.idxmin(axis=1)
+    water_l_per_mw_yr = _weighted_mean_by_site(wue, scenario) * HOURS_PER_YEAR * KW_PER_MW
+    return pd.DataFrame(
+        {
+            "cooling_id": best,
+            "max_rack_kw": best.map(cooling["max_rack_kw"]),
+            "mean_pue": _at(mean_pue, best),
+            "peak_pue": _at(pue.groupby(level="site_id").max(), best),
+            "water_l_per_mw_yr": _at(water_l_per_mw_yr, best),
+        }
+    )
+
+
+# ---- 4. fill --------------------------------------------------------------------------------
+
+
+def usable_it_mw(scenario: Scenario, sites: pd.DataFrame) -> pd.Series:
+    """IT load each ranked site can take: its land must also hold the firm plant that carries the
+    peak facility load beyond the grid planned there, and its cooling's water must fit its limit.
+
+    With IT load x, peak PUE p, grid g, IT land a and firm land f per MW of load, the land holds
+    ``a x + f (p x - g)`` when ``p x > g``; without a firm plant the load stops at the grid.
+    """
+    land = scenario.tables["sites"]["land_acres"].reindex(sites.index)
+    it_acres_per_mw = scenario.facility("it_acres_per_mw")
+    peak, grid, firm = sites["peak_pue"], sites["grid_planned_mw"], sites["firm_acres_per_mw_load"]
+    land_mw = land / it_acres_per_mw
+    with_firm = (land + grid * firm) / (it_acres_per_mw + peak * firm)
+    beyond_grid = pd.Series(np.where(firm.notna(), with_firm, grid / peak), index=sites.index)
+    power_mw = land_mw.where(land_mw * peak <= grid, beyond_grid)
+    water_limit = scenario.tables["sites"].get("water_limit_ml_per_yr", pd.Series(dtype=float)).reindex(sites.index)
+    water_mw = (water_limit * LITRES_PER_ML / sites["water_l_per_mw_yr"]).fillna(np.inf)
+    return np.minimum(power_mw, water_mw)
+
+
+@dataclass
+class _Fill:
+    """Running totals while the sites are filled."""
+
+    room_mw: dict[str, float]
+    supply_racks: dict[str, float]
+    rack_mw: dict[str, float]
+    racks: dict[tuple[str, str], int] = field(default_factory=dict)
+    assigned: dict[tuple[str, str, str], float] = field(default_factory=dict)
+    delivered: dict[tuple[str, str, str], float] = field(default_factory=dict)
+
+    def room_racks(self, site: str, chip: str) -> float:
+        """More racks of ``chip`` the site's room and the chip's remaining supply allow (whole racks)."""
+        others_mw = sum(n * self.rack_mw[c] for (s, c), n in self.racks.items() if s == site and c != chip)
+        fits = math.floor((self.room_mw[site] - others_mw) / self.rack_mw[chip] + RACK_TOLERANCE)
+        have = self.racks.get((site, chip), 0)
+        assigned = sum(x for (s, c, _), x in self.assigned.items() if (s, c) == (site, chip))
+        return max(0.0, min(fits, have + self.supply_racks[chip]) - assigned)
+
+    def place(self, site: str, chip: str, region: str, workload: str, racks: float, ptok: float) -> None:
+        key = (site, chip, workload)
+        self.assigned[key] = self.assigned.get(key, 0.0) + racks
+        self.delivered[site, region, workload] = self.delivered.get((site, region, workload), 0.0) + ptok
+        total = sum(x for (s, c, _), x in self.assigned.items() if (s, c) == (site, chip))
+        whole = math.ceil(total - RACK_TOLERANCE)
+        self.supply_racks[chip] -= whole - self.racks.get((site, chip), 0)
+        self.racks[site, chip] = whole
+
+
+def _demand_order(scenario: Scenario) -> pd.Series:
+    """Demand in Ptok/yr, tightest latency budget first (it has the fewest sites), then largest."""
+    demand = scenario.tables["demand"]["tokens_per_yr"] / TOKENS_PER_PTOK
+    demand = demand[demand > 0]
+    budget = demand.index.get_level_values("workload_id").map(scenario.tables["workloads"]["latency_budget_ms"])
+    order = pd.DataFrame({"budget": budget.to_numpy(), "ptok": demand.to_numpy()}, index=demand.index)
+    return demand.loc[order.sort_values(["budget", "ptok"], ascending=[True, False], kind="stable").index]
+
+
+def _fill_sites(scenario: Scenario, sites: pd.DataFrame, chips: pd.DataFrame, log: list[str]) -> _Fill:
+    """Each demand, tightest latency first, to the best-ranked site within reach until it is full."""
+    table = scenario.tables["chips"]
+    supply = (table["supply_limit_chips"] // table["chips_per_rack"]).fillna(np.inf)
+    fill = _Fill(sites["usable_it_mw"].to_dict(), supply.to_dict(), (table["rack_power_kw"] / KW_PER_MW).to_dict())
+    reach = pd.DataFrame(reachable_routes(scenario), columns=["site_id", "region_id", "workload_id"])
+    rank = {s: i for i, s in enumerate(sites.index)}
+    for (region, workload), ptok in _demand_order(scenario).items():
+        candidates = reach.loc[(reach["region_id"] == region) & (reach["workload_id"] == workload), "site_id"]
+        left = ptok
+        for site in sorted((s for s in candidates if s in rank), key=rank.get):
+            fitting = chips.loc[workload][chips.loc[workload, "rack_kw"] <= sites.loc[site, "max_rack_kw"]]
+            for chip, per_rack in fitting["ptok_per_rack_yr"].items():
+                placed = min(left, fill.room_racks(site, chip) * per_rack)
+                if placed <= 0:
+                    continue
+                fill.place(site, chip, region, workload, placed / per_rack, placed)
+                log.append(f"{region}/{workload}: {placed:.4g} Ptok/yr on {placed / per_rack:.1f} racks of {chip} at {site}")
+                left -= placed
+                if left <= DEMAND_TOLERANCE * ptok:
+                    break
+            if left <= DEMAND_TOLERANCE * ptok:
+                break
+        if left > DEMAND_TOLERANCE * ptok:
+            raise GreedyError(
+                f"the greedy filled every site within reach of '{region}' for '{workload}' and still has "
+                f"{left:.4g} of {ptok:.4g} Ptok/yr to place (reachable: {', '.join(candidates) or 'none'})"
+            )
+    return fill
+
+
+def greedy_choice(scenario: Scenario) -> GreedyChoice:
+    """The planner's spreadsheet: rank sites, pick chips and cooling, fill the sites (no solver)."""
+    log: list[str] = []
+    sites = site_ranking(scenario)
+    if sites.empty:
+        raise GreedyError("no candidate site has grid or firm on-site power by the online-by year")
+    best_usd_per_mwh = float(sites["usd_per_mwh"].iloc[0])
+    log.append(f"sites ranked by levelised $/MWh: {_listing(sites['usd_per_mwh'])}")
+    chips = chip_ranking(scenario, best_usd_per_mwh)
+    workloads = _demand_order(scenario).index.get_level_values("workload_id").unique()
+    missing = [w for w in workloads if w not in chips.index.get_level_values("workload_id")]
+    if missing:
+        raise GreedyError(f"no chip available by the online-by year serves {', '.join(missing)}")
+    first = chips.loc[list(workloads)].groupby(level="workload_id").head(1)
+    log += [f"cheapest chip for {w}: {c} at ${row['usd_per_ptok'] / 1e9:.4f}/Mtok" for (w, c), row in first.iterrows()]
+    sites = sites.join(cooling_choice(scenario, sites["usd_per_mwh"], float(first["rack_kw"].max())))
+    sites["usable_it_mw"] = usable_it_mw(scenario, sites)
+    fill = _fill_sites(scenario, sites, chips, log)
+    racks = pd.Series(fill.racks, dtype=int).rename_axis(["site_id", "chip_id"])
+    racks = racks[racks > 0]
+    built = [s for s in sites.index if s in racks.index.get_level_values("site_id")]
+    cooling = {s: sites.loc[s, "cooling_id"] for s in built}
+    log += [f"build {s}: {cooling[s]} cooling, {racks.loc[s].sum()} racks" for s in built]
+    return GreedyChoice(
+        site_ranking=sites,
+        chip_ranking=chips,
+        built=built,
+        cooling=cooling,
+        racks=racks,
+        assigned_racks=pd.Series(fill.assigned, dtype=float).rename_axis(["site_id", "chip_id", "workload_id"]),
+        delivered_ptok=pd.Series(fill.delivered, dtype=float).rename_axis(["site_id", "region_id", "workload_id"]),
+        log=log,
+    )
+
+
+def _listing(values: pd.Series, shown: int = 5) -> str:
+    head = ", ".join(f"{k} {v:.2f}" for k, v in values.head(shown).items())
+    return head + (f" (+{len(values) - shown} more)" if len(values) > shown else "")
+
+
+# ---- evaluation -----------------------------------------------------------------------------
+
+
+def _pin(var: pyo.Var, values: pd.Series) -> None:
+    """Hold continuous variables at the greedy's values by their bounds, not ``fix``: a fixed
+    variable turns its rows into constants, which Pyomo's compiler checks with no tolerance (a
+    demand split over sites may differ from its total in the last bit); HiGHS keeps its own."""
+    for index, data in var.items():
+        value = float(values.get(index, 0.0))
+        data.setlb(value)
+        data.setub(value)
+
+
+def fix_choice(fm: FactoryModel, choice: GreedyChoice) -> None:
+    """Fix every greedy decision in a built model; only power capacities and dispatch stay free."""
+    m = fm.model
+    for s in m.S:
+        m.build[s].fix(int(s in choice.built))
+    for s, k in m.site_cooling:
+        m.cooling[s, k].fix(int(choice.cooling.get(s) == k))
+    for s, c in m.site_chips:
+        m.racks[s, c].fix(int(choice.racks.get((s, c), 0)))
+    _pin(m.assigned_racks, choice.assigned_racks)
+    _pin(m.delivered_ptok, choice.delivered_ptok)
+
+
+def _what_the_greedy_did(scenario: Scenario, choice: GreedyChoice) -> str:
+    it_mw = choice.racks.mul(choice.racks.index.get_level_values("chip_id").map(scenario.tables["chips"]["rack_power_kw"])).groupby(level="site_id").sum() / KW_PER_MW
+    sites, limits = scenario.tables["sites"], scenario.constraints
+    placed = "; ".join(
+        f"{s}: {it_mw[s]:.0f} MW IT, {choice.cooling[s]} cooling, {sites.loc[s, 'land_acres']:g} acres, "
+        f"grid {sites.loc[s, 'grid_capacity_mw']:g} MW from {sites.loc[s, 'grid_online_year']}"
+        for s in choice.built
+    )
+    return (
+        f"the greedy placed {it_mw.sum():.0f} MW of IT ({placed}), online by {limits.online_by_year}, "
+        f"bridge power {'allowed' if limits.bridge_power else 'forbidden'}, power sources "
+        f"{', '.join(limits.allowed_power_techs) if limits.allowed_power_techs else 'all'}; the greedy ignores the "
+        "carbon cap, capital budget and 24/7 carbon-free share"
+    )
+
+
+def evaluate_greedy(scenario: Scenario, choice: GreedyChoice) -> GreedyResult:
+    """Cost the greedy plan with the model's own accounting: its decisions fixed, power optimised.
+
+    The tokens are fixed, so least cost is least cost per token whatever the scenario's objective.
+    Raises :class:`GreedyError` when no power plan can carry what the greedy placed.
+    """
+    fm = build_model(scenario)
+    fix_choice(fm, choice)
+    try:
+        result = solve(fm, scenario.solver, replace(scenario.objective, mode="serve_demand"))
+    except (SolveError, InfeasibleConstraintException) as error:
+        if isinstance(error, SolveError) and not error.infeasible:
+            raise
+        raise GreedyError(f"no power plan can operate the greedy plan: {_what_the_greedy_did(scenario, choice)} ({error})") from error
+    m = fm.model
+    layer_musd = {layer: sum(pyo.value(term.by_site[s]) for term in fm.shared.costs if term.layer == layer for s in m.S) for layer in LAYERS}
+    return GreedyResult(
+        usd_per_mtok=usd_per_mtok(result.cost_musd_per_yr, result.delivered_ptok_per_yr),
+        layer_usd_per_mtok={layer: usd_per_mtok(musd, result.delivered_ptok_per_yr) for layer, musd in layer_musd.items()},
+        sites_built=list(choice.built),
+        it_mw=float(sum(pyo.value(m.it_capacity_mw[s, k]) for s, k in m.site_cooling)),
+        fm=fm,
+        result=result,
+    )
