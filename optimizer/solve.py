@@ -77,6 +77,8 @@ class SolveResult:
     size: ModelSize
     iterations: list[DinkelbachStep] = field(default_factory=list)
     lambda_lower_bound_usd_per_mtok: float | None = None
+    cost_lower_bound_musd_per_yr: float | None = None
+    """HiGHS's proven lower bound on the cost (serve_demand); no plan of this model costs less"""
     numerics_warnings: list[str] = field(default_factory=list)
     """constraint or variable families whose coefficients left the documented range, with their tables"""
 
@@ -238,6 +240,13 @@ def _gap(info) -> float:
     return float(info.mip_gap) if np.isfinite(info.mip_gap) else 0.0
 
 
+def _dual_bound(info, status) -> float:
+    """The MIP's dual bound; an LP (no integers) at its optimum bounds itself."""
+    if np.isfinite(info.mip_dual_bound):
+        return float(info.mip_dual_bound)
+    return float(info.objective_function_value) if status == highspy.HighsModelStatus.kOptimal else -np.inf
+
+
 def _status_name(status) -> str:
     return str(status).split(".")[-1]
 
@@ -286,6 +295,7 @@ def solve(fm: FactoryModel, solver: SolverOptions, objective: ObjectiveOptions) 
             handoff_s=cm.handoff_s,
             solve_s=time.perf_counter() - started,
             size=cm.size,
+            cost_lower_bound_musd_per_yr=_dual_bound(info, status) + cm.cost_offset,
         )
     else:
         demand_ptok = fm.scenario.tables["demand"]["tokens_per_yr"].sum() / TOKENS_PER_PTOK

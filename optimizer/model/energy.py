@@ -264,10 +264,14 @@ def _add_storage_operation(b, m, site_storage: list, scenario: Scenario, storage
         storage_slices, bounds=lambda _, s, k, t: (-energy_bound[s, k], energy_bound[s, k])
     )
 
+    # a slice is an hour, or a block of hours in the screening relaxation (optimizer.screening)
+    duration_h = slices["duration_h"].to_dict() if "duration_h" in slices else dict.fromkeys(slices.index, 1.0)
+
     def within_day(_, s, k, t):
         # change of the state of charge since the start of the day; the day starts at 0
         before = 0.0 if slices.loc[t, "hour"] == first_hour[t] else b.soc_within_day_mwh[s, k, previous[t]]
-        return b.soc_within_day_mwh[s, k, t] == before + one_way[k] * b.charge_mw[s, k, t] - b.discharge_mw[s, k, t] / one_way[k]
+        flow = one_way[k] * b.charge_mw[s, k, t] - b.discharge_mw[s, k, t] / one_way[k]
+        return b.soc_within_day_mwh[s, k, t] == before + duration_h[t] * flow
 
     b.state_of_charge_within_day = pyo.Constraint(storage_slices, rule=within_day)
     site_storage_periods = [(s, k, p) for s, k in site_storage for p in periods]

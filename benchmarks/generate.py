@@ -1,0 +1,135 @@
+"""Benchmark scenarios of any number of candidate sites, derived from the default data.
+
+The first 24 candidates are the default sites themselves (a seeded sample when fewer are asked
+for). Each further candidate is a parcel near one of them, as a site-selection analyst's long list
+would have: 20-150 km away in a random direction, in the same grid region (price, eGRID CO2 and
+carbon-free mix, gas price within a few per cent), with its own land area and price, its own
+interconnection queue position (grid capacity and online year) and its own weather: the parent's
+hourly year with solar and wind scaled by a few per cent and temperatures shifted by up to 1.5 C.
+Every other table (chips, cooling, power technologies, demand, regions, facility) is the default
+one, so a benchmark case asks the default portfolio question of a longer list of sites.
+
+Usage::
+
+    python benchmarks/generate.py --sites 200 --days 8 --out /tmp/sites_200
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import yaml
+from pyproj import Geod
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+#: tables copied as they are
+SHARED_TABLES = ("power_techs.csv", "storage_techs.csv", "chips.csv", "chip_throughput.csv", "cooling.csv",
+                 "workloads.csv", "regions.csv", "demand.csv", "facility.csv")
+#: how far a generated parcel lies from the default site it is derived from, km
+PARCEL_DISTANCE_KM = (20.0, 150.0)
+LATEST_GRID_YEAR = 2032
+
+
+def _parents(default_sites: gpd.GeoDataFrame, n_sites: int, rng: np.random.Generator) -> np.ndarray:
+    """Row of the default site each candidate derives from; the default sites come first, once each."""
+    n_default = len(default_sites)
+    if n_sites <= n_default:
+        return np.sort(rng.choice(n_default, size=n_sites, replace=False))
+    return np.concatenate([np.arange(n_default), rng.integers(0, n_default, size=n_sites - n_default)])
+
+
+def _parcels(default_sites: gpd.GeoDataFrame, parents: np.ndarray, rng: np.random.Generator) -> gpd.GeoDataFrame:
+    """The default sites, then parcels near them with their own land, queue position and prices."""
+    n_default = min(len(default_sites), len(parents))
+    sites = default_sites.iloc[parents].reset_index(drop=True).copy()
+    sites = sites.astype({"land_acres": float, "land_price_usd_per_acre": float, "grid_capacity_mw": float,
+                          "grid_online_year": "int64"})
+    new = np.arange(len(sites)) >= n_default
+    n_new = int(new.sum())
+    if not n_new:
+        return sites
+    lon, lat = sites.geometry.x.to_numpy().copy(), sites.geometry.y.to_numpy().copy()
+    moved_lon, moved_lat, _ = Geod(ellps="WGS84").fwd(
+        lon[new], lat[new], rng.uniform(0, 360, n_new), rng.uniform(*PARCEL_DISTANCE_KM, n_new) * 1000.0
+    )
+    numbers = np.arange(n_new)
+    sites.loc[new, "site_id"] = [f"{s}_p{i:04d}" for s, i in zip(sites.loc[new, "site_id"], numbers)]
+    sites.loc[new, "name"] = [f"Parcel {i} near {n}" for n, i in zip(sites.loc[new, "name"], numbers)]
+    sites.loc[new, "land_acres"] = np.clip(np.round(sites.loc[new, "land_acres"] * rng.lognormal(0, 0.5, n_new)), 100, 5000)
+    sites.loc[new, "land_price_usd_per_acre"] = np.round(sites.loc[new, "land_price_usd_per_acre"] * rng.uniform(0.5, 2.0, n_new))
+    sites.loc[new, "grid_capacity_mw"] = np.round(sites.loc[new, "grid_capacity_mw"] * rng.uniform(0.1, 1.5, n_new), -1)
+    sites.loc[new, "grid_online_year"] = np.minimum(sites.loc[new, "grid_online_year"] + rng.integers(0, 4, n_new),
+                                                    LATEST_GRID_YEAR)
+    for column, spread in (("grid_price_usd_per_mwh", 0.1), ("gas_price_usd_per_mmbtu", 0.05)):
+        sites.loc[new, column] = np.round(sites.loc[new, column] * rng.uniform(1 - spread, 1 + spread, n_new), 2)
+    lon[new], lat[new] = moved_lon, moved_lat
+    sites.geometry = gpd.points_from_xy(lon, lat, crs=default_sites.crs)
+    return sites
+
+
+def _weather(hourly: pd.DataFrame, sites: gpd.GeoDataFrame, parents_ids: list[str], rng: np.random.Generator) -> pd.DataFrame:
+    """Each candidate's hourly year: its parent's, with resource and temperature shifted a little."""
+    by_site = {site: frame.drop(columns="site_id").reset_index(drop=True) for site, frame in hourly.groupby("site_id")}
+    n_default = len(set(hourly["site_id"]))
+    frames = []
+    for position, (site, parent) in enumerate(zip(sites["site_id"], parents_ids)):
+        frame = by_site[parent].copy()
+        if position >= n_default:
+            frame["solar_cf"] = np.clip(frame["solar_cf"] * rng.uniform(0.92, 1.08), 0.0, 1.0).round(4)
+            frame["wind_cf"] = np.clip(frame["wind_cf"] * rng.uniform(0.92, 1.08), 0.0, 1.0).round(4)
+            shift = rng.uniform(-1.5, 1.5)
+            frame["temp_c"] = (frame["temp_c"] + shift).round(2)
+            frame["wetbulb_c"] = np.minimum(frame["wetbulb_c"] + shift, frame["temp_c"]).round(2)
+        frame.insert(0, "site_id", site)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def generate_scenario(n_sites: int, representative_days: int, folder: Path, seed: int = 2026,
+                      time_limit_s: float = 600.0, mip_gap: float = 0.01) -> Path:
+    """Write a data folder and its scenario.yaml for ``n_sites`` candidates; returns the YAML's path."""
+    rng = np.random.default_rng([seed, n_sites])
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    default_sites = gpd.read_file(DATA / "sites.geojson")
+    parents = _parents(default_sites, n_sites, rng)
+    sites = _parcels(default_sites, parents, rng)
+    sites.to_file(folder / "sites.geojson", driver="GeoJSON")
+    hourly = pd.read_csv(DATA / "hourly.csv.gz")
+    parent_ids = list(default_sites["site_id"].iloc[parents])
+    _weather(hourly, sites, parent_ids, rng).to_csv(folder / "hourly.csv.gz", index=False,
+                                                    compression={"method": "gzip", "compresslevel": 1})
+    for table in SHARED_TABLES:
+        shutil.copy(DATA / table, folder / table)
+    base = yaml.safe_load((DATA / "scenarios" / "base.yaml").read_text())
+    document = {
+        "name": f"sites_{n_sites}_days_{representative_days}",
+        "description": f"{n_sites} candidate sites derived from the default data (seed {seed}), "
+                       f"{representative_days} representative days",
+        "data": ".",
+        **{key: base[key] for key in ("finance", "objective", "constraints")},
+        "time": {"representative_days": representative_days},
+        "solver": {"time_limit_s": time_limit_s, "mip_gap": mip_gap, "threads": 2},
+    }
+    path = folder / "scenario.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sites", type=int, required=True)
+    parser.add_argument("--days", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    print(generate_scenario(args.sites, args.days, args.out, args.seed))
+
+
+if __name__ == "__main__":
+    main()

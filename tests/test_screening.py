@@ -1,0 +1,86 @@
+"""Screening a long list of sites: the block relaxation is a relaxation, and the proven gap is true.
+
+The hand cases use tests/tiny.py: one representative day, so every number is checkable. A solar
+day makes the blocks matter: within a 4-hour block the relaxation may spread the sun's average
+over hours it did not shine, so it can only be cheaper than the hourly model, never dearer.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from optimizer.model import build_model
+from optimizer.scenario import load_scenario
+from optimizer.screening import block_relaxation, restrict_sites, screened_solve
+from optimizer.solve import solve
+from tests.tiny import GRID, REGION, SITE, TOKENS_PER_RACK_YR, write_tiny
+
+SOLAR = {**GRID, "tech_id": "solar", "name": "Solar", "kind": "solar", "capex_usd_per_kw": 700.0, "life_yr": 30.0,
+         "lead_time_yr": 1.0, "land_acres_per_mw": 0.0}
+SOLAR_DAY = np.clip(np.sin(np.pi * (np.arange(24) - 6) / 12), 0.0, None)
+#: three sites in a row from the region: the nearest has the dearest grid
+SITES = [
+    {**SITE, "site_id": "near", "name": "Near", "lat": 32.0, "grid_price_usd_per_mwh": 90.0},
+    {**SITE, "site_id": "mid", "name": "Mid", "lat": 32.5, "grid_price_usd_per_mwh": 40.0, "grid_capacity_mw": 20.0},
+    {**SITE, "site_id": "far", "name": "Far", "lat": 33.0, "grid_price_usd_per_mwh": 60.0},
+]
+
+
+def cost(scenario) -> float:
+    return solve(build_model(scenario), scenario.solver, scenario.objective).cost_musd_per_yr
+
+
+def tiny(tmp_path: Path, **kwargs):
+    options = {"solver": {"mip_gap": 1e-6, "time_limit_s": 60}}
+    demand = [{"region_id": REGION["region_id"], "workload_id": "chat", "tokens_per_yr": 300 * TOKENS_PER_RACK_YR}]
+    return load_scenario(write_tiny(tmp_path / "in", demand=demand, options=options, **kwargs))
+
+
+def test_block_relaxation_of_flat_hours_is_the_hourly_model(tmp_path):
+    """Hours alike within each block (flat weather, flat prices): nothing to relax, same optimum."""
+    scenario = tiny(tmp_path)
+    relaxed = block_relaxation(scenario)
+    assert len(relaxed.tables["slices"]) == 6 and relaxed.tables["slices"]["weight_h"].sum() == pytest.approx(8760)
+    assert cost(relaxed) == pytest.approx(cost(scenario), rel=1e-9)
+
+
+def test_block_relaxation_is_never_dearer_than_the_hours(tmp_path):
+    """Sun and storage: the blocks may only make energy cheaper, and by less than the solar share."""
+    scenario = tiny(tmp_path, techs=[GRID, SOLAR], hourly={"solar_cf": SOLAR_DAY}, temps=(10.0, 30.0))
+    hourly, relaxed = cost(scenario), cost(block_relaxation(scenario))
+    assert relaxed <= hourly * (1 + 1e-9)
+    assert relaxed >= 0.95 * hourly  # energy is a small share of the cost; chips are the same in both
+
+
+def test_block_profiles_average_resources_and_take_the_coolest_hour(tmp_path):
+    scenario = tiny(tmp_path, techs=[GRID, SOLAR], hourly={"solar_cf": SOLAR_DAY}, temps=(10.0, 30.0))
+    profiles = block_relaxation(scenario).tables["profiles"]
+    midday = profiles.xs(3, level="slice_id").iloc[0]  # hours 12-15 of the one day
+    assert midday["solar_cf"] == pytest.approx(SOLAR_DAY[12:16].mean())
+    assert midday["temp_c"] == pytest.approx(30.0)  # the second half of the day is at 30 C
+    morning = profiles.xs(1, level="slice_id").iloc[0]  # hours 4-7
+    assert morning["temp_c"] == pytest.approx(10.0)
+
+
+def test_restricted_sites_keep_the_full_scenarios_representative_days(tmp_path):
+    scenario = tiny(tmp_path, sites=SITES, regions=[{**REGION, "lat": 32.0}])
+    restricted = restrict_sites(scenario, ["mid"])
+    assert list(restricted.tables["sites"].index) == ["mid"]
+    pd.testing.assert_frame_equal(restricted.tables["slices"], scenario.tables["slices"])
+    pd.testing.assert_frame_equal(restricted.tables["profiles"], scenario.tables["profiles"].loc[["mid"]])
+
+
+def test_screened_gap_brackets_the_full_optimum(tmp_path):
+    """Lower bound <= the full MILP's optimum <= the screened plan, and the gap says how far apart."""
+    scenario = tiny(tmp_path, sites=SITES, regions=[{**REGION, "lat": 32.0}])
+    full = cost(scenario)
+    screened = screened_solve(scenario, extra=0)
+    assert screened.lower_musd_per_yr <= full * (1 + 1e-9)
+    assert screened.upper_musd_per_yr >= full * (1 - 1e-9)
+    assert screened.gap == pytest.approx((screened.upper_musd_per_yr - screened.lower_musd_per_yr)
+                                         / screened.upper_musd_per_yr)
+    assert screened.candidate_sites == 3 and set(screened.shortlist) <= {"near", "mid", "far"}
