@@ -84,9 +84,9 @@ class GreedyResult:
     result: SolveResult
 
 
-def _crf(scenario: Scenario, life_yr: pd.Series) -> pd.Series:
-    """Capital recovery factor of each asset at the scenario's WACC."""
-    return life_yr.map(lambda life: crf(scenario.finance.wacc, life))
+def _annualised(scenario: Scenario, capex: pd.Series, life_yr: pd.Series, fom: pd.Series | float = 0.0) -> pd.Series:
+    """Yearly cost of each asset: its capital recovered over its life at the scenario's WACC, plus fixed O&M."""
+    return capex * life_yr.map(lambda life: crf(scenario.finance.wacc, life)) + fom
 
 
 def _at(table: pd.DataFrame, column_of_row: pd.Series) -> pd.Series:
@@ -101,6 +101,12 @@ def _weighted_mean_by_site(hourly: pd.DataFrame | pd.Series, scenario: Scenario)
     weights = scenario.tables["slices"]["weight_h"]
     weight = hourly.index.get_level_values("slice_id").map(weights).to_numpy()
     return hourly.mul(weight, axis=0).groupby(level="site_id").sum() / weights.sum()
+
+
+def _it_mw_by_site(scenario: Scenario, racks: pd.Series) -> pd.Series:
+    """IT MW of the racks (index site_id, chip_id) at each site."""
+    rack_kw = racks.index.get_level_values("chip_id").map(scenario.tables["chips"]["rack_power_kw"]).to_numpy()
+    return (racks * rack_kw).groupby(level="site_id").sum() / KW_PER_MW
 
 
 # ---- 1. sites -------------------------------------------------------------------------------
@@ -128,26 +134,27 @@ def _firm_power(scenario: Scenario, allowed: pd.DataFrame) -> pd.DataFrame:
     """
     techs, sites = scenario.tables["power_techs"], scenario.tables["sites"]
     firm = techs[techs["kind"].isin(["thermal", "nuclear"])]
-    capital_usd_per_mw_yr = (firm["capex_usd_per_kw"] * _crf(scenario, firm["life_yr"]) + firm["fom_usd_per_kw_yr"]) * KW_PER_MW
-    capacity = capital_usd_per_mw_yr / (HOURS_PER_YEAR * firm["availability"])
+    capital_usd_per_kw_yr = _annualised(scenario, firm["capex_usd_per_kw"], firm["life_yr"], firm["fom_usd_per_kw_yr"])
+    capacity = capital_usd_per_kw_yr * KW_PER_MW / (HOURS_PER_YEAR * firm["availability"])
+    own_price = firm["fuel_price_usd_per_mmbtu"]
     fuel_usd_per_mmbtu = pd.DataFrame(
-        {g: sites["gas_price_usd_per_mmbtu"] if row["fuel"] == "gas" else row["fuel_price_usd_per_mmbtu"] for g, row in firm.iterrows()},
+        {g: sites["gas_price_usd_per_mmbtu"] if fuel == "gas" else own_price[g] for g, fuel in firm["fuel"].items()},
         index=sites.index,
         dtype=float,
     ).fillna(0.0)
     carbon_usd_per_mmbtu = scenario.constraints.carbon_price_usd_per_t * firm["co2_kg_per_mmbtu"] / 1000.0
     mmbtu_per_mwh = firm["heat_rate_btu_per_kwh"].fillna(0.0) * MMBTU_PER_MWH_PER_BTU_PER_KWH
     running = (fuel_usd_per_mmbtu + carbon_usd_per_mmbtu) * mmbtu_per_mwh + firm["vom_usd_per_mwh"]
+    allowed_running = running.where(allowed[firm.index]).stack().dropna().rename_axis(["site_id", "tech_id"])
+    tech = allowed_running.index.get_level_values("tech_id")
     options = pd.DataFrame(
         {
-            "running_usd_per_mwh": running.where(allowed[firm.index]).stack(),
-            "capacity_usd_per_mwh": np.nan,
-            "acres_per_mw_load": np.nan,
-        }
-    ).rename_axis(["site_id", "tech_id"])
-    tech = options.index.get_level_values("tech_id")
-    options["capacity_usd_per_mwh"] = tech.map(capacity).to_numpy()
-    options["acres_per_mw_load"] = tech.map(firm["land_acres_per_mw"] / firm["availability"]).to_numpy()
+            "running_usd_per_mwh": allowed_running,
+            "capacity_usd_per_mwh": tech.map(capacity).to_numpy(),
+            "acres_per_mw_load": tech.map(firm["land_acres_per_mw"] / firm["availability"]).to_numpy(),
+        },
+        index=allowed_running.index,
+    )
     total = options["running_usd_per_mwh"] + options["capacity_usd_per_mwh"]
     best = options.loc[total.groupby(level="site_id").idxmin()].reset_index("tech_id")
     return best.reindex(sites.index)
@@ -210,7 +217,8 @@ def chip_ranking(scenario: Scenario, usd_per_mwh: float) -> pd.DataFrame:
     chips = scenario.tables["chips"]
     fits = chips["rack_power_kw"] <= scenario.tables["cooling"]["max_rack_kw"].max()
     usable = [c for c in available_chips(scenario) if fits[c]]
-    rack_musd_per_yr = pd.Series(rack_capex_musd(scenario)) * (_crf(scenario, chips["life_yr"]) + chips["fom_pct_per_yr"] / 100.0)
+    capex_musd = pd.Series(rack_capex_musd(scenario))
+    rack_musd_per_yr = _annualised(scenario, capex_musd, chips["life_yr"], capex_musd * chips["fom_pct_per_yr"] / 100.0)
     energy_musd_per_yr = chips["rack_power_kw"] / KW_PER_MW * HOURS_PER_YEAR * TYPICAL_PUE * usd_per_mwh / USD_PER_MUSD
     rate = pd.Series(tokens_ptok_per_rack_hour(scenario), dtype=float).rename_axis(["chip_id", "workload_id"])
     rate = rate[rate.index.get_level_values("chip_id").isin(usable) & (rate > 0)]
@@ -245,7 +253,9 @@ def cooling_choice(scenario: Scenario, usd_per_mwh: pd.Series, rack_kw: float) -
     profiles = scenario.tables["profiles"]
     pue, wue = hourly_pue_wue(cooling, profiles[profiles.index.get_level_values("site_id").isin(usd_per_mwh.index)])
     mean_pue = _weighted_mean_by_site(pue, scenario)
-    capital_usd_per_mw_yr = (cooling["capex_usd_per_kw_it"] * _crf(scenario, cooling["life_yr"]) + cooling["fom_usd_per_kw_it_yr"]) * KW_PER_MW
+    capital_usd_per_mw_yr = KW_PER_MW * _annualised(
+        scenario, cooling["capex_usd_per_kw_it"], cooling["life_yr"], cooling["fom_usd_per_kw_it_yr"]
+    )
     usd_per_mw_yr = mean_pue.mul(usd_per_mwh, axis=0) * HOURS_PER_YEAR + capital_usd_per_mw_yr
     best = usd_per_mw_yr.idxmin(axis=1)
     water_l_per_mw_yr = _weighted_mean_by_site(wue, scenario) * HOURS_PER_YEAR * KW_PER_MW
@@ -293,20 +303,25 @@ class _Fill:
     assigned: dict[tuple[str, str, str], float] = field(default_factory=dict)
     delivered: dict[tuple[str, str, str], float] = field(default_factory=dict)
 
+    def _assigned(self, site: str, chip: str) -> float:
+        return sum(x for (s, c, _), x in self.assigned.items() if (s, c) == (site, chip))
+
+    def in_supply(self, site: str, chip: str) -> bool:
+        """A rack of ``chip`` can still be had at the site: a new one, or room in a partly used one."""
+        return self.supply_racks[chip] >= 1 or self.racks.get((site, chip), 0) - self._assigned(site, chip) > RACK_TOLERANCE
+
     def room_racks(self, site: str, chip: str) -> float:
         """More racks of ``chip`` the site's room and the chip's remaining supply allow (whole racks)."""
         others_mw = sum(n * self.rack_mw[c] for (s, c), n in self.racks.items() if s == site and c != chip)
         fits = math.floor((self.room_mw[site] - others_mw) / self.rack_mw[chip] + RACK_TOLERANCE)
         have = self.racks.get((site, chip), 0)
-        assigned = sum(x for (s, c, _), x in self.assigned.items() if (s, c) == (site, chip))
-        return max(0.0, min(fits, have + self.supply_racks[chip]) - assigned)
+        return max(0.0, min(fits, have + self.supply_racks[chip]) - self._assigned(site, chip))
 
     def place(self, site: str, chip: str, region: str, workload: str, racks: float, ptok: float) -> None:
         key = (site, chip, workload)
         self.assigned[key] = self.assigned.get(key, 0.0) + racks
         self.delivered[site, region, workload] = self.delivered.get((site, region, workload), 0.0) + ptok
-        total = sum(x for (s, c, _), x in self.assigned.items() if (s, c) == (site, chip))
-        whole = math.ceil(total - RACK_TOLERANCE)
+        whole = math.ceil(self._assigned(site, chip) - RACK_TOLERANCE)
         self.supply_racks[chip] -= whole - self.racks.get((site, chip), 0)
         self.racks[site, chip] = whole
 
@@ -320,33 +335,46 @@ def _demand_order(scenario: Scenario) -> pd.Series:
     return demand.loc[order.sort_values(["budget", "ptok"], ascending=[True, False], kind="stable").index]
 
 
-def _fill_sites(scenario: Scenario, sites: pd.DataFrame, chips: pd.DataFrame, log: list[str]) -> _Fill:
+def _place_demand(
+    fill: _Fill, sites: pd.DataFrame, chips: pd.DataFrame, demand: tuple[str, str], ptok: float, reach: list[str]
+) -> float:
+    """Place one (region, workload) demand at the best-ranked sites in ``reach``, each filled with
+    the cheapest chip per token its cooling holds; the next chip only once that chip's supply runs
+    out, the next site once the site is full. Returns the Ptok/yr left unplaced."""
+    region, workload = demand
+    left = ptok
+    for site in reach:
+        fitting = chips.loc[workload][chips.loc[workload, "rack_kw"] <= sites.loc[site, "max_rack_kw"]]
+        for chip, per_rack in fitting["ptok_per_rack_yr"].items():
+            if not fill.in_supply(site, chip):
+                continue
+            placed = min(left, fill.room_racks(site, chip) * per_rack)
+            if placed > 0:
+                fill.place(site, chip, region, workload, placed / per_rack, placed)
+                left -= placed
+            if left <= DEMAND_TOLERANCE * ptok:
+                return 0.0
+            if fill.in_supply(site, chip):
+                break  # full for the cheapest chip it can still get: on to the next site
+    return left
+
+
+def _fill_sites(scenario: Scenario, sites: pd.DataFrame, chips: pd.DataFrame) -> _Fill:
     """Each demand, tightest latency first, to the best-ranked site within reach until it is full."""
     table = scenario.tables["chips"]
     supply = (table["supply_limit_chips"] // table["chips_per_rack"]).fillna(np.inf)
     fill = _Fill(sites["usable_it_mw"].to_dict(), supply.to_dict(), (table["rack_power_kw"] / KW_PER_MW).to_dict())
-    reach = pd.DataFrame(reachable_routes(scenario), columns=["site_id", "region_id", "workload_id"])
-    rank = {s: i for i, s in enumerate(sites.index)}
-    for (region, workload), ptok in _demand_order(scenario).items():
-        candidates = reach.loc[(reach["region_id"] == region) & (reach["workload_id"] == workload), "site_id"]
-        left = ptok
-        for site in sorted((s for s in candidates if s in rank), key=rank.get):
-            fitting = chips.loc[workload][chips.loc[workload, "rack_kw"] <= sites.loc[site, "max_rack_kw"]]
-            for chip, per_rack in fitting["ptok_per_rack_yr"].items():
-                placed = min(left, fill.room_racks(site, chip) * per_rack)
-                if placed <= 0:
-                    continue
-                fill.place(site, chip, region, workload, placed / per_rack, placed)
-                log.append(f"{region}/{workload}: {placed:.4g} Ptok/yr on {placed / per_rack:.1f} racks of {chip} at {site}")
-                left -= placed
-                if left <= DEMAND_TOLERANCE * ptok:
-                    break
-            if left <= DEMAND_TOLERANCE * ptok:
-                break
-        if left > DEMAND_TOLERANCE * ptok:
+    routes = pd.DataFrame(reachable_routes(scenario), columns=["site_id", "region_id", "workload_id"])
+    routes = routes[routes["site_id"].isin(sites.index)]
+    routes["rank"] = routes["site_id"].map({s: i for i, s in enumerate(sites.index)})
+    reach = routes.sort_values("rank").groupby(["region_id", "workload_id"])["site_id"].agg(list).to_dict()
+    for demand, ptok in _demand_order(scenario).items():
+        left = _place_demand(fill, sites, chips, demand, ptok, reach.get(demand, []))
+        if left > 0:
+            region, workload = demand
             raise GreedyError(
-                f"the greedy filled every site within reach of '{region}' for '{workload}' and still has "
-                f"{left:.4g} of {ptok:.4g} Ptok/yr to place (reachable: {', '.join(candidates) or 'none'})"
+                f"the greedy filled every candidate site within reach of '{region}' for '{workload}' and still has "
+                f"{left:.4g} of {ptok:.4g} Ptok/yr to place (reachable: {', '.join(reach.get(demand, [])) or 'none'})"
             )
     return fill
 
@@ -368,22 +396,37 @@ def greedy_choice(scenario: Scenario) -> GreedyChoice:
     log += [f"cheapest chip for {w}: {c} at ${row['usd_per_ptok'] / 1e9:.4f}/Mtok" for (w, c), row in first.iterrows()]
     sites = sites.join(cooling_choice(scenario, sites["usd_per_mwh"], float(first["rack_kw"].max())))
     sites["usable_it_mw"] = usable_it_mw(scenario, sites)
-    fill = _fill_sites(scenario, sites, chips, log)
+    fill = _fill_sites(scenario, sites, chips)
     racks = pd.Series(fill.racks, dtype=int).rename_axis(["site_id", "chip_id"])
     racks = racks[racks > 0]
     built = [s for s in sites.index if s in racks.index.get_level_values("site_id")]
-    cooling = {s: sites.loc[s, "cooling_id"] for s in built}
-    log += [f"build {s}: {cooling[s]} cooling, {racks.loc[s].sum()} racks" for s in built]
+    delivered = pd.Series(fill.delivered, dtype=float).rename_axis(["site_id", "region_id", "workload_id"])
+    log += _fill_log(scenario, sites.loc[built], racks, delivered)
     return GreedyChoice(
         site_ranking=sites,
         chip_ranking=chips,
         built=built,
-        cooling=cooling,
+        cooling=sites.loc[built, "cooling_id"].to_dict(),
         racks=racks,
         assigned_racks=pd.Series(fill.assigned, dtype=float).rename_axis(["site_id", "chip_id", "workload_id"]),
-        delivered_ptok=pd.Series(fill.delivered, dtype=float).rename_axis(["site_id", "region_id", "workload_id"]),
+        delivered_ptok=delivered,
         log=log,
     )
+
+
+def _fill_log(scenario: Scenario, built: pd.DataFrame, racks: pd.Series, delivered: pd.Series) -> list[str]:
+    """One line per built site, in rank order: what went there and how full it is."""
+    it_mw = _it_mw_by_site(scenario, racks)
+    by_workload = delivered.groupby(level=["site_id", "workload_id"]).sum()
+    lines = []
+    for s, site in built.iterrows():
+        chips = ", ".join(f"{n} racks of {c}" for c, n in racks.loc[s].items())
+        tokens = ", ".join(f"{ptok:.3g} Ptok/yr of {w}" for w, ptok in by_workload.loc[s].items())
+        lines.append(
+            f"fill {s}: {chips} ({it_mw[s]:.1f} of {site['usable_it_mw']:.1f} usable MW IT, "
+            f"{site['cooling_id']} cooling) serving {tokens}"
+        )
+    return lines
 
 
 def _listing(values: pd.Series, shown: int = 5) -> str:
@@ -418,19 +461,26 @@ def fix_choice(fm: FactoryModel, choice: GreedyChoice) -> None:
 
 
 def _what_the_greedy_did(scenario: Scenario, choice: GreedyChoice) -> str:
-    it_mw = choice.racks.mul(choice.racks.index.get_level_values("chip_id").map(scenario.tables["chips"]["rack_power_kw"])).groupby(level="site_id").sum() / KW_PER_MW
+    """The greedy plan and the scenario's limits it does not look at, for an error message."""
+    it_mw = _it_mw_by_site(scenario, choice.racks)
     sites, limits = scenario.tables["sites"], scenario.constraints
     placed = "; ".join(
         f"{s}: {it_mw[s]:.0f} MW IT, {choice.cooling[s]} cooling, {sites.loc[s, 'land_acres']:g} acres, "
         f"grid {sites.loc[s, 'grid_capacity_mw']:g} MW from {sites.loc[s, 'grid_online_year']}"
         for s in choice.built
     )
-    return (
-        f"the greedy placed {it_mw.sum():.0f} MW of IT ({placed}), online by {limits.online_by_year}, "
-        f"bridge power {'allowed' if limits.bridge_power else 'forbidden'}, power sources "
-        f"{', '.join(limits.allowed_power_techs) if limits.allowed_power_techs else 'all'}; the greedy ignores the "
-        "carbon cap, capital budget and 24/7 carbon-free share"
+    ignored = {
+        "carbon cap": limits.carbon_cap_t_per_yr is not None,
+        "capital budget": limits.capex_budget_usd is not None,
+        "24/7 carbon-free share": limits.cfe_share > 0,
+    }
+    power = ", ".join(limits.allowed_power_techs) if limits.allowed_power_techs else "all"
+    text = (
+        f"the greedy placed {it_mw.sum():.0f} MW of IT ({placed}); online by {limits.online_by_year}, bridge power "
+        f"{'allowed' if limits.bridge_power else 'forbidden'}, power sources: {power}"
     )
+    unseen = [name for name, active in ignored.items() if active]
+    return text + (f"; the greedy does not look at the {', '.join(unseen)}" if unseen else "")
 
 
 def evaluate_greedy(scenario: Scenario, choice: GreedyChoice) -> GreedyResult:
@@ -446,12 +496,17 @@ def evaluate_greedy(scenario: Scenario, choice: GreedyChoice) -> GreedyResult:
     except (SolveError, InfeasibleConstraintException) as error:
         if isinstance(error, SolveError) and not error.infeasible:
             raise
-        raise GreedyError(f"no power plan can operate the greedy plan: {_what_the_greedy_did(scenario, choice)} ({error})") from error
+        what = _what_the_greedy_did(scenario, choice)
+        raise GreedyError(f"no power plan can operate the greedy plan: {what} ({error})") from error
     m = fm.model
-    layer_musd = {layer: sum(pyo.value(term.by_site[s]) for term in fm.shared.costs if term.layer == layer for s in m.S) for layer in LAYERS}
+    layer_musd = {
+        layer: float(sum(pyo.value(term.by_site[s]) for term in fm.shared.costs if term.layer == layer for s in m.S))
+        for layer in LAYERS
+    }
+    ptok = result.delivered_ptok_per_yr
     return GreedyResult(
-        usd_per_mtok=usd_per_mtok(result.cost_musd_per_yr, result.delivered_ptok_per_yr),
-        layer_usd_per_mtok={layer: usd_per_mtok(musd, result.delivered_ptok_per_yr) for layer, musd in layer_musd.items()},
+        usd_per_mtok=usd_per_mtok(result.cost_musd_per_yr, ptok),
+        layer_usd_per_mtok={layer: usd_per_mtok(musd, ptok) for layer, musd in layer_musd.items()},
         sites_built=list(choice.built),
         it_mw=float(sum(pyo.value(m.it_capacity_mw[s, k]) for s, k in m.site_cooling)),
         fm=fm,

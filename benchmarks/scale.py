@@ -1,0 +1,183 @@
+"""Scale benchmark: 10 to 1,000 candidate sites at 8 and 16 representative days.
+
+For each case (a scenario from ``benchmarks/generate.py``) and each method, one row: model size,
+load / build / hand-off / solve times, $/Mtok, the proven lower bound and gap, peak memory, and the
+margin over a planner's greedy spreadsheet plan (``optimizer.greedy``). Methods:
+
+- ``full``: the whole MILP of all candidates (up to ``--full-max-sites``; beyond that it does not
+  fit a 2-core machine's time, which is the point of the next method);
+- ``screened``: ``optimizer.screening`` — the block relaxation bounds every plan, the full model
+  plans the shortlist, and the gap between them is a true optimality gap for all candidates.
+
+Each case runs in its own process, so its peak memory (``ru_maxrss``) is its own.
+
+Usage::
+
+    python benchmarks/scale.py [--sites 10 50 200 1000] [--days 8 16] [--time-limit 600]
+        [--full-max-sites 200] [--work /tmp/aifactory-bench] [--out benchmarks/results/scale.csv]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+from generate import generate_scenario  # noqa: E402
+
+from optimizer.greedy import evaluate_greedy, greedy_choice  # noqa: E402
+from optimizer.model import build_model  # noqa: E402
+from optimizer.scenario import load_scenario  # noqa: E402
+from optimizer.screening import screened_solve  # noqa: E402
+from optimizer.solve import solve  # noqa: E402
+from optimizer.units import usd_per_mtok  # noqa: E402
+
+METHODS = ("full", "screened")
+COLUMNS = {
+    "sites": "sites", "days": "days", "method": "method", "variables": "variables", "integers": "integers",
+    "constraints": "rows", "nonzeros": "nonzeros", "load_s": "load s", "build_s": "build s", "handoff_s": "hand-off s",
+    "solve_s": "solve s", "total_s": "total s", "build_share_of_solve": "build/solve", "build_s_per_mnz": "build s/M nz",
+    "usd_per_mtok": "$/Mtok", "gap": "gap", "peak_gb": "peak GB", "greedy_usd_per_mtok": "greedy $/Mtok",
+    "below_greedy": "below greedy",
+}
+
+
+def _peak_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # kB on Linux
+
+
+def _full(scenario) -> dict:
+    fm = build_model(scenario)
+    result = solve(fm, scenario.solver, scenario.objective)
+    size = result.size
+    lower = result.cost_lower_bound_musd_per_yr
+    return {
+        "variables": size.variables, "integers": size.integers, "constraints": size.constraints,
+        "nonzeros": size.nonzeros, "build_s": fm.build_s, "handoff_s": result.handoff_s, "solve_s": result.solve_s,
+        "usd_per_mtok": usd_per_mtok(result.cost_musd_per_yr, result.delivered_ptok_per_yr),
+        "lower_usd_per_mtok": usd_per_mtok(lower, result.delivered_ptok_per_yr),
+        "gap": (result.cost_musd_per_yr - lower) / result.cost_musd_per_yr, "status": result.status,
+        "sites_built": int(sum(round(v.value or 0) for v in fm.model.build.values())),
+    }
+
+
+def _screened(scenario) -> dict:
+    plan = screened_solve(scenario)
+    bound, result = plan.bound, plan.result
+    delivered = result.delivered_ptok_per_yr
+    return {
+        # the relaxation over all candidates is the larger model; the shortlist's is in the note
+        "variables": bound.variables, "integers": result.size.integers, "constraints": bound.constraints,
+        "nonzeros": bound.nonzeros, "build_s": bound.build_s + plan.fm.build_s,
+        "handoff_s": bound.handoff_s + result.handoff_s, "solve_s": bound.solve_s + result.solve_s,
+        "usd_per_mtok": usd_per_mtok(plan.upper_musd_per_yr, delivered),
+        "lower_usd_per_mtok": usd_per_mtok(plan.lower_musd_per_yr, delivered), "gap": plan.gap,
+        "status": result.status, "sites_built": int(sum(round(v.value or 0) for v in plan.fm.model.build.values())),
+        "shortlist": len(plan.shortlist), "excluded_sites": plan.excluded_sites,
+        "shortlist_variables": result.size.variables, "shortlist_nonzeros": result.size.nonzeros,
+    }
+
+
+def _greedy(scenario) -> float:
+    return evaluate_greedy(scenario, greedy_choice(scenario)).usd_per_mtok
+
+
+def run_case(path: Path, method: str) -> dict:
+    """One method on one scenario, in this process: the row of the table."""
+    started = time.perf_counter()
+    scenario = load_scenario(path)
+    load_s = time.perf_counter() - started
+    row = {"load_s": load_s, **(_full(scenario) if method == "full" else _screened(scenario))}
+    row["total_s"] = time.perf_counter() - started
+    row["build_share_of_solve"] = row["build_s"] / row["solve_s"]
+    row["build_s_per_mnz"] = row["build_s"] / (row["nonzeros"] / 1e6)
+    row["greedy_usd_per_mtok"] = _greedy(scenario)
+    row["below_greedy"] = 1.0 - row["usd_per_mtok"] / row["greedy_usd_per_mtok"]
+    row["peak_gb"] = _peak_gb()
+    return row
+
+
+def _run_in_child(path: Path, method: str) -> dict:
+    """The case in a fresh process: its peak memory is its own, and a crash is one failed row."""
+    command = [sys.executable, __file__, "--one", str(path), method]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        return {"status": f"failed: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode}"}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _cases(sites: list[int], days: list[int], full_max_sites: int) -> list[tuple[int, int, str]]:
+    return [(n, d, method) for n in sites for d in days for method in METHODS
+            if method != "full" or n <= full_max_sites]
+
+
+def _table(frame: pd.DataFrame) -> Table:
+    table = Table(title=f"scale benchmark — {platform.processor() or platform.machine()}, {os.cpu_count()} cores")
+    for label in COLUMNS.values():
+        table.add_column(label, justify="right")
+    formats = {"usd_per_mtok": "{:.4f}", "greedy_usd_per_mtok": "{:.4f}", "gap": "{:.2%}", "below_greedy": "{:.1%}",
+               "build_share_of_solve": "{:.0%}", "peak_gb": "{:.1f}"}
+    for _, row in frame.iterrows():
+        cells = []
+        for column in COLUMNS:
+            value = row.get(column)
+            if value is None or (isinstance(value, float) and pd.isna(value)):
+                cells.append("—")
+            elif column in formats:
+                cells.append(formats[column].format(value))
+            elif isinstance(value, float):
+                cells.append(f"{value:,.1f}")
+            else:
+                cells.append(f"{value:,}" if isinstance(value, int) else str(value))
+        table.add_row(*cells)
+    return table
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sites", type=int, nargs="+", default=[10, 50, 200, 1000])
+    parser.add_argument("--days", type=int, nargs="+", default=[8, 16])
+    parser.add_argument("--time-limit", type=float, default=600.0, help="solver time limit per solve, s")
+    parser.add_argument("--full-max-sites", type=int, default=200)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/aifactory-bench"))
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "scale.csv")
+    parser.add_argument("--one", nargs=2, metavar=("SCENARIO", "METHOD"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(run_case(Path(args.one[0]), args.one[1])))
+        return
+    console = Console()
+    rows = []
+    for n_sites, days, method in _cases(args.sites, args.days, args.full_max_sites):
+        folder = args.work / f"sites_{n_sites}_days_{days}"
+        path = folder / "scenario.yaml"
+        if not path.exists():
+            generate_scenario(n_sites, days, folder, time_limit_s=args.time_limit)
+        with console.status(f"{n_sites} sites, {days} days: {method}"):
+            row = {"sites": n_sites, "days": days, "method": method, **_run_in_child(path, method)}
+        rows.append(row)
+        console.print(f"{n_sites} sites, {days} days, {method}: {row.get('status')}, "
+                      f"{row.get('total_s', float('nan')):.0f} s, gap {row.get('gap', float('nan')):.2%}")
+        frame = pd.DataFrame(rows)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(args.out, index=False)
+    console.print(_table(pd.DataFrame(rows)))
+    console.print(f"written {args.out}")
+
+
+if __name__ == "__main__":
+    main()
