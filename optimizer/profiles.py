@@ -42,6 +42,8 @@ EXTREME_DAYS = {
     "hottest": ("max_value", "temp_c"),
 }
 FLEET = "__fleet__"
+#: above this many clustered columns the fleet columns weigh 1/columns each instead of ~0
+MAX_WEIGHTED_COLUMNS = 600
 CALENDAR_YEAR = 2025  # any non-leap year: tsam wants a datetime index
 
 
@@ -103,8 +105,12 @@ def _cluster(wide: pd.DataFrame, n_days: int, extremes: list[str]) -> tuple[np.n
             data[f"{FLEET}|{name}"] = fleet.to_numpy()
             config[field].append(f"{FLEET}|{name}")
     extreme_config = tsam.ExtremeConfig(method="append", **config) if any(config.values()) else None
-    # fleet columns only pick the extreme days: they must not steer the clustering itself
-    weights = {column: (1e-6 if column.startswith(FLEET) else 1.0) for column in data.columns}
+    # fleet columns only pick the extreme days: they must not steer the clustering itself. tsam
+    # applies weights one column at a time (quadratic in columns: minutes at 1,000 sites), and a
+    # fleet column among thousands weighs too little to matter, so long site lists go unweighted.
+    weights = None
+    if len(data.columns) <= MAX_WEIGHTED_COLUMNS:
+        weights = {column: (1e-6 if column.startswith(FLEET) else 1.0) for column in data.columns}
     result = tsam.aggregate(
         data,
         n_clusters=n_days,

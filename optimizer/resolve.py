@@ -79,6 +79,14 @@ class WhatIf:
         self.delivery_columns = np.array([number for number, _ in delivered], dtype=np.int32)
         self.delivery_workloads = [w for _, w in delivered]
         self.workloads = sorted(set(self.demand_row_workloads))
+        # delivered <= demand x build: the build column's coefficient is -demand, scaled with it
+        links = [(self.cm.row_index[row], column[id(m.build[s])], -m.delivered_ptok[s, r, w].ub, w)
+                 for (s, r, w), row in m.routes_need_a_built_site.items()
+                 if row in self.cm.row_index and id(m.build[s]) in column]
+        self.link_rows = [row for row, _, _, _ in links]
+        self.link_build_columns = [col for _, col, _, _ in links]
+        self.link_coefficients = np.array([coefficient for _, _, coefficient, _ in links])
+        self.link_workloads = [w for _, _, _, w in links]
 
     def _demand_factors(self, demand_scale: float | dict[str, float] | None, workloads: list[str]) -> np.ndarray:
         if demand_scale is None or isinstance(demand_scale, (int, float)):
@@ -101,6 +109,9 @@ class WhatIf:
         self.cm.highs.changeRowsBounds(len(rows), rows, demand, demand)
         upper = self.col_upper[columns] * self._demand_factors(demand_scale, self.delivery_workloads)
         self.cm.highs.changeColsBounds(len(columns), columns, np.zeros(len(columns)), upper)
+        link_coefficients = self.link_coefficients * self._demand_factors(demand_scale, self.link_workloads)
+        for row, column, coefficient in zip(self.link_rows, self.link_build_columns, link_coefficients):
+            self.cm.highs.changeCoeff(row, column, float(coefficient))
 
     def _rows_of(self, name: str) -> np.ndarray:
         component = getattr(self.fm.model, name, None)

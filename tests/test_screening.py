@@ -15,7 +15,16 @@ import pytest
 
 from optimizer.model import build_model
 from optimizer.scenario import load_scenario
-from optimizer.screening import block_relaxation, restrict_sites, screened_solve
+from optimizer import screening
+from optimizer.screening import (
+    BLOCK_HOURS,
+    block_relaxation,
+    bound_all_sites,
+    master_lp,
+    price_sites,
+    restrict_sites,
+    screened_solve,
+)
 from optimizer.solve import solve
 from tests.tiny import GRID, REGION, SITE, TOKENS_PER_RACK_YR, write_tiny
 
@@ -74,13 +83,42 @@ def test_restricted_sites_keep_the_full_scenarios_representative_days(tmp_path):
     pd.testing.assert_frame_equal(restricted.tables["profiles"], scenario.tables["profiles"].loc[["mid"]])
 
 
-def test_screened_gap_brackets_the_full_optimum(tmp_path):
-    """Lower bound <= the full MILP's optimum <= the screened plan, and the gap says how far apart."""
+def test_screened_gap_brackets_the_full_optimum(tmp_path, monkeypatch):
+    """Lower bound <= the full MILP's optimum <= the screened plan, and the gap says how far apart.
+
+    The first shortlist is the greedy ranking's best site alone, so the other two are priced.
+    """
+    monkeypatch.setattr(screening, "FIRST_SHORTLIST_SITES", 1)
     scenario = tiny(tmp_path, sites=SITES, regions=[{**REGION, "lat": 32.0}])
     full = cost(scenario)
-    screened = screened_solve(scenario, extra=0)
+    screened = screened_solve(scenario)
     assert screened.lower_musd_per_yr <= full * (1 + 1e-9)
     assert screened.upper_musd_per_yr >= full * (1 - 1e-9)
     assert screened.gap == pytest.approx((screened.upper_musd_per_yr - screened.lower_musd_per_yr)
                                          / screened.upper_musd_per_yr)
-    assert screened.candidate_sites == 3 and set(screened.shortlist) <= {"near", "mid", "far"}
+    assert screened.candidate_sites == 3 and set(screened.planned_sites) <= {"near", "mid", "far"}
+
+
+def test_pricing_rounds_reach_the_relaxation_of_all_sites(tmp_path, monkeypatch):
+    """Starting from one site, column generation ends at the block relaxation of all three sites;
+    at every round the Lagrangian bound is below it, since it bounds that relaxation too."""
+    monkeypatch.setattr(screening, "FIRST_SHORTLIST_SITES", 1)
+    monkeypatch.setattr(screening, "PRICING_TOLERANCE", 1e-9)
+    scenario = tiny(tmp_path, sites=SITES, regions=[{**REGION, "lat": 32.0}], techs=[GRID, SOLAR],
+                    hourly={"solar_cf": SOLAR_DAY}, temps=(10.0, 30.0))
+    all_sites = master_lp(scenario, ["near", "mid", "far"], BLOCK_HOURS, 60).cost_musd_per_yr
+    first = master_lp(scenario, ["mid"], BLOCK_HOURS, 60)
+    priced = price_sites(scenario, ["near", "far"], first.prices_musd_per_ptok, BLOCK_HOURS, 60)
+    assert first.cost_musd_per_yr + priced.reduced_cost_musd_per_yr.sum() <= all_sites * (1 + 1e-9)
+    assert (priced.reduced_cost_musd_per_yr <= 0).all()
+    master, pricing, chosen, rounds = bound_all_sites(scenario, BLOCK_HOURS, 60)
+    assert master.cost_musd_per_yr + pricing.reduced_cost_musd_per_yr.sum() == pytest.approx(all_sites, rel=1e-6)
+    assert rounds >= 1 and set(chosen) <= {"near", "mid", "far"}
+
+
+def test_a_site_serving_its_regions_whole_demand_pays_its_fixed_costs_in_the_relaxation(tmp_path):
+    """One site, 300 racks' demand on land for far more: without the route-to-build link the LP
+    would build 300 racks' share of the site; with it, the site is built whole, as in the MILP."""
+    scenario = tiny(tmp_path)
+    relaxed = master_lp(scenario, [SITE["site_id"]], BLOCK_HOURS, 60)
+    assert relaxed.build[SITE["site_id"]] == pytest.approx(1.0)

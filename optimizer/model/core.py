@@ -61,6 +61,8 @@ class Shared:
     emissions_t: list = field(default_factory=list)
     capex_musd: list = field(default_factory=list)
     delivered_ptok: pyo.Expression | None = None
+    site_built: pyo.Var | None = None
+    """each site's build binary (infrastructure layer), for other layers' tightening constraints"""
 
     def add_supply(self, balance: str, expression) -> None:
         self.supply[balance].append(expression)

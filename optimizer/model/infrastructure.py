@@ -27,6 +27,7 @@ def add_infrastructure(m: pyo.ConcreteModel, scenario: Scenario, shared: Shared)
     pue, wue = hourly_pue_wue(cooling, scenario.tables["profiles"])
 
     m.build = pyo.Var(m.S, domain=pyo.Binary)
+    shared.site_built = m.build
     for s in m.S:
         if allowed_sites is not None and s not in allowed_sites:
             m.build[s].fix(0)
