@@ -489,7 +489,9 @@ def evaluate_greedy(scenario: Scenario, choice: GreedyChoice) -> GreedyResult:
     The tokens are fixed, so least cost is least cost per token whatever the scenario's objective.
     Raises :class:`GreedyError` when no power plan can carry what the greedy placed.
     """
-    fm = build_model(scenario)
+    # only the built sites are modelled: the rest would be fixed unbuilt and cost nothing, and a
+    # long candidate list would otherwise make this model as big as the full problem
+    fm = build_model(scenario.with_sites(list(choice.built)))
     fix_choice(fm, choice)
     try:
         result = solve(fm, scenario.solver, replace(scenario.objective, mode="serve_demand"))

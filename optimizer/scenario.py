@@ -21,7 +21,7 @@ import copy
 import difflib
 import math
 import typing
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +144,18 @@ class Scenario:
 
     def options(self) -> dict[str, Any]:
         return {section: asdict(getattr(self, section)) for section in OPTION_SECTIONS}
+
+    def with_sites(self, keep: list[str]) -> Scenario:
+        """The same scenario (same representative days) with only ``keep`` as candidate sites.
+
+        A plan that builds only sites of ``keep`` costs the same in both: unbuilt sites add nothing.
+        """
+        tables = dict(self.tables)
+        tables["sites"] = tables["sites"].loc[keep]
+        for name in ("profiles", "hourly"):
+            frame = tables[name]
+            tables[name] = frame[frame.index.get_level_values("site_id").isin(keep)]
+        return replace(self, tables=tables)
 
     def write(self, folder: Path) -> Path:
         """Write the resolved scenario (options + tables after overrides) so it reloads as is.

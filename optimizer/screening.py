@@ -21,13 +21,15 @@ at once (200 sites did not finish in 13 minutes). Four steps keep the answer exa
 4. **Plan.** The sites the relaxation builds, plus the next ones, are solved with the full
    model on the full model's own representative days (the restricted model is the full model
    with the other sites left unbuilt), so its plan is a plan of the full problem. gap =
-   (plan - bound) / plan is a true optimality gap over all candidates.
+   (plan - bound) / plan is a true optimality gap over all candidates; the planning MILP stops
+   as soon as that gap is within the one asked for (HiGHS's objective target).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import highspy
@@ -48,6 +50,9 @@ BLOCK_HOURS = 4
 UNSERVED_MUSD_PER_PTOK = 1e4
 #: sites of the greedy ranking in the first shortlist (more are added to cover every demand)
 FIRST_SHORTLIST_SITES = 16
+#: sites of the first shortlist within reach of each demand: a demand whose only reachable site is
+#: full gets the unserved price, and so would make every site within its reach look profitable
+FIRST_SITES_PER_DEMAND = 3
 #: sites added to the shortlist per round, most profitable first
 SITES_ADDED_PER_ROUND = 12
 #: rounds of pricing at most
@@ -57,8 +62,11 @@ PRICING_ROUNDS = 4
 PRICING_TOLERANCE = 1e-3
 #: sites solved with the full model beyond those the relaxation builds (next in the ranking)
 EXTRA_PLANNED_SITES = 4
-#: the planning MILP's gap as a share of the gap asked for (the rest is the bound's)
-PLANNING_GAP_SHARE = 0.5
+#: the planning MILP's own gap as a share of the gap asked for: it runs on until its plan is within
+#: the gap asked for of the bound over all sites (most of that gap is the relaxation's), or this
+PLANNING_GAP_SHARE = 0.1
+#: pricing LPs solved at once (each HiGHS dual simplex is serial; the machine has 2 cores)
+PRICING_THREADS = 2
 #: a site counts as built in the relaxation above this build share
 BUILT_IN_RELAXATION = 1e-4
 
@@ -134,16 +142,6 @@ def _check_block_pue(cooling: pd.DataFrame, hourly: pd.DataFrame, blocks: pd.Dat
     excess = (block_pue - lowest.reindex(block_pue.index)).to_numpy().max()
     if excess > 1e-9:
         raise ValueError(f"block PUE exceeds its hours' lowest by {excess:.3g}: cooling model not monotone in temperature")
-
-
-def restrict_sites(scenario: Scenario, keep: list[str]) -> Scenario:
-    """The same scenario (same representative days) with only ``keep`` as candidate sites."""
-    tables = dict(scenario.tables)
-    tables["sites"] = tables["sites"].loc[keep]
-    for name in ("profiles", "hourly"):
-        frame = tables[name]
-        tables[name] = frame[frame.index.get_level_values("site_id").isin(keep)]
-    return dataclasses.replace(scenario, tables=tables)
 
 
 def _lp_of(scenario: Scenario, block_h: int, demand_required: bool = True) -> tuple[FactoryModel, CompiledModel]:
@@ -229,7 +227,7 @@ class MasterLP:
 def master_lp(scenario: Scenario, sites: list[str], block_h: int, time_limit_s: float) -> MasterLP:
     """Block relaxation of the shortlist and the duals of its demand rows."""
     started = time.perf_counter()
-    fm, cm = _lp_of(restrict_sites(scenario, sites), block_h)
+    fm, cm = _lp_of(scenario.with_sites(sites), block_h)
     cost = _solve_lp(cm, cm.cost, time_limit_s, "block relaxation of the shortlist") + cm.cost_offset
     row_dual = np.asarray(cm.highs.getSolution().row_dual)
     prices = pd.Series({key: row_dual[cm.row_index[row]] for key, row in _demand_rows(fm).items()})
@@ -280,7 +278,7 @@ class _PricingBatch:
 
 
 def _pricing_batch(scenario: Scenario, sites: list[str], block_h: int) -> _PricingBatch:
-    fm, cm = _lp_of(_uncoupled(restrict_sites(scenario, sites)), block_h, demand_required=False)
+    fm, cm = _lp_of(_uncoupled(scenario.with_sites(sites)), block_h, demand_required=False)
     m = fm.model
     position = {id(var): i for i, var in enumerate(cm.columns)}
     routes = [(position[id(m.delivered_ptok[s, r, w])], (r, w)) for s, r, w in m.routes
@@ -307,25 +305,43 @@ class SitePricer:
         self.batches: list[_PricingBatch] = []
 
     def price(self, prices: pd.Series, time_limit_s: float, progress=None) -> SitePricing:
+        """Each site's reduced cost at ``prices``. HiGHS releases the GIL while it solves, so the
+        batches are solved on PRICING_THREADS threads while the next batch's model is built."""
         started = time.perf_counter()
-        reduced = {}
-        for number, first in enumerate(range(0, len(self.sites), self.batch)):
-            if number == len(self.batches):
-                self.batches.append(_pricing_batch(self.scenario, self.sites[first:first + self.batch], self.block_h))
-            b = self.batches[number]
-            cost = b.cost.copy()
-            cost[b.delivered_columns] -= np.array([prices.get(key, 0.0) for key in b.delivered_keys])
-            h, n = b.highs, len(cost)
-            h.changeColsCost(n, np.arange(n, dtype=np.int32), cost)
-            _dual_simplex(h, time_limit_s - (time.perf_counter() - started), "site pricing LP")
-            x = np.asarray(h.getSolution().col_value)
-            mine = b.site_of >= 0
-            by_site = np.bincount(b.site_of[mine], weights=(cost * x)[mine], minlength=len(b.sites))
-            reduced.update({s: min(float(v), 0.0) for s, v in zip(b.sites, by_site)})
+        deadline = started + time_limit_s
+        reduced: dict[str, float] = {}
+        firsts = range(0, len(self.sites), self.batch)
+
+        def report(done_sites: dict[str, float]) -> None:
+            reduced.update(done_sites)
             if progress is not None:
-                progress(f"priced {min(first + self.batch, len(self.sites))} of {len(self.sites)} other sites")
-        return SitePricing(pd.Series(reduced, dtype=float), max(b.variables for b in self.batches),
-                           max(b.nonzeros for b in self.batches), time.perf_counter() - started)
+                progress(f"priced {len(reduced)} of {len(self.sites)} other sites")
+
+        with ThreadPoolExecutor(max_workers=PRICING_THREADS) as pool:
+            pending = []
+            for number, first in enumerate(firsts):
+                if number == len(self.batches):
+                    self.batches.append(_pricing_batch(self.scenario, self.sites[first:first + self.batch], self.block_h))
+                pending.append(pool.submit(_price_batch, self.batches[number], prices, deadline))
+                while pending and pending[0].done():
+                    report(pending.pop(0).result())
+            for future in pending:
+                report(future.result())
+        return SitePricing(pd.Series(reduced, dtype=float), max((b.variables for b in self.batches), default=0),
+                           max((b.nonzeros for b in self.batches), default=0), time.perf_counter() - started)
+
+
+def _price_batch(b: _PricingBatch, prices: pd.Series, deadline: float) -> dict[str, float]:
+    """The batch's sites' reduced costs at ``prices``: its LP re-solved from the last basis."""
+    cost = b.cost.copy()
+    cost[b.delivered_columns] -= np.array([prices.get(key, 0.0) for key in b.delivered_keys])
+    h, n = b.highs, len(cost)
+    h.changeColsCost(n, np.arange(n, dtype=np.int32), cost)
+    _dual_simplex(h, deadline - time.perf_counter(), "site pricing LP")
+    x = np.asarray(h.getSolution().col_value)
+    mine = b.site_of >= 0
+    by_site = np.bincount(b.site_of[mine], weights=(cost * x)[mine], minlength=len(b.sites))
+    return {s: min(float(v), 0.0) for s, v in zip(b.sites, by_site)}
 
 
 def price_sites(scenario: Scenario, sites: list[str], prices: pd.Series, block_h: int, time_limit_s: float,
@@ -358,13 +374,16 @@ def _reach(scenario: Scenario) -> pd.DataFrame:
     return pd.DataFrame({(r, w): latency[r] <= budget[w] for r, w in served})
 
 
-def covering_shortlist(scenario: Scenario, ranked_sites: list[str], size: int) -> list[str]:
-    """The first ``size`` sites, plus the best-ranked site within reach of each demand they miss."""
+def covering_shortlist(scenario: Scenario, ranked_sites: list[str], size: int, per_demand: int = 1) -> list[str]:
+    """The first ``size`` sites, plus the best-ranked sites within reach of each demand until
+    ``per_demand`` of the chosen reach it (or all that do)."""
     reach = _reach(scenario).loc[ranked_sites]
     chosen = list(ranked_sites[:size])
     for key in reach.columns:
-        if not reach.loc[chosen, key].any():
-            chosen.append(reach.index[reach[key].to_numpy()][0])
+        reaching = reach.index[reach[key].to_numpy()]
+        missing = per_demand - int(reaching.isin(chosen).sum())
+        if missing > 0:
+            chosen += [s for s in reaching if s not in chosen][:missing]
     return chosen
 
 
@@ -377,7 +396,7 @@ def bound_all_sites(scenario: Scenario, block_h: int = BLOCK_HOURS, time_limit_s
     """
     started = time.perf_counter()
     ranked = list(site_ranking(scenario).index)
-    chosen = covering_shortlist(scenario, ranked, FIRST_SHORTLIST_SITES)
+    chosen = covering_shortlist(scenario, ranked, FIRST_SHORTLIST_SITES, FIRST_SITES_PER_DEMAND)
     pricer = SitePricer(scenario, [s for s in ranked if s not in chosen], block_h)
     for rounds in range(1, PRICING_ROUNDS + 1):
         left_s = time_limit_s - (time.perf_counter() - started)
@@ -410,7 +429,7 @@ def screened_solve(scenario: Scenario, block_h: int = BLOCK_HOURS, progress=None
     built = list(master.build[master.build > BUILT_IN_RELAXATION].sort_values(ascending=False).index)
     rest = [s for s in chosen if s not in built]
     planned = covering_shortlist(scenario, built + rest, len(built) + EXTRA_PLANNED_SITES)
-    restricted = restrict_sites(scenario, planned)
+    restricted = scenario.with_sites(planned)
     solver = dataclasses.replace(
         restricted.solver,
         mip_gap=scenario.solver.mip_gap * PLANNING_GAP_SHARE,
@@ -419,7 +438,8 @@ def screened_solve(scenario: Scenario, block_h: int = BLOCK_HOURS, progress=None
     restricted = dataclasses.replace(restricted, solver=solver)
     started = time.perf_counter()
     fm = build_model(restricted)
-    result = solve(fm, restricted.solver, restricted.objective)
+    good_enough = lower / (1 - scenario.solver.mip_gap)
+    result = solve(fm, restricted.solver, restricted.objective, good_enough_musd_per_yr=good_enough)
     upper = result.cost_musd_per_yr
     # the shortlist MILP's own bound holds only for plans of its sites; the relaxation's for all
     gap = max(upper - lower, 0.0) / upper

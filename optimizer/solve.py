@@ -217,7 +217,9 @@ def _relax_and_fix(cm: CompiledModel, time_limit_s: float) -> np.ndarray | None:
     return plan
 
 
-def _run(cm: CompiledModel, objective: np.ndarray, time_left_s: float, warm_start: np.ndarray | None):
+def _run(cm: CompiledModel, objective: np.ndarray, time_left_s: float, warm_start: np.ndarray | None,
+         stop_at: float = -INF):
+    """Solve at ``objective``; HiGHS stops early once it has a plan of objective <= ``stop_at``."""
     h = cm.highs
     started = time.perf_counter()
     h.changeColsCost(len(objective), np.arange(len(objective), dtype=np.int32), objective)
@@ -228,7 +230,9 @@ def _run(cm: CompiledModel, objective: np.ndarray, time_left_s: float, warm_star
         start = highspy.HighsSolution()
         start.col_value = list(warm_start)
         h.setSolution(start)
+    h.setOptionValue("objective_target", float(stop_at))
     _run_highs(h)
+    h.setOptionValue("objective_target", -INF)
     status = h.getModelStatus()
     info = h.getInfo()
     has_plan = info.primal_solution_status == 2  # kSolutionStatusFeasible
@@ -276,20 +280,28 @@ def _write_back(fm: FactoryModel, cm: CompiledModel, x: np.ndarray) -> None:
         var.set_value(round(value) if var.is_integer() else value, skip_validation=True)
 
 
-def solve(fm: FactoryModel, solver: SolverOptions, objective: ObjectiveOptions) -> SolveResult:
-    """Solve for least cost (serve_demand) or least cost per token (min_cost_per_token)."""
+def solve(fm: FactoryModel, solver: SolverOptions, objective: ObjectiveOptions,
+          good_enough_musd_per_yr: float | None = None) -> SolveResult:
+    """Solve for least cost (serve_demand) or least cost per token (min_cost_per_token).
+
+    ``good_enough_musd_per_yr`` (serve_demand only): stop at the first plan that costs no more,
+    counted as optimal; a caller with its own lower bound sets it to bound / (1 - gap).
+    """
     cm = compile_to_highs(fm, solver)
     numerics = model_stats(cm).outside_range()
     deadline = time.perf_counter() + solver.time_limit_s
     started = time.perf_counter()
     if objective.mode == "serve_demand":
-        status, info, x = _run(cm, cm.cost, solver.time_limit_s, None)
+        stop_at = -INF if good_enough_musd_per_yr is None else good_enough_musd_per_yr - cm.cost_offset
+        status, info, x = _run(cm, cm.cost, solver.time_limit_s, None, stop_at)
         if x is None:
             raise _fail(status, numerics)
+        done = (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kObjectiveTarget)
         result = SolveResult(
-            status="optimal" if status == highspy.HighsModelStatus.kOptimal else "time_limit_feasible",
+            status="optimal" if status in done else "time_limit_feasible",
             highs_status=_status_name(status),
-            mip_gap=_gap(info),
+            # stopped at the caller's target before a bound of its own: its own gap is unknown
+            mip_gap=float(info.mip_gap) if status == highspy.HighsModelStatus.kObjectiveTarget else _gap(info),
             cost_musd_per_yr=float(cm.cost @ x + cm.cost_offset),
             delivered_ptok_per_yr=float(cm.tokens @ x + cm.tokens_offset),
             handoff_s=cm.handoff_s,

@@ -20,13 +20,13 @@ from optimizer.screening import (
     BLOCK_HOURS,
     block_relaxation,
     bound_all_sites,
+    covering_shortlist,
     master_lp,
     price_sites,
-    restrict_sites,
     screened_solve,
 )
 from optimizer.solve import solve
-from tests.tiny import GRID, REGION, SITE, TOKENS_PER_RACK_YR, write_tiny
+from tests.tiny import GRID, REGION, SITE, TOKENS_PER_RACK_YR, WORKLOAD, write_tiny
 
 SOLAR = {**GRID, "tech_id": "solar", "name": "Solar", "kind": "solar", "capex_usd_per_kw": 700.0, "life_yr": 30.0,
          "lead_time_yr": 1.0, "land_acres_per_mw": 0.0}
@@ -77,7 +77,7 @@ def test_block_profiles_average_resources_and_take_the_coolest_hour(tmp_path):
 
 def test_restricted_sites_keep_the_full_scenarios_representative_days(tmp_path):
     scenario = tiny(tmp_path, sites=SITES, regions=[{**REGION, "lat": 32.0}])
-    restricted = restrict_sites(scenario, ["mid"])
+    restricted = scenario.with_sites(["mid"])
     assert list(restricted.tables["sites"].index) == ["mid"]
     pd.testing.assert_frame_equal(restricted.tables["slices"], scenario.tables["slices"])
     pd.testing.assert_frame_equal(restricted.tables["profiles"], scenario.tables["profiles"].loc[["mid"]])
@@ -89,6 +89,7 @@ def test_screened_gap_brackets_the_full_optimum(tmp_path, monkeypatch):
     The first shortlist is the greedy ranking's best site alone, so the other two are priced.
     """
     monkeypatch.setattr(screening, "FIRST_SHORTLIST_SITES", 1)
+    monkeypatch.setattr(screening, "FIRST_SITES_PER_DEMAND", 1)
     scenario = tiny(tmp_path, sites=SITES, regions=[{**REGION, "lat": 32.0}])
     full = cost(scenario)
     screened = screened_solve(scenario)
@@ -103,6 +104,7 @@ def test_pricing_rounds_reach_the_relaxation_of_all_sites(tmp_path, monkeypatch)
     """Starting from one site, column generation ends at the block relaxation of all three sites;
     at every round the Lagrangian bound is below it, since it bounds that relaxation too."""
     monkeypatch.setattr(screening, "FIRST_SHORTLIST_SITES", 1)
+    monkeypatch.setattr(screening, "FIRST_SITES_PER_DEMAND", 1)
     monkeypatch.setattr(screening, "PRICING_TOLERANCE", 1e-9)
     scenario = tiny(tmp_path, sites=SITES, regions=[{**REGION, "lat": 32.0}], techs=[GRID, SOLAR],
                     hourly={"solar_cf": SOLAR_DAY}, temps=(10.0, 30.0))
@@ -122,3 +124,36 @@ def test_a_site_serving_its_regions_whole_demand_pays_its_fixed_costs_in_the_rel
     scenario = tiny(tmp_path)
     relaxed = master_lp(scenario, [SITE["site_id"]], BLOCK_HOURS, 60)
     assert relaxed.build[SITE["site_id"]] == pytest.approx(1.0)
+
+
+def test_the_first_shortlist_covers_each_demand_with_as_many_sites_as_asked(tmp_path):
+    """All three sites reach the region: asking for two per demand adds the next-ranked one; a
+    far region only one site reaches gets that one, however many are asked for."""
+    regions = [{**REGION, "lat": 32.0}, {**REGION, "region_id": "north", "name": "North", "lat": 45.0}]
+    demand = [{"region_id": r["region_id"], "workload_id": "chat", "tokens_per_yr": 10 * TOKENS_PER_RACK_YR}
+              for r in regions]
+    sites = [*SITES, {**SITE, "site_id": "north_site", "name": "North site", "lat": 45.0}]
+    # 20 ms round trip: about 1,200 km at 200 km/ms over routes 1.5x the great circle
+    workloads = [{**WORKLOAD, "latency_budget_ms": 20.0}]
+    scenario = load_scenario(write_tiny(tmp_path / "in", sites=sites, regions=regions, demand=demand, workloads=workloads))
+    ranked = ["mid", "far", "near", "north_site"]
+    reach = screening._reach(scenario)
+    assert reach.loc["north_site"].tolist() == [False, True]
+    assert reach.loc[["mid", "far", "near"]].to_numpy().tolist() == [[True, False]] * 3
+    assert covering_shortlist(scenario, ranked, 1, per_demand=1) == ["mid", "north_site"]
+    assert covering_shortlist(scenario, ranked, 1, per_demand=2) == ["mid", "far", "north_site"]
+    assert covering_shortlist(scenario, ranked, 1, per_demand=5) == ["mid", "far", "near", "north_site"]
+
+
+def test_the_planning_milp_stops_at_a_good_enough_plan_and_only_there(tmp_path):
+    """A target above every plan stops HiGHS at its first plan (a plan all the same); a target
+    below the optimum is never reached, so the solve runs to the optimum as without one."""
+    scenario = tiny(tmp_path, sites=SITES, regions=[{**REGION, "lat": 32.0}])
+    best = solve(build_model(scenario), scenario.solver, scenario.objective)
+    first = solve(build_model(scenario), scenario.solver, scenario.objective, good_enough_musd_per_yr=10 * best.cost_musd_per_yr)
+    assert first.highs_status == "kObjectiveTarget" and first.status == "optimal"
+    assert first.cost_musd_per_yr >= best.cost_musd_per_yr * (1 - 1e-9)
+    unreachable = solve(build_model(scenario), scenario.solver, scenario.objective,
+                        good_enough_musd_per_yr=0.5 * best.cost_musd_per_yr)
+    assert unreachable.highs_status == "kOptimal"
+    assert unreachable.cost_musd_per_yr == pytest.approx(best.cost_musd_per_yr, rel=1e-6)

@@ -31,7 +31,7 @@ def reachable_routes(scenario: Scenario) -> list[tuple[str, str, str]]:
     for (r, w), tokens in demand.items():
         if tokens <= 0:
             continue
-        reachable = [s for s in sites if latency.loc[s, r] <= budget[w]]
+        reachable = list(latency.index[(latency[r] <= budget[w]).to_numpy()].intersection(sites, sort=False))
         if not reachable:
             nearest = latency.loc[sites, r].idxmin()
             raise ScenarioError(

@@ -43,11 +43,10 @@ def add_chips(m: pyo.ConcreteModel, scenario: Scenario, shared: Shared) -> None:
     shared.add_supply("racks", m.racks)
 
     # A rack of power P needs a cooling rated for at least P: count each rack at every level <= P.
+    rack_kw = chips["rack_power_kw"].to_dict()
     m.rack_it_at_level_mw = pyo.Expression(
         m.site_levels,
-        rule=lambda _, s, level: sum(
-            rack_mw[c] * m.racks[s, c] for c in m.C if chips.loc[c, "rack_power_kw"] >= level
-        ),
+        rule=lambda _, s, level: sum(rack_mw[c] * m.racks[s, c] for c in m.C if rack_kw[c] >= level),
     )
     shared.add_use("it_capacity_mw", m.rack_it_at_level_mw)
 

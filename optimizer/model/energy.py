@@ -121,6 +121,23 @@ def _availability(scenario: Scenario, kinds: pd.Series) -> dict:
     return out
 
 
+def capacity_bound_mw(scenario: Scenario, it_limit: dict[str, float], grid: str) -> pd.DataFrame:
+    """(site x tech) largest capacity: the grid's connection, else the land's and (for plants that
+    only serve the site) the facility's peak draw; unbounded kinds get a loose multiple of it."""
+    sites, techs = scenario.tables["sites"], scenario.tables["power_techs"]
+    peak_draw_mw = pd.Series(it_limit).reindex(sites.index).to_numpy() * MAX_PUE
+    acres_per_mw = techs["land_acres_per_mw"].to_numpy()
+    with np.errstate(divide="ignore"):
+        land_mw = np.where(acres_per_mw > 0, sites["land_acres"].to_numpy()[:, None] / acres_per_mw, np.inf)
+    serves_site_only = techs["kind"].isin(["thermal", "nuclear"]).to_numpy()
+    load_mw = np.where(serves_site_only, peak_draw_mw[:, None], np.inf)
+    bound = np.minimum(land_mw, load_mw)
+    bound = np.where(np.isfinite(bound), bound, 5 * peak_draw_mw[:, None])
+    out = pd.DataFrame(bound, index=sites.index, columns=techs.index)
+    out[grid] = sites["grid_capacity_mw"].astype(float)
+    return out
+
+
 def _fuel_usd_per_mwh(scenario: Scenario) -> dict:
     """Fuel cost of one MWh from each thermal tech at each site."""
     sites, techs = scenario.tables["sites"], scenario.tables["power_techs"]
@@ -136,7 +153,7 @@ def _fuel_usd_per_mwh(scenario: Scenario) -> dict:
 
 
 def add_energy(m: pyo.ConcreteModel, scenario: Scenario, shared: Shared) -> None:
-    sites, techs = scenario.tables["sites"], scenario.tables["power_techs"]
+    techs = scenario.tables["power_techs"]
     storage = scenario.tables["storage_techs"]
     wacc = scenario.finance.wacc
     allowed = allowed_techs(scenario)
@@ -144,28 +161,22 @@ def add_energy(m: pyo.ConcreteModel, scenario: Scenario, shared: Shared) -> None
     grid = techs.index[techs["kind"] == "grid"][0]
     m.grid_tech = grid
 
-    pairs = [(s, g) for s in m.S for g in techs.index if allowed.loc[s, g]]
+    pairs = [(s, g) for s in m.S for g in techs.index[allowed.loc[s].to_numpy()]]
     m.G = pyo.Set(initialize=list(techs.index), ordered=True)
     m.site_techs = pyo.Set(initialize=pairs, dimen=2, ordered=True)
 
-    def capacity_bound(s, g):
-        if g == grid:
-            return float(sites.loc[s, "grid_capacity_mw"])
-        land_bound = sites.loc[s, "land_acres"] / techs.loc[g, "land_acres_per_mw"] if techs.loc[g, "land_acres_per_mw"] > 0 else math.inf
-        load_bound = it_limit[s] * MAX_PUE if techs.loc[g, "kind"] in ("thermal", "nuclear") else math.inf
-        bound = min(land_bound, load_bound)
-        return float(bound if math.isfinite(bound) else it_limit[s] * MAX_PUE * 5)
+    bound_mw = capacity_bound_mw(scenario, it_limit, grid).stack().to_dict()
+    m.capacity_mw = pyo.Var(m.site_techs, bounds=lambda _, s, g: (0, bound_mw[s, g]))
 
-    m.capacity_mw = pyo.Var(m.site_techs, bounds=lambda _, s, g: (0, capacity_bound(s, g)))
-
-    # integer units where the technology comes in unit sizes (turbines, engines, reactors)
+    # integer units where the technology comes in unit sizes (turbines, engines, reactors); as
+    # many as fit whole within the capacity bound (rounding down also tightens the LP relaxation)
     unit_size = techs["unit_size_mw"].dropna().to_dict()
     unit_pairs = [(s, g) for s, g in pairs if g in unit_size]
     m.site_unit_techs = pyo.Set(initialize=unit_pairs, dimen=2, ordered=True)
     m.units = pyo.Var(
         m.site_unit_techs,
         domain=pyo.NonNegativeIntegers,
-        bounds=lambda _, s, g: (0, math.ceil(capacity_bound(s, g) / unit_size[g])),
+        bounds=lambda _, s, g: (0, math.floor(bound_mw[s, g] / unit_size[g] + 1e-9)),
     )
     m.capacity_in_units = pyo.Constraint(
         m.site_unit_techs, rule=lambda _, s, g: m.capacity_mw[s, g] == unit_size[g] * m.units[s, g]
@@ -175,7 +186,7 @@ def add_energy(m: pyo.ConcreteModel, scenario: Scenario, shared: Shared) -> None
     m.site_tech_slices = pyo.Set(initialize=[(s, g, t) for s, g in pairs for t in m.T], dimen=3, ordered=True)
     m.generation_mw = pyo.Var(
         m.site_tech_slices,
-        bounds=lambda _, s, g, t: (0, capacity_bound(s, g) * availability[s, g, t]),
+        bounds=lambda _, s, g, t: (0, bound_mw[s, g] * availability[s, g, t]),
     )
     m.generation_within_available_capacity = pyo.Constraint(
         m.generation_mw.index_set(),
@@ -238,7 +249,7 @@ def _add_storage_operation(b, m, site_storage: list, scenario: Scenario, storage
     bridge years (``b`` is ``m.bridge``). Sizes (power, energy) are the model's, shared by both.
     """
     slices = scenario.tables["slices"]
-    first_hour = slices.groupby("period")["hour"].transform("min")
+    starts_day = (slices["hour"] == slices.groupby("period")["hour"].transform("min")).to_dict()
     previous = {}
     for _, group in slices.groupby("period"):
         ordered = list(group.sort_values("hour").index)
@@ -269,7 +280,7 @@ def _add_storage_operation(b, m, site_storage: list, scenario: Scenario, storage
 
     def within_day(_, s, k, t):
         # change of the state of charge since the start of the day; the day starts at 0
-        before = 0.0 if slices.loc[t, "hour"] == first_hour[t] else b.soc_within_day_mwh[s, k, previous[t]]
+        before = 0.0 if starts_day[t] else b.soc_within_day_mwh[s, k, previous[t]]
         flow = one_way[k] * b.charge_mw[s, k, t] - b.discharge_mw[s, k, t] / one_way[k]
         return b.soc_within_day_mwh[s, k, t] == before + duration_h[t] * flow
 

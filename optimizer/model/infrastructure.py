@@ -54,9 +54,10 @@ def add_infrastructure(m: pyo.ConcreteModel, scenario: Scenario, shared: Shared)
     )
     shared.add_use("power_mw", m.facility_load_mw)
     shared.add_use("bridge_power_mw", m.facility_load_mw)
+    max_rack_kw = cooling["max_rack_kw"].to_dict()
     m.cooled_capacity_at_level_mw = pyo.Expression(
         m.site_levels,
-        rule=lambda _, s, level: sum(m.it_capacity_mw[s, k] for k in m.K if cooling.loc[k, "max_rack_kw"] >= level),
+        rule=lambda _, s, level: sum(m.it_capacity_mw[s, k] for k in m.K if max_rack_kw[k] >= level),
     )
     shared.add_supply("it_capacity_mw", m.cooled_capacity_at_level_mw)
 
