@@ -40,11 +40,11 @@ sys.path.insert(0, str(HERE))
 
 from generate import generate_scenario  # noqa: E402
 
-from optimizer.greedy import evaluate_greedy, greedy_choice  # noqa: E402
+from optimizer.greedy import GreedyError, evaluate_greedy, greedy_choice  # noqa: E402
 from optimizer.model import build_model  # noqa: E402
 from optimizer.scenario import load_scenario  # noqa: E402
 from optimizer.screening import screened_solve  # noqa: E402
-from optimizer.solve import solve  # noqa: E402
+from optimizer.solve import SolveError, solve  # noqa: E402
 from optimizer.units import usd_per_mtok  # noqa: E402
 
 METHODS = ("full", "screened")
@@ -63,7 +63,12 @@ def _peak_gb() -> float:
 
 def _full(scenario) -> dict:
     fm = build_model(scenario)
-    result = solve(fm, scenario.solver, scenario.objective)
+    started = time.perf_counter()
+    try:
+        result = solve(fm, scenario.solver, scenario.objective)
+    except SolveError as error:
+        # no plan within the time limit is a result too: its build and solve times still count
+        return {"build_s": fm.build_s, "solve_s": time.perf_counter() - started, "status": f"no plan: {error}"}
     size = result.size
     lower = result.cost_lower_bound_musd_per_yr
     return {
@@ -94,8 +99,12 @@ def _screened(scenario) -> dict:
     }
 
 
-def _greedy(scenario) -> float:
-    return evaluate_greedy(scenario, greedy_choice(scenario)).usd_per_mtok
+def _greedy(scenario) -> tuple[float, str]:
+    """The greedy plan's $/Mtok, or NaN and why it has none (it ignores grid queues and caps)."""
+    try:
+        return evaluate_greedy(scenario, greedy_choice(scenario)).usd_per_mtok, "costed"
+    except GreedyError as error:
+        return float("nan"), f"no plan: {str(error)[:120]}"
 
 
 def run_case(path: Path, method: str) -> dict:
@@ -106,9 +115,9 @@ def run_case(path: Path, method: str) -> dict:
     row = {"load_s": load_s, **(_full(scenario) if method == "full" else _screened(scenario))}
     row["total_s"] = time.perf_counter() - started
     row["build_share_of_solve"] = row["build_s"] / row["solve_s"]
-    row["build_s_per_mnz"] = row["build_s"] / (row["nonzeros"] / 1e6)
-    row["greedy_usd_per_mtok"] = _greedy(scenario)
-    row["below_greedy"] = 1.0 - row["usd_per_mtok"] / row["greedy_usd_per_mtok"]
+    row["build_s_per_mnz"] = row["build_s"] / (row["nonzeros"] / 1e6) if "nonzeros" in row else float("nan")
+    row["greedy_usd_per_mtok"], row["greedy"] = _greedy(scenario)
+    row["below_greedy"] = 1.0 - row.get("usd_per_mtok", float("nan")) / row["greedy_usd_per_mtok"]
     row["peak_gb"] = _peak_gb()
     return row
 

@@ -392,6 +392,8 @@ def _summary(fm: FactoryModel, result: SolveResult, tables: dict[str, pd.DataFra
         "status": result.status,
         "highs_status": result.highs_status,
         "mip_gap": result.mip_gap,
+        # no plan costs less than this (the solver's bound; with --screen, over every candidate)
+        "cost_lower_bound_usd_per_yr": (result.cost_lower_bound_musd_per_yr or float("nan")) * 1e6,
         "build_s": fm.build_s,
         "handoff_s": result.handoff_s,
         "solve_s": result.solve_s,

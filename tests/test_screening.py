@@ -157,3 +157,27 @@ def test_the_planning_milp_stops_at_a_good_enough_plan_and_only_there(tmp_path):
                         good_enough_musd_per_yr=0.5 * best.cost_musd_per_yr)
     assert unreachable.highs_status == "kOptimal"
     assert unreachable.cost_musd_per_yr == pytest.approx(best.cost_musd_per_yr, rel=1e-6)
+
+
+def test_cli_solve_screen_writes_a_plan_with_its_gap_over_all_candidates(tmp_path, monkeypatch):
+    """`aifactory solve --screen` on three candidates, one shortlisted at first: the summary's
+    lower bound is the bound over all three, its gap is the plan's distance from it, and the
+    folder re-verifies."""
+    from typer.testing import CliRunner
+
+    from optimizer.cli import app
+
+    monkeypatch.setattr(screening, "FIRST_SHORTLIST_SITES", 1)
+    monkeypatch.setattr(screening, "FIRST_SITES_PER_DEMAND", 1)
+    path = write_tiny(tmp_path / "in", sites=SITES, regions=[{**REGION, "lat": 32.0}],
+                      options={"solver": {"mip_gap": 1e-6, "time_limit_s": 60}})
+    out = tmp_path / "plan"
+    result = CliRunner().invoke(app, ["solve", str(path), "--out", str(out), "--screen"])
+    assert result.exit_code == 0, result.output
+    assert "screened 3 candidate sites" in result.output
+    summary = pd.read_csv(out / "summary.csv").iloc[0]
+    full = cost(load_scenario(path)) * 1e6
+    assert summary["cost_lower_bound_usd_per_yr"] <= full * (1 + 1e-9) <= summary["total_cost_usd_per_yr"] * (1 + 2e-9)
+    assert summary["mip_gap"] == pytest.approx(
+        (summary["total_cost_usd_per_yr"] - summary["cost_lower_bound_usd_per_yr"]) / summary["total_cost_usd_per_yr"], rel=1e-6, abs=1e-9)
+    assert CliRunner().invoke(app, ["verify", str(out)]).exit_code == 0
