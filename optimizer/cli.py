@@ -169,12 +169,9 @@ def solve_command(
     console.print(f"plan written to [bold]{out}[/bold]")
 
 
-
 def _screened(scenario):
     """The screened plan (optimizer.screening) as a model and a result whose gap and lower bound
     hold over every candidate site, not only the planned ones."""
-    if scenario.objective.mode != "serve_demand":
-        raise ScenarioError(f"{scenario.source}: --screen plans least cost: objective.mode must be serve_demand")
     with console.status("screening: bounding every candidate site") as status:
         screened = screened_solve(scenario, progress=lambda message: status.update(f"screening: {message}"))
     console.print(

@@ -41,7 +41,7 @@ from optimizer.cooling import hourly_pue_wue
 from optimizer.greedy import site_ranking
 from optimizer.model import FactoryModel, build_model
 from optimizer.model.applications import site_region_latency_ms
-from optimizer.scenario import Scenario
+from optimizer.scenario import Scenario, ScenarioError
 from optimizer.solve import CompiledModel, SolveResult, _run_highs, compile_to_highs, solve
 
 #: hours merged into one slice of the block relaxation
@@ -419,7 +419,7 @@ def bound_all_sites(scenario: Scenario, block_h: int = BLOCK_HOURS, time_limit_s
 def screened_solve(scenario: Scenario, block_h: int = BLOCK_HOURS, progress=None) -> ScreenedPlan:
     """Bound all candidates, plan the relaxation's sites with the full model, and prove the gap."""
     if scenario.objective.mode != "serve_demand":
-        raise ValueError("screening bounds least-cost plans: objective.mode must be serve_demand")
+        raise ScenarioError(f"{scenario.source}: screening plans least cost: objective.mode must be serve_demand")
     started = time.perf_counter()
     master, pricing, chosen, rounds = bound_all_sites(scenario, block_h, scenario.solver.time_limit_s, progress)
     bound_s = time.perf_counter() - started
