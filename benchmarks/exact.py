@@ -14,15 +14,16 @@ over sites; bounds only skip sets that provably cannot beat the best plan found 
    builds fixed (1 in the set, 0 outside) bounds that set's MILP. The sets are visited in Gray-code
    order, so each LP differs from the last by one bound and the simplex starts from its basis.
 4. **Set MILPs.** In increasing order of their LP bound, each set is solved as a MILP with its
-   builds fixed and the incumbent as objective cutoff: HiGHS either finds a cheaper plan (the new
-   incumbent, proven within ``set_gap``) or proves there is none. Once the next LP bound reaches
-   the incumbent, that set and all after it are pruned (an infeasible LP prunes its set as well).
+   builds fixed, cut off at the incumbent less ``set_gap``: HiGHS either finds a cheaper plan (the
+   new incumbent, proven within ``set_gap``) or proves there is none below the cutoff. Once the
+   next LP bound reaches the cutoff, that set and all after it are pruned (an infeasible LP prunes
+   its set as well). Two worker processes solve sets side by side.
 
-The model is built and compiled once; each step only moves the bounds of the build columns of the
-same HiGHS instance. The answer is an interval: the best plan found, and a lower bound no plan
-beats (the least over the sets solved of their dual bound, or of the cutoff less ``set_gap``).
-The interval is at most ``set_gap`` wide. Why not 1e-6: with integer racks and plant units a set's
-MILP reaches ~1.5e-5 in about a minute and then stalls (measured: 1e-6 not reached in 300 s).
+Each process builds and compiles the model once; each step only moves the bounds of the build
+columns of its HiGHS instance. The answer is an interval: the best plan found, and a lower bound
+no plan beats (the least over the sets of their dual bound, or of the cutoff they were solved or
+pruned against). The interval is at most ``set_gap`` wide. Why not 1e-6: with integer racks and
+plant units a set's MILP reaches ~1.5e-5 in about a minute and then stalls (measured: 1e-6 not reached in 300 s).
 
 Usage::
 
@@ -32,12 +33,15 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 
 import highspy
 import numpy as np
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from optimizer.model import FactoryModel, build_model
@@ -48,6 +52,8 @@ from optimizer.solve import CompiledModel, _run_highs, compile_to_highs, solve
 INCUMBENT_GAP = 1e-4
 #: default gap of each set's MILP with its builds fixed: the width of the exact interval
 SET_GAP = 1e-4
+#: processes solving site-set MILPs side by side (the machine's 2 cores)
+SET_WORKERS = 2
 #: relative tolerance of the comparison with the plain MILP
 AGREEMENT_TOLERANCE = 1e-6
 #: statuses meaning "no plan (below the cutoff)"; costs are bounded below, so "unbounded or
@@ -67,13 +73,16 @@ class ExactResult:
     sites: list[str]
     candidate_sites: int
     excluded_sites: list[str]
-    """sites whose LP bound with build = 1 exceeds the first incumbent: built in no set"""
+    """sites whose LP bound with build = 1 exceeds the first incumbent less ``set_gap``: built in no set"""
     subsets: int
     """non-empty sets of the remaining sites, each bounded by its LP"""
     pruned_by_lp: int
     solved_as_milp: int
     set_gap: float
     exact_s: float
+    lp_s: float
+    """steps 1-3: the first incumbent, site exclusion and every set's LP bound"""
+    set_milps_s: float
     milp_cost_musd_per_yr: float
     milp_lower_bound_musd_per_yr: float
     milp_gap: float
@@ -142,14 +151,14 @@ def _build_columns(fm: FactoryModel, cm: CompiledModel) -> dict[str, int]:
     return {s: position[id(fm.model.build[s])] for s in fm.model.S if id(fm.model.build[s]) in position}
 
 
-def _excluded_sites(fixer: _SiteFixer, incumbent_musd: float) -> list[str]:
-    """Sites whose LP bound with build = 1 exceeds the incumbent (call with the model relaxed)."""
+def _excluded_sites(fixer: _SiteFixer, cutoff_musd: float) -> list[str]:
+    """Sites whose LP bound with build = 1 exceeds the cutoff (call with the model relaxed)."""
     excluded = []
     for s in fixer.build_column:
         fixer.set_builds({s: (1.0, 1.0)})
         bound_musd, _ = fixer.run(0.0)
         fixer.set_builds({s: (0.0, 1.0)})
-        if bound_musd > incumbent_musd:
+        if bound_musd > cutoff_musd:
             excluded.append(s)
     return excluded
 
@@ -181,51 +190,107 @@ class _Enumeration:
     sites: list[str]
     candidates: int
     excluded: list[str]
+    set_gap: float
     subsets: int = 0
     solved: int = 0
+    lp_s: float = 0.0
+    milp_s: float = 0.0
+
+    @property
+    def cutoff_musd(self) -> float:
+        """A set is worth solving only if it may hold a plan below this: the interval's low end."""
+        return self.optimum_musd * (1 - self.set_gap)
+
+    def record(self, chosen: tuple[str, ...], cutoff_musd: float, cost_musd: float, dual_musd: float) -> None:
+        """One set's MILP, solved against ``cutoff_musd``: a cheaper plan, or none below the cutoff.
+
+        When HiGHS beat the cutoff the set's plans cost at least its dual bound (proven within
+        ``set_gap`` of the plan); otherwise they cost at least the cutoff.
+        """
+        self.solved += 1
+        beat_cutoff = cost_musd < cutoff_musd
+        self.lower_musd = min(self.lower_musd, dual_musd if beat_cutoff else cutoff_musd)
+        if beat_cutoff and cost_musd < self.optimum_musd:
+            self.optimum_musd, self.sites = cost_musd, list(chosen)
 
 
-def _solve_sets(fixer: _SiteFixer, sites: list[str], bounds, found: _Enumeration, set_gap: float) -> None:
-    """MILP of each set in increasing LP bound, cut off at the incumbent, until the bound reaches it.
+#: the set MILPs run in separate processes: HiGHS MIP instances are not safe to run side by side in
+#: one process (ERGO-Code/HiGHS#810, #3141), and each process builds its own model once
+_worker_fixer: _SiteFixer | None = None
 
-    Updates ``found`` (best plan, lower bound on every plan, sets solved); call with integrality on.
-    A set's plans cost at least its dual bound when HiGHS beat the cutoff, else at least the cutoff;
-    either is only proven up to the gap, hence the factor (1 - set_gap).
+
+def _start_worker(scenario: Scenario) -> None:
+    global _worker_fixer
+    fm = build_model(scenario)
+    cm = compile_to_highs(fm, scenario.solver)
+    _worker_fixer = _SiteFixer(cm, _build_columns(fm, cm), deadline=0.0)
+
+
+def _solve_set_in_worker(builds: dict[str, tuple[float, float]], set_gap: float, cutoff_musd: float,
+                         time_left_s: float) -> tuple[float, float]:
+    _worker_fixer.deadline = time.perf_counter() + time_left_s
+    _worker_fixer.set_builds(builds)
+    return _worker_fixer.run(set_gap, cutoff_musd)
+
+
+def _solve_sets(scenario: Scenario, sites: list[str], bounds, found: _Enumeration, deadline: float) -> None:
+    """MILP of each set in increasing LP bound, on ``SET_WORKERS`` processes, until the bound reaches the cutoff.
+
+    Each set is solved against the cutoff known when it is handed out; a later, lower cutoff only
+    prunes more, so a set solved against an older one is still correctly bounded. Updates ``found``.
     """
-    for bound_musd, chosen in sorted(bounds):
-        if bound_musd >= found.optimum_musd:
-            break
-        cutoff_musd = found.optimum_musd
-        fixer.set_builds({s: (1.0, 1.0) if s in chosen else (0.0, 0.0) for s in sites})
-        try:
-            cost_musd, dual_musd = fixer.run(set_gap, cutoff_musd)
-        except TimeoutError as error:
-            waiting = sum(b < cutoff_musd for b, _ in bounds) - found.solved
-            raise TimeoutError(f"{error} ({found.solved} site sets solved as MILPs, "
-                               f"{waiting} more with an LP bound below the incumbent)") from None
-        found.solved += 1
-        found.lower_musd = min(found.lower_musd, dual_musd, min(cost_musd, cutoff_musd) * (1 - set_gap))
-        if cost_musd < cutoff_musd:
-            found.optimum_musd, found.sites = cost_musd, list(chosen)
-    found.lower_musd = min(found.lower_musd, found.optimum_musd)
+    queue = sorted(bounds)
+    running = {}
+    context = multiprocessing.get_context("spawn")  # a forked child would inherit HiGHS's thread pool without its threads
+    columns = (TextColumn("site-set MILPs"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TextColumn("best {task.fields[best]:,.2f} M$/yr"))
+    with ProcessPoolExecutor(SET_WORKERS, context, initializer=_start_worker, initargs=(scenario,)) as pool, \
+            Progress(*columns, transient=True) as progress:
+        task = progress.add_task("sets", total=None, best=found.optimum_musd)
+        while queue or running:
+            while queue and len(running) < SET_WORKERS and queue[0][0] < found.cutoff_musd:
+                _, chosen = queue.pop(0)
+                builds = {s: (1.0, 1.0) if s in chosen else (0.0, 0.0) for s in sites}
+                time_left_s = deadline - time.perf_counter()
+                future = pool.submit(_solve_set_in_worker, builds, found.set_gap, found.cutoff_musd, time_left_s)
+                running[future] = (chosen, found.cutoff_musd)
+            if not running:
+                break
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                chosen, cutoff_musd = running.pop(future)
+                try:
+                    cost_musd, dual_musd = future.result()
+                except TimeoutError as error:
+                    waiting = sum(b < found.cutoff_musd for b, _ in queue) + len(running)
+                    raise TimeoutError(f"{error} ({found.solved} site sets solved as MILPs, "
+                                       f"{waiting} more with an LP bound below the cutoff)") from None
+                found.record(chosen, cutoff_musd, cost_musd, dual_musd)
+            total = found.solved + len(running) + sum(b < found.cutoff_musd for b, _ in queue)
+            progress.update(task, completed=found.solved, total=total, best=found.optimum_musd)
+    # every set left in the queue has an LP bound at or above the cutoff
+    found.lower_musd = min(found.lower_musd, found.cutoff_musd)
 
 
 def _enumerate(scenario: Scenario, deadline: float, set_gap: float) -> _Enumeration:
-    """Steps 1-4 of the module docstring on one compiled model."""
+    """Steps 1-4 of the module docstring; steps 1-3 on one compiled model, step 4 on worker processes."""
+    started = time.perf_counter()
     fm = build_model(scenario)
     cm = compile_to_highs(fm, scenario.solver)
     fixer = _SiteFixer(cm, _build_columns(fm, cm), deadline)
     incumbent_musd, _ = fixer.run(INCUMBENT_GAP)
     incumbent_sites = fixer.built_sites()
     fixer.relax(True)
-    excluded = _excluded_sites(fixer, incumbent_musd)
-    found = _Enumeration(incumbent_musd, np.inf, incumbent_sites, len(fixer.build_column), excluded)
+    excluded = _excluded_sites(fixer, incumbent_musd * (1 - set_gap))
+    found = _Enumeration(incumbent_musd, np.inf, incumbent_sites, len(fixer.build_column), excluded, set_gap)
     remaining = [s for s in fixer.build_column if s not in excluded]
     fixer.set_builds({s: (0.0, 0.0) for s in fixer.build_column})
     bounds = _set_lp_bounds(fixer, remaining)
     found.subsets = len(bounds)
-    fixer.relax(False)
-    _solve_sets(fixer, remaining, bounds, found, set_gap)
+    found.lp_s = time.perf_counter() - started
+    del fixer, cm, fm  # the workers build their own
+    _solve_sets(scenario, remaining, bounds, found, deadline)
+    found.milp_s = time.perf_counter() - started - found.lp_s
     return found
 
 
@@ -263,6 +328,8 @@ def exact_optimum(scenario: Scenario, time_limit_s: float = 1800.0, set_gap: flo
         solved_as_milp=found.solved,
         set_gap=set_gap,
         exact_s=exact_s,
+        lp_s=found.lp_s,
+        set_milps_s=found.milp_s,
         milp_cost_musd_per_yr=milp_cost_musd,
         milp_lower_bound_musd_per_yr=milp_lower_musd,
         milp_gap=milp.mip_gap,
@@ -287,6 +354,8 @@ def _table(result: ExactResult, name: str) -> Table:
         "interval width": f"{1 - result.optimum_lower_bound_musd_per_yr / result.optimum_musd_per_yr:.2e}",
         "optimal sites": ", ".join(result.sites),
         "exact time, s": f"{result.exact_s:.1f}",
+        "  incumbent + LP bounds, s": f"{result.lp_s:.1f}",
+        f"  set MILPs on {SET_WORKERS} processes, s": f"{result.set_milps_s:.1f}",
         "MILP cost, M$/yr": f"{result.milp_cost_musd_per_yr:,.4f}",
         "MILP dual bound, M$/yr": f"{result.milp_lower_bound_musd_per_yr:,.4f}",
         "MILP gap": f"{result.milp_gap:.3%}",
