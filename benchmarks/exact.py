@@ -27,7 +27,7 @@ plant units a set's MILP reaches ~1.5e-5 in about a minute and then stalls (meas
 
 Usage::
 
-    python benchmarks/exact.py SCENARIO.yaml [--time-limit 1800] [--set-gap 1e-4]
+    python benchmarks/exact.py SCENARIO.yaml [--time-limit 1800] [--set-gap 1e-4] [--out CSV]
 """
 
 from __future__ import annotations
@@ -36,10 +36,12 @@ import argparse
 import multiprocessing
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import highspy
 import numpy as np
+import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -233,11 +235,12 @@ def _solve_set_in_worker(builds: dict[str, tuple[float, float]], set_gap: float,
     return _worker_fixer.run(set_gap, cutoff_musd)
 
 
-def _solve_sets(scenario: Scenario, sites: list[str], bounds, found: _Enumeration, deadline: float) -> None:
+def _solve_sets(scenario: Scenario, candidates: list[str], bounds, found: _Enumeration, deadline: float) -> None:
     """MILP of each set in increasing LP bound, on ``SET_WORKERS`` processes, until the bound reaches the cutoff.
 
-    Each set is solved against the cutoff known when it is handed out; a later, lower cutoff only
-    prunes more, so a set solved against an older one is still correctly bounded. Updates ``found``.
+    Every candidate outside the set, excluded ones too, is fixed unbuilt. Each set is solved against
+    the cutoff known when it is handed out; a later, lower cutoff only prunes more, so a set solved
+    against an older one is still correctly bounded. Updates ``found``.
     """
     queue = sorted(bounds)
     running = {}
@@ -250,7 +253,7 @@ def _solve_sets(scenario: Scenario, sites: list[str], bounds, found: _Enumeratio
         while queue or running:
             while queue and len(running) < SET_WORKERS and queue[0][0] < found.cutoff_musd:
                 _, chosen = queue.pop(0)
-                builds = {s: (1.0, 1.0) if s in chosen else (0.0, 0.0) for s in sites}
+                builds = {s: (1.0, 1.0) if s in chosen else (0.0, 0.0) for s in candidates}
                 time_left_s = deadline - time.perf_counter()
                 future = pool.submit(_solve_set_in_worker, builds, found.set_gap, found.cutoff_musd, time_left_s)
                 running[future] = (chosen, found.cutoff_musd)
@@ -288,8 +291,9 @@ def _enumerate(scenario: Scenario, deadline: float, set_gap: float) -> _Enumerat
     bounds = _set_lp_bounds(fixer, remaining)
     found.subsets = len(bounds)
     found.lp_s = time.perf_counter() - started
+    candidates = list(fixer.build_column)
     del fixer, cm, fm  # the workers build their own
-    _solve_sets(scenario, remaining, bounds, found, deadline)
+    _solve_sets(scenario, candidates, bounds, found, deadline)
     found.milp_s = time.perf_counter() - started - found.lp_s
     return found
 
@@ -368,11 +372,24 @@ def _table(result: ExactResult, name: str) -> Table:
     return table
 
 
+def _write_row(result: ExactResult, name: str, out: Path) -> None:
+    """Put the result in ``out`` as the row of scenario ``name``, replacing an earlier run of it."""
+    row = {"scenario": name, **asdict(result)}
+    row["sites"] = "; ".join(row["sites"])
+    row["excluded_sites"] = "; ".join(row["excluded_sites"])
+    earlier = pd.read_csv(out) if out.exists() else pd.DataFrame(columns=list(row))
+    frame = pd.concat([earlier[earlier["scenario"] != name], pd.DataFrame([row])], ignore_index=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(out, index=False)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("scenario")
     parser.add_argument("--time-limit", type=float, default=1800.0, help="seconds for the enumeration")
     parser.add_argument("--set-gap", type=float, default=SET_GAP, help="MIP gap of each site set's MILP")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "exact.csv",
+                        help="CSV with a row per scenario checked")
     args = parser.parse_args()
     scenario = load_scenario(args.scenario)
     try:
@@ -380,6 +397,7 @@ def main() -> None:
     except TimeoutError as error:
         raise SystemExit(f"{scenario.name}: {error}") from None
     Console().print(_table(result, scenario.name))
+    _write_row(result, scenario.name, args.out)
 
 
 if __name__ == "__main__":
