@@ -44,7 +44,7 @@ from optimizer.greedy import GreedyError, evaluate_greedy, greedy_choice  # noqa
 from optimizer.model import build_model  # noqa: E402
 from optimizer.scenario import load_scenario  # noqa: E402
 from optimizer.screening import screened_solve  # noqa: E402
-from optimizer.solve import SolveError, solve  # noqa: E402
+from optimizer.solve import ModelSize, SolveError, solve  # noqa: E402
 from optimizer.units import usd_per_mtok  # noqa: E402
 
 METHODS = ("full", "screened")
@@ -61,19 +61,23 @@ def _peak_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # kB on Linux
 
 
+def _size_columns(size: ModelSize) -> dict:
+    return {"variables": size.variables, "integers": size.integers, "constraints": size.constraints,
+            "nonzeros": size.nonzeros}
+
+
 def _full(scenario) -> dict:
     fm = build_model(scenario)
     started = time.perf_counter()
     try:
         result = solve(fm, scenario.solver, scenario.objective)
     except SolveError as error:
-        # no plan within the time limit is a result too: its build and solve times still count
-        return {"build_s": fm.build_s, "solve_s": time.perf_counter() - started, "status": f"no plan: {error}"}
-    size = result.size
+        # no plan within the time limit is a result too: its size, build and solve times still count
+        return {**_size_columns(error.size), "build_s": fm.build_s, "solve_s": time.perf_counter() - started,
+                "status": f"no plan: {error}"}
     lower = result.cost_lower_bound_musd_per_yr
     return {
-        "variables": size.variables, "integers": size.integers, "constraints": size.constraints,
-        "nonzeros": size.nonzeros, "build_s": fm.build_s, "handoff_s": result.handoff_s, "solve_s": result.solve_s,
+        **_size_columns(result.size), "build_s": fm.build_s, "handoff_s": result.handoff_s, "solve_s": result.solve_s,
         "usd_per_mtok": usd_per_mtok(result.cost_musd_per_yr, result.delivered_ptok_per_yr),
         "lower_usd_per_mtok": usd_per_mtok(lower, result.delivered_ptok_per_yr),
         "gap": (result.cost_musd_per_yr - lower) / result.cost_musd_per_yr, "status": result.status,
@@ -85,11 +89,9 @@ def _screened(scenario) -> dict:
     plan = screened_solve(scenario)
     result = plan.result
     delivered = result.delivered_ptok_per_yr
-    size = result.size
     return {
         # sizes and build/solve times are the planning MILP's; the bound's time is its own column
-        "variables": size.variables, "integers": size.integers, "constraints": size.constraints,
-        "nonzeros": size.nonzeros, "bound_s": plan.bound_s, "build_s": plan.fm.build_s,
+        **_size_columns(result.size), "bound_s": plan.bound_s, "build_s": plan.fm.build_s,
         "handoff_s": result.handoff_s, "solve_s": result.solve_s,
         "usd_per_mtok": usd_per_mtok(plan.upper_musd_per_yr, delivered),
         "lower_usd_per_mtok": usd_per_mtok(plan.lower_musd_per_yr, delivered), "gap": plan.gap,

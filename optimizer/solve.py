@@ -40,8 +40,9 @@ INTERRUPT_GRACE_S = 2.0
 class SolveError(RuntimeError):
     """The solver found no plan: the scenario is infeasible, or time ran out before a first plan."""
 
-    def __init__(self, message: str, infeasible: bool = False) -> None:
+    def __init__(self, message: str, size: ModelSize, infeasible: bool = False) -> None:
         super().__init__(message)
+        self.size = size  # the model without a plan: a benchmark still reports its size
         self.infeasible = infeasible
 
 
@@ -255,7 +256,7 @@ def _status_name(status) -> str:
     return str(status).split(".")[-1]
 
 
-def _fail(status, numerics: list[str] = ()) -> SolveError:
+def _fail(status, size: ModelSize, numerics: list[str] = ()) -> SolveError:
     """The error for a solve without a plan; ``numerics`` names families outside the documented
     coefficient range (optimizer.stats), the first suspects when HiGHS stops in trouble."""
     name = _status_name(status)
@@ -264,11 +265,11 @@ def _fail(status, numerics: list[str] = ()) -> SolveError:
         return SolveError(
             "no feasible plan: the scenario's demand, land, grid, latency, carbon, budget or supply limits "
             f"cannot all be met together (HiGHS status {name}){suspects}",
-            infeasible=True,
+            size, infeasible=True,
         )
     if status == highspy.HighsModelStatus.kSolveError:
-        return SolveError(f"HiGHS stopped on numerical trouble (status {name}){suspects or '; see aifactory stats'}")
-    return SolveError(f"the solver stopped without a plan (HiGHS status {name}); raise solver.time_limit_s{suspects}")
+        return SolveError(f"HiGHS stopped on numerical trouble (status {name}){suspects or '; see aifactory stats'}", size)
+    return SolveError(f"the solver stopped without a plan (HiGHS status {name}); raise solver.time_limit_s{suspects}", size)
 
 
 def _write_back(fm: FactoryModel, cm: CompiledModel, x: np.ndarray) -> None:
@@ -295,7 +296,7 @@ def solve(fm: FactoryModel, solver: SolverOptions, objective: ObjectiveOptions,
         stop_at = -INF if good_enough_musd_per_yr is None else good_enough_musd_per_yr - cm.cost_offset
         status, info, x = _run(cm, cm.cost, solver.time_limit_s, None, stop_at)
         if x is None:
-            raise _fail(status, numerics)
+            raise _fail(status, cm.size, numerics)
         done = (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kObjectiveTarget)
         result = SolveResult(
             status="optimal" if status in done else "time_limit_feasible",
@@ -349,7 +350,7 @@ def _dinkelbach(
         last_status, last_info = status, info
         if x is None:
             if x_best is None:
-                raise _fail(status)
+                raise _fail(status, cm.size)
             break
         cost = float(cm.cost @ x + cm.cost_offset)
         tokens = float(cm.tokens @ x + cm.tokens_offset)
@@ -368,7 +369,7 @@ def _dinkelbach(
             break
         lam = cost / tokens
     if x_best is None:
-        raise _fail(last_status)
+        raise _fail(last_status, cm.size)
     bound = None
     if last_info is not None and np.isfinite(last_info.mip_dual_bound) and floor_ptok > 0:
         bound = usd_per_mtok(max(lam + min(float(last_info.mip_dual_bound), 0.0) / floor_ptok, 0.0), 1.0)
