@@ -45,6 +45,10 @@ class SolveError(RuntimeError):
         self.size = size  # the model without a plan: a benchmark still reports its size
         self.infeasible = infeasible
 
+    def __reduce__(self):
+        # keeps size and reason across processes (a sweep or benchmark worker hands errors back)
+        return SolveError, (str(self), self.size, self.infeasible)
+
 
 @dataclass
 class ModelSize:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import pickle
 
 import numpy as np
 
@@ -183,6 +184,9 @@ def test_capex_budget_too_small_has_no_plan(tmp_path):
         solve(fm, scenario.solver, scenario.objective)
     # the error still says how big the model was (the scale benchmark reports it)
     assert failed.value.size.variables == fm.model.nvariables() and failed.value.size.integers > 0
+    # and keeps it, with the reason, when a worker process hands it back
+    handed_back = pickle.loads(pickle.dumps(failed.value))
+    assert (handed_back.size, handed_back.infeasible, str(handed_back)) == (failed.value.size, True, str(failed.value))
 
 
 def test_online_by_year_excludes_a_late_grid(tmp_path):
