@@ -16,6 +16,8 @@ Usage::
 
     python benchmarks/scale.py [--sites 10 50 200 1000] [--days 8 16] [--time-limit 600]
         [--full-max-sites 200] [--work /tmp/aifactory-bench] [--out benchmarks/results/scale.csv]
+
+Rows of cases not run this time stay in ``--out``.
 """
 
 from __future__ import annotations
@@ -160,6 +162,18 @@ def _table(frame: pd.DataFrame) -> Table:
     return table
 
 
+def _write_rows(rows: pd.DataFrame, out: Path) -> None:
+    """Write ``rows`` to ``out``, keeping the rows of the cases this run did not measure (a
+    ``--days 8`` run leaves the 16-day rows in place)."""
+    key = ["sites", "days", "method"]
+    if out.exists():
+        kept = pd.read_csv(out)
+        kept = kept[~kept.set_index(key).index.isin(rows.set_index(key).index)]
+        rows = pd.concat([kept, rows], ignore_index=True).sort_values(key, kind="stable")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    rows.to_csv(out, index=False)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sites", type=int, nargs="+", default=[10, 50, 200, 1000])
@@ -185,9 +199,7 @@ def main() -> None:
         rows.append(row)
         console.print(f"{n_sites} sites, {days} days, {method}: {row.get('status')}, "
                       f"{row.get('total_s', float('nan')):.0f} s, gap {row.get('gap', float('nan')):.2%}")
-        frame = pd.DataFrame(rows)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        frame.to_csv(args.out, index=False)
+        _write_rows(pd.DataFrame(rows), args.out)
     console.print(_table(pd.DataFrame(rows)))
     console.print(f"written {args.out}")
 
