@@ -211,17 +211,18 @@ def _relax_and_fix(cm: CompiledModel, time_limit_s: float) -> np.ndarray | None:
     whole = (integrality == 1) & (np.abs(relaxed - np.round(relaxed)) < 1e-6)
     binary = (integrality == 1) & (lower == 0) & (upper == 1)
     for fixed in (whole, whole & binary):
-        plan = _restricted_plan(cm, np.flatnonzero(fixed).astype(np.int32), np.round(relaxed), deadline)
+        fixed_columns = np.flatnonzero(fixed).astype(np.int32)
+        plan = _restricted_plan(cm, fixed_columns, np.round(relaxed), lower, upper, deadline)
         if plan is not None or time.perf_counter() >= deadline:
             return plan
     return None
 
 
-def _restricted_plan(cm: CompiledModel, fixed: np.ndarray, values: np.ndarray, deadline: float) -> np.ndarray | None:
-    """The MILP with columns ``fixed`` held at ``values``, solved tightly; its plan, or None."""
+def _restricted_plan(cm: CompiledModel, fixed: np.ndarray, values: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+                     deadline: float) -> np.ndarray | None:
+    """The MILP with columns ``fixed`` held at ``values``, solved tightly; its plan, or None.
+    ``lower`` and ``upper`` are every column's own bounds, put back afterwards."""
     h = cm.highs
-    lp = h.getLp()
-    lower, upper = np.array(lp.col_lower_)[fixed], np.array(lp.col_upper_)[fixed]
     h.changeColsBounds(len(fixed), fixed, values[fixed], values[fixed])
     h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 1.0))
     # the restricted MILP is small: solving it tightly hands the full MILP an incumbent close
@@ -232,7 +233,7 @@ def _restricted_plan(cm: CompiledModel, fixed: np.ndarray, values: np.ndarray, d
     h.setOptionValue("mip_rel_gap", gap)
     found = h.getInfo().primal_solution_status == 2
     plan = np.asarray(h.getSolution().col_value) if found else None
-    h.changeColsBounds(len(fixed), fixed, lower, upper)
+    h.changeColsBounds(len(fixed), fixed, lower[fixed], upper[fixed])
     return plan
 
 
