@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from optimizer.safe_io import UnsafeFileError, read_csv
+
 #: summary figures compared, with the label a planner reads
 HEADLINE = {
     "usd_per_mtok": "$/Mtok",
@@ -48,9 +50,9 @@ def _read(folder: Path, table: str) -> pd.DataFrame:
     if not path.exists():
         raise PlanFolderError(f"{folder}: not a plan folder ({table}.csv is missing)")
     try:
-        return pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
-        raise PlanFolderError(f"{path}: not a readable CSV: {error}") from None
+        return read_csv(path, f"plan table '{table}'")
+    except UnsafeFileError as error:
+        raise PlanFolderError(str(error)) from None
 
 
 def _changed(frame: pd.DataFrame, a: str, b: str, change: str) -> pd.DataFrame:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import io
 import math
 import typing
 from dataclasses import asdict, dataclass, field, replace
@@ -30,8 +31,11 @@ import pandas as pd
 import pandera.pandas as pa
 import yaml
 
+from optimizer.geo import regions_far_from_sites, sites_outside_their_state, us_state_outlines
+from optimizer.geojson import GeoJSONError, read_points
 from optimizer.profiles import DAYS_PER_YEAR, EXTREME_DAYS, complete_hourly, representative_days
-from optimizer.schemas import FACILITY_PARAMETERS, TABLES
+from optimizer.safe_io import UnsafeFileError, inside, load_yaml, read_text
+from optimizer.schemas import FACILITY_PARAMETERS, FALSE_WORDS, TABLES, TRUE_WORDS
 
 HOURS_PER_YEAR = 8760.0
 
@@ -133,6 +137,8 @@ class Scenario:
     time: TimeOptions = field(default_factory=TimeOptions)
     solver: SolverOptions = field(default_factory=SolverOptions)
     source: str = ""
+    data_folder: str = ""
+    """the folder the tables were read from"""
     aggregation_error: pd.DataFrame = field(default_factory=pd.DataFrame)
     """per site and hourly quantity: how far the representative days are from the 8760 hours"""
     warnings: list[str] = field(default_factory=list)
@@ -141,6 +147,11 @@ class Scenario:
     def facility(self, parameter: str) -> float:
         """Value of one scalar parameter of facility.csv."""
         return float(self.tables["facility"].loc[parameter, "value"])
+
+    def input_folders(self) -> list[Path]:
+        """The scenario's own folder and its data folder: no output may be written in them."""
+        folders = [Path(self.source).parent] if self.source else []
+        return folders + ([Path(self.data_folder)] if self.data_folder else [])
 
     def options(self) -> dict[str, Any]:
         return {section: asdict(getattr(self, section)) for section in OPTION_SECTIONS}
@@ -196,9 +207,9 @@ def _yaml_place(error: yaml.YAMLError) -> str:
 
 def _read_yaml(path: Path) -> dict:
     try:
-        document = yaml.safe_load(path.read_text()) or {}
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: scenario file not found") from None
+        document = load_yaml(path, "scenario file") or {}
+    except UnsafeFileError as error:
+        raise ScenarioError(str(error)) from None
     except yaml.YAMLError as error:
         raise ScenarioError(f"{path}: not valid YAML{_yaml_place(error)}") from None
     if not isinstance(document, dict):
@@ -261,18 +272,41 @@ def merge_documents(base: dict, child: dict) -> dict:
     return merged
 
 
-def _resolve_document(path: Path, seen: tuple[Path, ...] = ()) -> dict:
-    """The YAML with ``extends`` followed and ``data`` made absolute."""
+def _reference(yaml_path: Path, reference: str, what: str, trusted_root: Path | None) -> Path:
+    """A path named in a scenario YAML, resolved against the YAML's folder.
+
+    A relative path may reach at most one folder above the YAML's own (``data: ..`` beside
+    ``scenarios/``), so that a scenario someone sent cannot read files elsewhere on the machine;
+    an absolute path is the user's explicit choice. Under ``trusted_root`` (a plan folder being
+    verified) every path must stay inside that folder, absolute or not.
+    """
+    target = Path(reference)
+    root = trusted_root or yaml_path.parent.parent
+    if target.is_absolute() and trusted_root is None:
+        return target.resolve()
+    resolved = target if target.is_absolute() else yaml_path.parent / target
+    if not inside(resolved, root):
+        raise ScenarioError(f"{yaml_path}: {what} '{reference}' lies outside {root}; a relative path may reach at most "
+                            "one folder above the scenario's own" + ("" if trusted_root else " (give an absolute path to "
+                                                                     "use a file elsewhere)"))
+    return resolved.resolve()
+
+
+def _resolve_document(path: Path, trusted_root: Path | None, seen: tuple[Path, ...] = ()) -> dict:
+    """The YAML with ``extends`` followed and ``data`` and ``hourly_files`` made absolute."""
     path = path.resolve()
     if path in seen:
         raise ScenarioError(f"{path}: 'extends' forms a cycle")
     document = _read_yaml(path)
     if "data" in document:
-        document["data"] = str((path.parent / document["data"]).resolve())
+        document["data"] = str(_reference(path, document["data"], "data folder", trusted_root))
+    for site, file in (document.get("hourly_files") or {}).items():
+        document["hourly_files"][site] = str(_reference(path, file, f"hourly_files.{site}", trusted_root))
     parent = document.pop("extends", None)
     if parent is None:
         return document
-    return merge_documents(_resolve_document(path.parent / parent, (*seen, path)), document)
+    base = _reference(path, parent, "extends", trusted_root)
+    return merge_documents(_resolve_document(base, trusted_root, (*seen, path)), document)
 
 
 def _fits(value: Any, hint: Any) -> bool:
@@ -289,7 +323,8 @@ def _fits(value: Any, hint: Any) -> bool:
             if isinstance(value, bool):
                 return True
         elif option in (int, float):
-            if isinstance(value, (int, float)) and not isinstance(value, bool) and (option is float or float(value).is_integer()):
+            number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+            if number and (option is float or float(value).is_integer()):
                 return True
         elif isinstance(value, option):
             return True
@@ -312,7 +347,11 @@ def _options(section: str, values: Any, path: Path):
 
 
 #: pandera's dtype rules in a planner's words
-RULE_WORDS = {"coerce_dtype": "must be a number", "dtype": "must be a number"}
+RULE_WORDS = {
+    "coerce_dtype": "must be a number",
+    "dtype": "must be a number",
+    "finite": "must be a finite number (not inf or NaN)",
+}
 
 
 def _rule_words(rule: str, dtype: str) -> str:
@@ -365,9 +404,26 @@ def _integer_columns_are_whole(table: str, frame: pd.DataFrame, where: str) -> N
             )
 
 
+def _strict_booleans(table: str, frame: pd.DataFrame, where: str) -> pd.DataFrame:
+    """Boolean columns from true/false, 1/0 or yes/no only: pandas would read any other text as True."""
+    schema, ids, _ = TABLES[table]
+    for name, column in schema.columns.items():
+        if name not in frame.columns or column.dtype is None or "bool" not in str(column.dtype).lower():
+            continue
+        words = frame[name].map(lambda v: str(v).strip().lower())
+        truth = words.isin(TRUE_WORDS)
+        known = truth | words.isin(FALSE_WORDS)
+        for row in known[~known].index[:1]:
+            key = "/".join(str(frame.loc[row, c]) for c in ids if c in frame.columns)
+            raise ScenarioError(f"{where}: row {row + 1} ({key}), column '{name}': value {frame.loc[row, name]!r} "
+                                f"must be true or false (also read: 1/0, yes/no)")
+        frame[name] = truth
+    return frame
+
+
 def _validate(table: str, frame: pd.DataFrame, where: str) -> pd.DataFrame:
     schema, ids, _ = TABLES[table]
-    frame = frame.reset_index(drop=True)
+    frame = _strict_booleans(table, frame.reset_index(drop=True), where)
     _integer_columns_are_whole(table, frame, where)
     try:
         return schema.validate(frame.reset_index(drop=True), lazy=True)
@@ -376,17 +432,15 @@ def _validate(table: str, frame: pd.DataFrame, where: str) -> pd.DataFrame:
 
 
 def _read_table(table: str, path: Path) -> pd.DataFrame:
-    if not path.exists():
-        raise ScenarioError(f"{path}: table '{table}' not found")
-    if path.suffix in (".geojson", ".json"):
-        frame = gpd.read_file(path)
-        if frame.crs is not None and frame.crs.to_epsg() != 4326:
-            frame = frame.to_crs(4326)
-        frame["lon"] = frame.geometry.x
-        frame["lat"] = frame.geometry.y
-        return pd.DataFrame(frame.drop(columns="geometry"))
+    """A table file as read: GeoJSON points or CSV (optionally gzipped), in any common encoding."""
     try:
-        return pd.read_csv(path, comment=None, skipinitialspace=True)
+        if path.suffix in (".geojson", ".json"):
+            return read_points(path)
+        text = read_text(path, what=f"table '{table}'")
+    except (UnsafeFileError, GeoJSONError) as error:
+        raise ScenarioError(str(error)) from None
+    try:
+        return pd.read_csv(io.StringIO(text), comment=None, skipinitialspace=True)
     except pd.errors.EmptyDataError:
         raise ScenarioError(f"{path}: the file is empty (no header row)") from None
     except pd.errors.ParserError as error:
@@ -407,12 +461,12 @@ def _replace_site_hours(hourly: pd.DataFrame, site_files: Any, path: Path) -> pd
         if site not in known:
             raise ScenarioError(f"{path}: hourly_files: unknown site '{site}'.{_nearest(str(site), known)}")
         try:
-            replacement = read_site_hourly_csv(path.parent / str(file), site)
+            replacement = read_site_hourly_csv(Path(file), site)
         except WeatherFileError as error:
             raise ScenarioError(str(error)) from None
         if "temp_c" in replacement and "wetbulb_c" not in replacement:
             raise ScenarioError(
-                f"{path.parent / str(file)}: gives temp_c but no humidity: add wetbulb_c, dewpoint_c or rh_percent "
+                f"{file}: gives temp_c but no humidity: add wetbulb_c, dewpoint_c or rh_percent "
                 f"so the wet-bulb temperature matches the new dry-bulb temperature"
             )
         replacement = replacement.set_index(["site_id", "hour"])
@@ -539,48 +593,103 @@ def _consistency(tables: dict[str, pd.DataFrame], files: dict[str, str]) -> None
     grid_rows = (tables["power_techs"]["kind"] == "grid").sum()
     if grid_rows != 1:
         raise ScenarioError(f"{files['power_techs']}: exactly one technology of kind 'grid' is needed, found {grid_rows}")
+    _plausible_coordinates(tables, files)
 
 
-def _check_options(scenario: Scenario, where: str) -> None:
+def _plausible_coordinates(tables: dict[str, pd.DataFrame], files: dict[str, str]) -> None:
+    """Sites inside the state they name, regions within reach of the candidates: swapped latitude
+    and longitude pass the range checks but would serve New York from the Indian Ocean."""
+    problems = [f"{files['sites']}: {line}" for line in sites_outside_their_state(tables["sites"])]
+    problems += [f"{files['regions']}: {line}" for line in regions_far_from_sites(tables["sites"], tables["regions"])]
+    if problems:
+        raise ScenarioError("\n".join(problems))
+
+
+def _unknown_states(sites: pd.DataFrame, file: str) -> list[str]:
+    known = us_state_outlines()
+    return [f"{file}: row '{site}', column 'state': '{state}' is not a US state code; its coordinates are not checked"
+            for site, state in sites["state"].items() if state not in known]
+
+
+#: (section, option) -> (low, high, rule in words): the range a numeric option may take
+OPTION_RANGES: dict[tuple[str, str], tuple[float, float, str]] = {
+    ("finance", "wacc"): (0.0, 1.0 - 1e-9, "a fraction in [0, 1)"),
+    ("finance", "start_year"): (2000, 2100, "a year in 2000..2100"),
+    ("finance", "dollar_year"): (2000, 2100, "a year in 2000..2100"),
+    ("finance", "horizon_yr"): (1.0, 100.0, "a number of years in 1..100"),
+    ("objective", "min_demand_share"): (1e-9, 1.0, "a fraction in (0, 1]"),
+    ("objective", "dinkelbach_tolerance"): (1e-12, 0.1, "a tolerance in (0, 0.1]"),
+    ("objective", "max_iterations"): (1, 1000, "a count in 1..1000"),
+    ("constraints", "online_by_year"): (2000, 2100, "a year in 2000..2100"),
+    ("constraints", "carbon_cap_t_per_yr"): (0.0, math.inf, "a tonnage of at least 0"),
+    ("constraints", "carbon_price_usd_per_t"): (0.0, math.inf, "a price of at least 0 (a negative price pays for emitting)"),
+    ("constraints", "capex_budget_usd"): (0.0, math.inf, "an amount of at least 0"),
+    ("constraints", "cfe_share"): (0.0, 1.0, "a fraction in [0, 1]"),
+    ("time", "representative_days"): (1, DAYS_PER_YEAR, f"a count between 1 and {DAYS_PER_YEAR}"),
+    ("solver", "time_limit_s"): (1e-3, math.inf, "a positive number of seconds"),
+    ("solver", "mip_gap"): (0.0, 1.0 - 1e-9, "a fraction in [0, 1)"),
+    ("solver", "threads"): (1, 1024, "a count in 1..1024"),
+}
+
+
+def _option_problems(scenario: Scenario) -> list[str]:
+    """Every numeric option finite and within its range; names from the option sections."""
+    problems = []
+    for section in OPTION_SECTIONS:
+        for name, value in asdict(getattr(scenario, section)).items():
+            if value is None or isinstance(value, (bool, str, list)):
+                continue
+            option = f"{section}.{name}"
+            if not isinstance(value, (int, float)) or not math.isfinite(value):
+                problems.append(f"{option}: value {value!r} must be a finite number")
+                continue
+            low, high, rule = OPTION_RANGES.get((section, name), (-math.inf, math.inf, ""))
+            if not low <= value <= high:
+                problems.append(f"{option}: value {value!r} must be {rule}")
+    return problems
+
+
+def check_options(scenario: Scenario, where: str) -> None:
+    """Raise ScenarioError unless every option is valid. The command line's options pass here too,
+    after they replace the YAML's, so ``--time-limit 0`` is refused like ``time_limit_s: 0``."""
+    problems = _option_problems(scenario)
     if scenario.objective.mode not in OBJECTIVE_MODES:
-        raise ScenarioError(
-            f"{where}: objective.mode '{scenario.objective.mode}' is not one of {OBJECTIVE_MODES}."
-            f"{_nearest(scenario.objective.mode, OBJECTIVE_MODES)}"
-        )
-    if not scenario.solver.time_limit_s > 0:
-        raise ScenarioError(f"{where}: solver.time_limit_s {scenario.solver.time_limit_s} must be positive")
-    if not 0 <= scenario.solver.mip_gap < 1:
-        raise ScenarioError(f"{where}: solver.mip_gap {scenario.solver.mip_gap} must be a fraction in [0, 1)")
-    if scenario.solver.threads < 1:
-        raise ScenarioError(f"{where}: solver.threads {scenario.solver.threads} must be at least 1")
-    if not 0 < scenario.objective.min_demand_share <= 1:
-        raise ScenarioError(f"{where}: objective.min_demand_share must be in (0, 1]")
-    if not 1 <= scenario.time.representative_days <= DAYS_PER_YEAR:
-        raise ScenarioError(f"{where}: time.representative_days must be between 1 and {DAYS_PER_YEAR}")
+        problems.append(f"objective.mode '{scenario.objective.mode}' is not one of {OBJECTIVE_MODES}."
+                        f"{_nearest(scenario.objective.mode, OBJECTIVE_MODES)}")
     for name in scenario.time.extreme_days or []:
         if name not in EXTREME_DAYS:
-            raise ScenarioError(f"{where}: time.extreme_days: unknown day '{name}'.{_nearest(name, EXTREME_DAYS)}")
-    if not 0 <= scenario.constraints.cfe_share <= 1:
-        raise ScenarioError(f"{where}: constraints.cfe_share {scenario.constraints.cfe_share} must be a fraction in [0, 1]")
-    if scenario.finance.horizon_yr <= 0:
-        raise ScenarioError(f"{where}: finance.horizon_yr must be positive")
-    if not 0 <= scenario.finance.wacc < 1:
-        raise ScenarioError(f"{where}: finance.wacc {scenario.finance.wacc} must be a fraction in [0, 1)")
+            problems.append(f"time.extreme_days: unknown day '{name}'.{_nearest(name, EXTREME_DAYS)}")
+    online_by = scenario.constraints.online_by_year
+    if online_by is not None and online_by < scenario.finance.start_year:
+        problems.append(f"constraints.online_by_year {online_by} is before finance.start_year "
+                        f"{scenario.finance.start_year}: nothing can be built in time")
     tables = scenario.tables
     choices = {
         "allowed_power_techs": [*tables["power_techs"].index, *tables["storage_techs"].index],
         "allowed_sites": list(tables["sites"].index),
     }
     for option, known in choices.items():
-        for item in getattr(scenario.constraints, option) or []:
+        chosen = getattr(scenario.constraints, option)
+        if chosen is not None and not chosen:
+            problems.append(f"constraints.{option} is an empty list: nothing could be built (leave it out to allow all)")
+        for item in chosen or []:
             if item not in known:
-                raise ScenarioError(f"{where}: constraints.{option}: unknown id '{item}'.{_nearest(item, known)}")
+                problems.append(f"constraints.{option}: unknown id '{item}'.{_nearest(item, known)}")
+    if problems:
+        raise ScenarioError("\n".join(f"{where}: {problem}" for problem in problems))
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read, override and validate a scenario YAML and all its tables."""
+def load_scenario(path: str | Path, trusted_root: str | Path | None = None) -> Scenario:
+    """Read, override and validate a scenario YAML and all its tables.
+
+    ``trusted_root``: read no file outside this folder (a plan folder someone sent, re-checked by
+    ``aifactory verify``); see :func:`_reference` for the rule without it.
+    """
     path = Path(path)
-    document = _resolve_document(path)
+    trusted_root = None if trusted_root is None else Path(trusted_root).resolve()
+    if trusted_root is not None and not inside(path, trusted_root):
+        raise ScenarioError(f"{path}: the scenario lies outside {trusted_root}")
+    document = _resolve_document(path, trusted_root)
     data_dir = Path(document.get("data", path.parent.resolve()))
     names = document.get("tables") or {}
     for table in names:
@@ -594,6 +703,8 @@ def load_scenario(path: str | Path) -> Scenario:
     tables, files = {}, {}
     for table, (_, ids, default_file) in TABLES.items():
         file = data_dir / names.get(table, default_file)
+        if not inside(file, data_dir):
+            raise ScenarioError(f"{path}: tables.{table}: '{names[table]}' lies outside the data folder {data_dir}")
         files[table] = str(file)
         frame = _validate(table, _read_table(table, file), str(file))
         if table == "hourly":
@@ -609,10 +720,11 @@ def load_scenario(path: str | Path) -> Scenario:
         description=str(document.get("description", "")),
         tables=tables,
         source=str(path),
-        warnings=_unit_warnings(tables, files),
+        data_folder=str(data_dir),
+        warnings=_unit_warnings(tables, files) + _unknown_states(tables["sites"], files["sites"]),
         **{section: _options(section, document.get(section), path) for section in OPTION_SECTIONS},
     )
-    _check_options(scenario, str(path))
+    check_options(scenario, str(path))
     if scenario.constraints.allowed_sites is not None:
         # only the allowed candidates enter the model, and the representative days fit their weather
         keep = tables["sites"].index.isin(scenario.constraints.allowed_sites)

@@ -7,6 +7,7 @@ planner can read back in an error message ("greater_than_or_equal_to(0)"). Cross
 
 from __future__ import annotations
 
+import numpy as np
 import pandera.pandas as pa
 from pandera.pandas import Check, Column, DataFrameSchema
 
@@ -14,15 +15,23 @@ NON_NEGATIVE = Check.ge(0)
 POSITIVE = Check.gt(0)
 FRACTION = Check.in_range(0, 1)
 YEAR = Check.in_range(2000, 2100)
+#: inf and -inf pass every range check written with an open end: refused in every number column
+FINITE = Check(np.isfinite, element_wise=False, name="finite", error="must be a finite number")
+#: spellings a boolean cell may take, read case-insensitively; anything else is an error
+TRUE_WORDS = ("true", "1", "yes")
+FALSE_WORDS = ("false", "0", "no")
 #: an asset's economic life: at least a year (shorter is a lease, not capital), at most a century
 LIFE_YR = Check.in_range(1, 100)
 
 
 def _col(dtype, description: str, checks=None, nullable: bool = False, required: bool = True):
-    """A column that must be present (unless optional) and coercible to ``dtype``."""
+    """A column that must be present (unless optional) and coercible to ``dtype``; numbers finite."""
+    checks = list(checks or [])
+    if dtype in (float, int):
+        checks.insert(0, FINITE)
     return Column(
         dtype,
-        checks=checks or [],
+        checks=checks,
         nullable=nullable,
         required=required,
         coerce=True,
@@ -252,4 +261,4 @@ FACILITY_PARAMETERS: dict[str, tuple[str, float, float]] = {
     "latency_overhead_ms": ("ms", 0, 1000),
 }
 
-__all__ = ["TABLES", "FACILITY_PARAMETERS", "pa"]
+__all__ = ["TABLES", "FACILITY_PARAMETERS", "TRUE_WORDS", "FALSE_WORDS", "pa"]

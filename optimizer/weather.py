@@ -80,6 +80,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from optimizer.safe_io import UnsafeFileError, read_text
+
 HOURS_PER_YEAR = 8760
 HOURS_PER_DAY = 24
 DAYS_PER_YEAR = 365
@@ -483,11 +485,9 @@ class _Table:
     def __init__(self, path: Path):
         self.path = path
         try:
-            text = path.read_text(encoding="utf-8-sig")
-        except OSError as exc:
-            raise WeatherFileError(f"{path}: cannot read the file ({exc.strerror or exc})") from exc
-        except UnicodeDecodeError as exc:
-            raise WeatherFileError(f"{path}: not a UTF-8 text file ({exc})") from exc
+            text = read_text(path, what="hourly file")
+        except UnsafeFileError as exc:
+            raise WeatherFileError(str(exc)) from None
         rows: list[tuple[int, list[str]]] = []
         for number, line in enumerate(text.splitlines(), start=1):
             stripped = line.strip()
