@@ -1,31 +1,44 @@
-"""The ``aifactory`` command."""
+"""The ``aifactory`` command.
+
+Every command ends in one of the exit codes below. A bad input, a file-system error or an
+undecodable file is one line naming the file, row, column and rule (exit 2), never a traceback;
+``aifactory --debug COMMAND`` shows the traceback for developers.
+"""
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
 import pandas as pd
 import typer
+import yaml
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from optimizer.compare import PlanComparison, PlanFolderError, compare_plans
 from optimizer.diagnose import diagnose
+from optimizer.geojson import GeoJSONError
 from optimizer.model import build_model
-from optimizer.plan import Plan, PlanExistsError, build_plan
+from optimizer.outputs import OutputFolderError, check_output_folder, write_folder
+from optimizer.plan import Plan, build_plan
 from optimizer.plots import (
+    PlotOptionError,
     plot_cost_by_site,
     plot_dispatch,
     plot_map,
     plot_map_html,
     plot_tornado,
 )
-from optimizer.scenario import OBJECTIVE_MODES, ScenarioError, load_scenario
+from optimizer.safe_io import UnsafeFileError
+from optimizer.scenario import OBJECTIVE_MODES, ScenarioError, check_options, load_scenario
 from optimizer.screening import screened_solve
 from optimizer.solve import SolveError, compile_to_highs, solve
 from optimizer.stats import family_tables, model_stats
@@ -37,16 +50,82 @@ console = Console()
 # soft_wrap: an error stays on one line in logs and CI, whatever the width
 err_console = Console(stderr=True, soft_wrap=True)
 
+EXIT_OK = 0
+#: a bug: one line and a request to run with --debug
+EXIT_INTERNAL = 1
 EXIT_INPUT = 2
-EXIT_NO_PLAN = 3
+#: the scenario is proven to have no plan
+EXIT_INFEASIBLE = 3
 EXIT_VIOLATION = 4
+#: the time limit stopped the solve with a plan, not proven within the gap asked
+EXIT_TIME_LIMIT_PLAN = 5
+#: the solve stopped without any plan (time limit or numerical trouble), not proven infeasible
+EXIT_NO_PLAN = 6
 #: the shell's convention for a process ended by SIGINT
 EXIT_INTERRUPTED = 130
 
+#: errors that are the input's fault, reported as one line each
+INPUT_ERRORS = (ScenarioError, OutputFolderError, PlanFolderError, UnsafeFileError, GeoJSONError, PlotOptionError,
+                yaml.YAMLError)
+#: file-system errors in a planner's words
+OS_ERROR_WORDS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.EROFS: "the file system is read-only",
+    errno.ENOENT: "no such file or folder",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.EISDIR: "is a folder, not a file",
+}
+
+
+class _State:
+    debug = False
+
 
 @app.callback()
-def main() -> None:
+def main(debug: bool = typer.Option(False, "--debug", help="show the Python traceback of any error")) -> None:
     """Plan AI factories: sites, power, chips and cooling at the lowest cost per delivered token."""
+    _State.debug = debug
+
+
+class PlanFailsVerification(RuntimeError):
+    """A solved plan that the independent verifier rejects: never handed out."""
+
+
+def _os_error_line(error: OSError) -> str:
+    where = error.filename or ""
+    words = OS_ERROR_WORDS.get(error.errno, error.strerror or str(error))
+    return f"{where}: {words}" if where else words
+
+
+@contextmanager
+def _one_line_errors(interrupted: str = "stopped; nothing written") -> Iterator[None]:
+    """Turn every failure of a command into its exit code and one line (the traceback with --debug)."""
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except KeyboardInterrupt:
+        _interrupted(interrupted)
+    except INPUT_ERRORS as error:
+        if _State.debug:
+            raise
+        _print_input_error(error)
+        raise typer.Exit(EXIT_INPUT) from None
+    except (OSError, UnicodeError) as error:
+        if _State.debug:
+            raise
+        line = _os_error_line(error) if isinstance(error, OSError) else f"cannot decode a file: {error}"
+        err_console.print(f"[red]error:[/red] {escape(line)}")
+        raise typer.Exit(EXIT_INPUT) from None
+    except Exception as error:  # a bug must still end in one line, not a traceback
+        if _State.debug:
+            raise
+        err_console.print(f"[red]internal error:[/red] {escape(type(error).__name__)}: {escape(' '.join(str(error).split()))} "
+                          "(run `aifactory --debug ...` for the traceback and report it)")
+        raise typer.Exit(EXIT_INTERNAL) from None
 
 
 def _headline(plan: Plan) -> Table:
@@ -106,7 +185,7 @@ def _sites_table(plan: Plan) -> Table:
 def solve_command(
     scenario_path: Path = typer.Argument(..., help="scenario YAML, e.g. data/scenarios/base.yaml"),
     out: Path = typer.Option(..., "--out", "-o", help="folder for the plan's CSV tables"),
-    force: bool = typer.Option(False, "--force", help="replace an existing output folder"),
+    force: bool = typer.Option(False, "--force", help="replace an existing plan folder (written by aifactory)"),
     objective: Optional[str] = typer.Option(None, help=f"override objective.mode: {' | '.join(OBJECTIVE_MODES)}"),
     time_limit: Optional[float] = typer.Option(None, "--time-limit", help="solver time limit, s"),
     mip_gap: Optional[float] = typer.Option(None, "--mip-gap", help="relative MIP gap, e.g. 0.005"),
@@ -118,55 +197,92 @@ def solve_command(
         "builds with the full model, report the gap over all candidates",
     ),
 ) -> None:
-    """Solve a scenario and write its plan (summary, sites, chips, power, dispatch, ...) to --out."""
-    if out.exists() and not force:
-        err_console.print(f"[red]error:[/red] {escape(str(out))} exists; pass --force to replace it")
-        raise typer.Exit(EXIT_INPUT)
-    try:
+    """Solve a scenario and write its plan (summary, sites, chips, power, dispatch, ...) to --out.
+
+    Exit codes: 0 optimal within the gap; 5 time limit with a plan (gap shown); 3 proven
+    infeasible (with the reason); 6 no plan at the time limit; 2 bad input; 4 the plan failed its
+    own verification (nothing written); 130 interrupted."""
+    with _one_line_errors(f"nothing written to {out}"):
+        # refused before any work: the current folder, a scenario's folder, a folder we did not write
+        check_output_folder(out, "plan", protected=[scenario_path.parent], force=force)
         with console.status("loading and validating the scenario"):
             scenario = load_scenario(scenario_path)
+        check_output_folder(out, "plan", protected=scenario.input_folders(), force=force)
         for warning in scenario.warnings:
             err_console.print(f"[yellow]check units:[/yellow] {escape(warning)}")
-        if objective is not None:
-            scenario.objective = replace(scenario.objective, mode=objective)
-            if objective not in OBJECTIVE_MODES:
-                raise ScenarioError(f"--objective '{objective}' is not one of {OBJECTIVE_MODES}")
-        overrides = {"time_limit_s": time_limit, "mip_gap": mip_gap, "threads": threads, "log": log}
-        scenario.solver = replace(scenario.solver, **{k: v for k, v in overrides.items() if v is not None})
+        _apply_command_line(scenario, objective, time_limit=time_limit, mip_gap=mip_gap, threads=threads, log=log)
+        try:
+            fm, result = _screened(scenario) if screen else _solved(scenario)
+        except SolveError as error:
+            _no_plan(error, scenario)
         if screen:
-            fm, result = _screened(scenario)
             # the folder's scenario holds the planned sites, so that `aifactory verify` re-checks it
             scenario = replace(fm.scenario, solver=scenario.solver)
-        else:
-            with console.status("building the model"):
-                fm = build_model(scenario)
-            with console.status(f"solving with HiGHS (limit {scenario.solver.time_limit_s:g} s)"):
-                result = solve(fm, scenario.solver, scenario.objective)
         plan = build_plan(fm, result)
-        plan.write(out, scenario, force=force)
-    except ScenarioError as error:
-        _print_input_error(error)
-        raise typer.Exit(EXIT_INPUT) from None
-    except PlanExistsError as error:
-        err_console.print(f"[red]error:[/red] {escape(str(error))}")
-        raise typer.Exit(EXIT_INPUT) from None
-    except SolveError as error:
-        err_console.print(f"[red]no plan:[/red] {escape(str(error))}")
-        if error.infeasible:
-            _explain(scenario)
-        raise typer.Exit(EXIT_NO_PLAN) from None
-    except KeyboardInterrupt:
-        _interrupted(f"nothing written to {out}")
+        checks = _write_verified(plan, out, scenario, force)
     console.print(_headline(plan))
     console.print(_sites_table(plan))
     for warning in result.numerics_warnings:
         console.print(f"[yellow]numerics:[/yellow] {escape(warning)}")
-    if plan.summary["status"] != "optimal" and screen:
-        console.print(f"[yellow]proven within {plan.summary['mip_gap']:.2%} of the best plan over all candidates, not "
-                      f"the {scenario.solver.mip_gap:.2%} asked: the relaxation's bound or the time limit stopped it[/yellow]")
-    elif plan.summary["status"] != "optimal":
-        console.print("[yellow]time limit reached: this plan is feasible but not proven within the MIP gap[/yellow]")
-    console.print(f"plan written to [bold]{out}[/bold]")
+    console.print(f"verified: the plan passes all {checks} independent checks (aifactory verify {escape(str(out))})")
+    console.print(f"plan written to [bold]{escape(str(out))}[/bold]")
+    if plan.summary["status"] != "optimal":
+        if screen:
+            console.print(f"[yellow]proven within {plan.summary['mip_gap']:.2%} of the best plan over all candidates, "
+                          f"not the {scenario.solver.mip_gap:.2%} asked: the relaxation's bound or the time limit "
+                          "stopped it[/yellow]")
+        else:
+            console.print(f"[yellow]time limit reached: this plan is feasible and within {plan.summary['mip_gap']:.2%} "
+                          f"of the proven bound, not the {scenario.solver.mip_gap:.2%} asked[/yellow]")
+        raise typer.Exit(EXIT_TIME_LIMIT_PLAN)
+
+
+def _apply_command_line(scenario, objective: str | None, **solver_options) -> None:
+    """The command line's options over the YAML's, checked by the same rules."""
+    if objective is not None:
+        scenario.objective = replace(scenario.objective, mode=objective)
+    chosen = {name: value for name, value in solver_options.items() if value is not None}
+    renamed = {"time_limit": "time_limit_s"}
+    scenario.solver = replace(scenario.solver, **{renamed.get(k, k): v for k, v in chosen.items()})
+    check_options(scenario, "command line")
+
+
+def _solved(scenario):
+    with console.status("building the model"):
+        fm = build_model(scenario)
+    with console.status(f"solving with HiGHS (limit {scenario.solver.time_limit_s:g} s)"):
+        return fm, solve(fm, scenario.solver, scenario.objective)
+
+
+def _no_plan(error: SolveError, scenario) -> None:
+    """Say why there is no plan and leave with the exit code of its kind."""
+    err_console.print(f"[red]no plan:[/red] {escape(str(error))}")
+    if error.infeasible:
+        _explain(scenario)
+        raise typer.Exit(EXIT_INFEASIBLE)
+    raise typer.Exit(EXIT_NO_PLAN)
+
+
+def _write_verified(plan: Plan, out: Path, scenario, force: bool) -> int:
+    """Write the plan whole, after the independent verifier has passed it in its staging folder;
+    the number of checks passed. A plan that fails is not written (exit 4)."""
+    passed = []
+
+    def verified(staging: Path) -> None:
+        verification = verify_plan(staging)
+        if not verification.ok:
+            raise PlanFailsVerification("\n".join(verification.messages))
+        passed.append(len(verification.checks))
+
+    with console.status("verifying the plan independently and writing it"):
+        try:
+            plan.write(out, scenario, force=force, check=verified, protected=scenario.input_folders())
+        except PlanFailsVerification as error:
+            for line in str(error).splitlines():
+                err_console.print(f"[red]violation:[/red] {escape(line)}")
+            err_console.print(f"[red]error:[/red] the plan fails its own verification; nothing written to {escape(str(out))}")
+            raise typer.Exit(EXIT_VIOLATION) from None
+    return passed[0]
 
 
 def _screened(scenario):
@@ -219,18 +335,13 @@ def diagnose_command(
     """Say why a scenario has no plan: contradictory inputs, demand that cannot be served, and a
     smallest set of limits (land, grid, carbon, budget, chip supply, water, 24/7 share) to move.
     Exits 0 when the scenario has a plan, 3 when it has none."""
-    try:
+    with _one_line_errors("diagnosis stopped"):
         scenario = load_scenario(scenario_path)
         with console.status("checking the inputs and re-solving with elastic limits"):
             diagnosis = diagnose(scenario)
-    except ScenarioError as error:
-        _print_input_error(error)
-        raise typer.Exit(EXIT_INPUT) from None
-    except KeyboardInterrupt:
-        _interrupted("diagnosis stopped")
     console.print(escape(diagnosis.text()))
     if not diagnosis.feasible:
-        raise typer.Exit(EXIT_NO_PLAN)
+        raise typer.Exit(EXIT_INFEASIBLE)
 
 
 @app.command("stats")
@@ -240,14 +351,11 @@ def stats_command(
 ) -> None:
     """Build a scenario's model and print its size and coefficient ranges (matrix, costs, bounds,
     right-hand sides) against the documented range, with the widest constraint and variable families."""
-    try:
+    with _one_line_errors():
         scenario = load_scenario(scenario_path)
         with console.status("building and compiling the model"):
             fm = build_model(scenario)
             cm = compile_to_highs(fm, scenario.solver)
-    except ScenarioError as error:
-        _print_input_error(error)
-        raise typer.Exit(EXIT_INPUT) from None
     stats = model_stats(cm)
     size = cm.size
     console.print(f"{scenario.name}: {size.variables:,} variables ({size.integers:,} integer), "
@@ -273,8 +381,21 @@ def stats_command(
     for warning in stats.outside_range():
         console.print(f"[yellow]outside the documented range:[/yellow] {escape(warning)}")
     if out is not None:
-        families.drop(columns="spread").to_csv(out)
-        console.print(f"per-family ranges written to [bold]{out}[/bold]")
+        with _one_line_errors():
+            _write_csv(families.drop(columns="spread"), out)
+        console.print(f"per-family ranges written to [bold]{escape(str(out))}[/bold]")
+
+
+def _write_csv(frame: pd.DataFrame, out: Path) -> None:
+    """A CSV the user named: never through a symlink, never over a folder; written whole."""
+    if out.is_symlink() or out.is_dir():
+        raise OutputFolderError(f"{out}: is a {'symbolic link' if out.is_symlink() else 'folder'}; name a new CSV file")
+    staging = out.with_name(f".{out.name}.partial")
+    try:
+        frame.to_csv(staging)
+        os.replace(staging, out)
+    finally:
+        staging.unlink(missing_ok=True)
 
 
 @app.command("verify")
@@ -283,7 +404,7 @@ def verify_command(
 ) -> None:
     """Re-check a plan from its CSVs and scenario copy alone (no model, no solver): every
     constraint with its worst margin, the costs and $/Mtok recomputed. Exits 4 on any violation."""
-    with console.status(f"re-checking {plan}"):
+    with _one_line_errors("verification stopped"), console.status(f"re-checking {plan}"):
         verification = verify_plan(plan)
     # wide enough for ids and rules on one line, even when the output is a file or a CI log
     Console(width=max(console.width, 170)).print(verification_table(verification))
@@ -338,11 +459,8 @@ def compare_command(
     plan_b: Path = typer.Argument(..., help="second plan folder"),
 ) -> None:
     """Print what changed from plan A to plan B: $/Mtok by layer, sites, power capacity, chips."""
-    try:
+    with _one_line_errors("comparison stopped"):
         comparison = compare_plans(plan_a, plan_b)
-    except PlanFolderError as error:
-        _print_input_error(error)
-        raise typer.Exit(EXIT_INPUT) from None
     for table in _comparison_tables(comparison, plan_a.name, plan_b.name):
         console.print(table)
 
@@ -351,32 +469,43 @@ def compare_command(
 @app.command("plot")
 def plot_command(
     folder: Path = typer.Argument(..., help="plan folder (aifactory solve) or sweep folder (aifactory sweep)"),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="folder for the pictures (default: FOLDER/plots)"),
+    force: bool = typer.Option(False, "--force", help="replace an existing --out plots folder (FOLDER/plots always is)"),
     site: Optional[str] = typer.Option(None, help="site for the dispatch chart (default: the largest)"),
     period: Optional[int] = typer.Option(None, help="representative day for the dispatch chart (default: the most common)"),
     boundaries: Optional[Path] = typer.Option(None, help="boundary file for the map (default: US states from bokeh_sampledata)"),
     metric: str = typer.Option("usd_per_mtok", help="sweep.csv column the tornado chart ranks parameters by"),
 ) -> None:
     """Draw a plan (map.png, map.html, cost_by_site.png, dispatch.png) or a sweep (tornado.png and
-    sensitivity.csv) into FOLDER/plots/."""
-    plots = folder / "plots"
-    try:
-        if (folder / "sweep.csv").exists():
-            written = [plot_tornado(folder, plots / "tornado.png", metric), plots / "sensitivity.csv"]
-        elif (folder / "summary.csv").exists():
-            written = [
-                plot_map(folder, plots / "map.png", boundaries),
-                plot_map_html(folder, plots / "map.html", boundaries),
-                plot_cost_by_site(folder, plots / "cost_by_site.png"),
-                plot_dispatch(folder, plots / "dispatch.png", site, period),
-            ]
-        else:
-            raise ValueError(f"{folder}: neither a plan folder (summary.csv) nor a sweep folder (sweep.csv)")
-    except ValueError as error:
-        _print_input_error(error)
-        raise typer.Exit(EXIT_INPUT) from None
-    for path in written:
-        console.print(f"wrote [bold]{path}[/bold]")
+    sensitivity.csv) into FOLDER/plots/ or --out."""
+    with _one_line_errors("plotting stopped; nothing written"):
+        is_sweep = (folder / "sweep.csv").is_file()
+        if not is_sweep and not (folder / "summary.csv").is_file():
+            raise PlanFolderError(f"{folder}: neither a plan folder (summary.csv) nor a sweep folder (sweep.csv)")
+        target = check_output_folder(out or folder / "plots", "plots", protected=[folder / "scenario"],
+                                     force=force or out is None)
+        names = ["tornado.png", "sensitivity.csv"] if is_sweep else ["map.png", "map.html", "cost_by_site.png", "dispatch.png"]
 
+        def draw(staging: Path) -> None:
+            try:
+                if is_sweep:
+                    plot_tornado(folder, staging / "tornado.png", metric)
+                else:
+                    plot_map(folder, staging / "map.png", boundaries)
+                    plot_map_html(folder, staging / "map.html", boundaries)
+                    plot_cost_by_site(folder, staging / "cost_by_site.png")
+                    plot_dispatch(folder, staging / "dispatch.png", site, period)
+            except (KeyError, IndexError, TypeError, ValueError) as error:
+                if isinstance(error, INPUT_ERRORS):
+                    raise
+                # a plan folder edited by hand or cut short: name it, do not draw half a picture
+                raise PlanFolderError(f"{folder}: cannot draw this folder, a table is damaged or incomplete "
+                                      f"({type(error).__name__}: {' '.join(str(error).split())}); "
+                                      f"`aifactory verify {folder}` says what") from None
+
+        write_folder(target, "plots", draw)
+    for name in names:
+        console.print(f"wrote [bold]{escape(str(target / name))}[/bold]")
 
 
 @app.command("sweep")
@@ -387,12 +516,10 @@ def sweep_command(
     workers: Optional[int] = typer.Option(None, help="local worker processes (default: one per core)"),
 ) -> None:
     """Solve every case of a sweep in parallel; resumes where an earlier run stopped."""
-    try:
+    with _one_line_errors(f"sweep stopped; the cases finished so far are kept in {out}"):
         cases = load_sweep(sweep_file)
-    except ScenarioError as error:
-        _print_input_error(error)
-        raise typer.Exit(EXIT_INPUT) from None
-    table = run_sweep(cases, out, scheduler=scheduler, workers=workers, console=console)
+        check_output_folder(out, "sweep", protected=[sweep_file.parent], resume=True)
+        table = run_sweep(cases, out, scheduler=scheduler, workers=workers, console=console)
     solved = table["status"].isin(["optimal", "time_limit_feasible"])
     console.print(f"{int(solved.sum())} of {len(table)} cases solved; results in [bold]{out / 'sweep.csv'}[/bold]")
     for row in table[~solved].itertuples(index=False):

@@ -7,9 +7,7 @@ folder alone is enough to re-verify the plan (``aifactory verify``, ``optimizer/
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from optimizer.model import FactoryModel
 from optimizer.model.applications import site_region_latency_ms
 from optimizer.model.core import LAYERS
 from optimizer.model.energy import carbon_free_techs, grid_wait_yr
+from optimizer.outputs import check_output_folder, clear_leftovers, write_folder
 from optimizer.solve import SolveResult
 from optimizer.units import TOKENS_PER_MTOK, TOKENS_PER_PTOK, USD_PER_MUSD
 
@@ -30,10 +29,6 @@ LITRES_PER_ML = 1e6
 TABLE_FILES = (
     "summary", "sites", "chips", "allocation", "power", "dispatch", "storage_days", "deliveries", "costs", "aggregation_error",
 )
-
-
-class PlanExistsError(FileExistsError):
-    """The output folder exists and overwriting was not asked for."""
 
 
 def _values(component) -> pd.Series:
@@ -53,27 +48,29 @@ class Plan:
     def summary(self) -> pd.Series:
         return self.tables["summary"].iloc[0]
 
-    def write(self, folder: str | Path, scenario, force: bool = False) -> Path:
-        """Write every table, ``sites.geojson`` and the resolved scenario; all or nothing."""
-        folder = Path(folder)
-        if folder.exists() and not force:
-            raise PlanExistsError(f"{folder} exists; pass --force to replace it")
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-        try:
+    def write(self, folder: str | Path, scenario, force: bool = False, check: Callable[[Path], None] | None = None,
+              protected: Iterable[Path] = ()) -> Path:
+        """Write every table, ``sites.geojson`` and the resolved scenario; all or nothing.
+
+        ``folder`` must be new or a plan this tool wrote (replaced only with ``force``), and must not
+        touch ``protected`` folders (see :func:`optimizer.outputs.check_output_folder`). ``check``
+        runs on the complete staging folder before it replaces anything (e.g. the independent
+        verifier) and stops the write by raising.
+        """
+        target = check_output_folder(Path(folder), "plan", protected=protected, force=force)
+        clear_leftovers(target)
+
+        def fill(staging: Path) -> None:
             for name in TABLE_FILES:
                 self.tables[name].to_csv(staging / f"{name}.csv", index=False)
             sites = self.tables["sites"]
             geometry = gpd.points_from_xy(sites["lon"], sites["lat"], crs="EPSG:4326")
             gpd.GeoDataFrame(sites, geometry=geometry).to_file(staging / "sites.geojson", driver="GeoJSON")
             scenario.write(staging / "scenario")
-            if folder.exists():
-                shutil.rmtree(folder)
-            os.replace(staging, folder)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        return folder
+            if check is not None:
+                check(staging)
+
+        return write_folder(target, "plan", fill)
 
 
 def build_plan(fm: FactoryModel, result: SolveResult) -> Plan:

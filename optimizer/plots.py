@@ -17,6 +17,8 @@ import pandas as pd
 # that imports this module keeps its own inline plots
 from matplotlib.figure import Figure
 
+from optimizer.safe_io import checked_file, read_csv
+
 LAYER_COLOURS = {"energy": "#e6a817", "chips": "#3b6fb6", "infrastructure": "#7a8b99"}
 SOURCE_COLOURS = {
     "grid": "#6c757d", "solar": "#f2c12e", "wind": "#4fa3d1", "thermal": "#c0504d", "nuclear": "#8e6bbf",
@@ -26,14 +28,18 @@ SOURCE_COLOURS = {
 US_EXTENT = (-125.0, -66.0, 24.0, 50.0)
 
 
+class PlotOptionError(ValueError):
+    """A plot option (site, period, metric) that the folder does not have."""
+
+
 def _read(folder: Path, name: str) -> pd.DataFrame:
-    return pd.read_csv(folder / f"{name}.csv")
+    return read_csv(folder / f"{name}.csv", f"table '{name}'")
 
 
 def us_states(boundary_file: str | Path | None = None) -> gpd.GeoDataFrame | None:
     """State outlines: a user's boundary file, else bokeh_sampledata's US states, else None."""
     if boundary_file is not None:
-        return gpd.read_file(boundary_file).to_crs(4326)
+        return gpd.read_file(checked_file(boundary_file, what="boundary file")).to_crs(4326)
     try:
         from bokeh_sampledata.us_states import records
     except ImportError:
@@ -55,8 +61,8 @@ def plot_map(folder: Path, out: Path, boundary_file: str | Path | None = None) -
     """Sites sized by IT MW and coloured by their main power source; demand regions and the
     site-region links that carry tokens (line width by tokens)."""
     sites, deliveries = _read(folder, "sites"), _read(folder, "deliveries")
-    regions = pd.read_csv(folder / "scenario" / "regions.csv").set_index("region_id")
-    demand = pd.read_csv(folder / "scenario" / "demand.csv").groupby("region_id")["tokens_per_yr"].sum()
+    regions = read_csv(folder / "scenario" / "regions.csv").set_index("region_id")
+    demand = read_csv(folder / "scenario" / "demand.csv").groupby("region_id")["tokens_per_yr"].sum()
     built = sites[sites["built"] == 1].set_index("site_id")
     main_source = _main_source(folder)
 
@@ -131,8 +137,8 @@ def plot_map_html(folder: Path, out: Path, boundary_file: str | Path | None = No
     from bokeh.resources import INLINE
 
     sites, deliveries = _read(folder, "sites"), _read(folder, "deliveries")
-    regions = pd.read_csv(folder / "scenario" / "regions.csv")
-    demand = pd.read_csv(folder / "scenario" / "demand.csv").groupby("region_id")["tokens_per_yr"].sum()
+    regions = read_csv(folder / "scenario" / "regions.csv")
+    demand = read_csv(folder / "scenario" / "demand.csv").groupby("region_id")["tokens_per_yr"].sum()
     regions["demand_tokens_per_yr"] = regions["region_id"].map(demand).fillna(0.0)
     regions["size_px"] = 6 + 18 * regions["demand_tokens_per_yr"] / max(regions["demand_tokens_per_yr"].max(), 1.0)
     built = sites[sites["built"] == 1].set_index("site_id")
@@ -223,13 +229,13 @@ def plot_dispatch(folder: Path, out: Path, site: str | None = None, period: int 
         site = sites.sort_values("it_capacity_mw", ascending=False)["site_id"].iloc[0]
     day = dispatch[dispatch["site_id"] == site]
     if day.empty:
-        raise ValueError(f"site '{site}' is not built in {folder}; built: {sorted(dispatch['site_id'].unique())}")
+        raise PlotOptionError(f"site '{site}' is not built in {folder}; built: {sorted(dispatch['site_id'].unique())}")
     if period is None:
         period = int(day.groupby("period")["weight_h"].first().idxmax())
     day = day[day["period"] == period].sort_values("hour")
     if day.empty:
-        raise ValueError(f"period {period} is not in {folder}; periods: {sorted(dispatch['period'].unique())}")
-    techs = pd.read_csv(folder / "scenario" / "power_techs.csv").set_index("tech_id")
+        raise PlotOptionError(f"period {period} is not in {folder}; periods: {sorted(dispatch['period'].unique())}")
+    techs = read_csv(folder / "scenario" / "power_techs.csv").set_index("tech_id")
     fig = Figure(figsize=(10, 5))
     ax = fig.subplots()
     bottom = pd.Series(0.0, index=day.index)
@@ -279,7 +285,7 @@ def sensitivity(sweep: pd.DataFrame, metric: str = "usd_per_mtok") -> tuple[pd.D
     from optimizer.sweep import SOLVED
 
     if metric not in sweep.columns:
-        raise ValueError(f"sweep.csv has no column '{metric}'")
+        raise PlotOptionError(f"sweep.csv has no column '{metric}'")
     solved = sweep[sweep["status"].isin(SOLVED)]
     if solved.empty:
         raise ValueError("no case of this sweep has a plan: nothing to chart")

@@ -25,6 +25,7 @@ skips cases whose plan is already written: a sweep resumes where it stopped.
 from __future__ import annotations
 
 import itertools
+import math
 import re
 import time
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from optimizer.outputs import is_ours, write_marker
+from optimizer.safe_io import UnsafeFileError, load_yaml
 from optimizer.scenario import ScenarioError, merge_documents
 
 MODES = ("grid", "zip", "sample", "one_at_a_time")
@@ -79,6 +82,8 @@ def _parameter(name: str, spec: Any, where: str) -> Parameter:
         raise ScenarioError(f"{where}: parameters.{name}.range must be [low, high] with low <= high")
     if kind == "scale" and not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
         raise ScenarioError(f"{where}: parameters.{name}.scale must list numbers")
+    if any(isinstance(v, float) and not math.isfinite(v) for v in values):
+        raise ScenarioError(f"{where}: parameters.{name}.{kind} must list finite numbers, not {values!r}")
     path = tuple(str(spec["set"]).split("."))
     if path[0] == "overrides" and len(path) != 4:
         raise ScenarioError(f"{where}: parameters.{name}.set '{spec['set']}': use overrides.<table>.<row id>.<column>")
@@ -102,11 +107,18 @@ def load_sweep(path: str | Path) -> list[Case]:
     """Read a sweep file and expand it into cases (each a scenario document extending the base)."""
     path = Path(path)
     try:
-        document = yaml.safe_load(path.read_text()) or {}
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: sweep file not found") from None
+        document = load_yaml(path, "sweep file") or {}
+    except UnsafeFileError as error:
+        raise ScenarioError(str(error)) from None
     except yaml.YAMLError as error:
-        raise ScenarioError(f"{path}: not valid YAML: {error}") from None
+        raise ScenarioError(f"{path}: not valid YAML: {' '.join(str(error).split())}") from None
+    if not isinstance(document, dict):
+        raise ScenarioError(f"{path}: a sweep must be a mapping of keys to values")
+    if not isinstance(document.get("parameters", {}), dict):
+        raise ScenarioError(f"{path}: parameters must map each parameter's name to {{set: ..., values: [...]}}, "
+                            f"not {type(document['parameters']).__name__}")
+    if not isinstance(document.get("scenario", ""), str):
+        raise ScenarioError(f"{path}: scenario must be a path to a scenario YAML")
     unknown = set(document) - SWEEP_KEYS
     if unknown:
         raise ScenarioError(f"{path}: unknown keys {sorted(unknown)}; a sweep has {sorted(SWEEP_KEYS)}")
@@ -239,6 +251,8 @@ def run_sweep(cases: list[Case], out: str | Path, scheduler: str | None = None, 
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    if not is_ours(out, "sweep"):
+        write_marker(out, "sweep")
     rows, todo = [], []
     for case in cases:
         row = finished_row(case, out)

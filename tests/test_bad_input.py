@@ -407,6 +407,7 @@ def test_cli_prints_error_text_verbatim(data_dir: Path, tmp_path: Path) -> None:
 def test_cli_refuses_existing_folder_without_force(tmp_path: Path) -> None:
     out = tmp_path / "existing"
     out.mkdir()
+    (out / ".aifactory").write_text('{"kind": "plan"}\n')  # an earlier plan of ours: needs --force
     keep = out / "summary.csv"
     keep.write_text("an earlier plan\n")
     before = {p.name: (p.stat().st_mtime_ns, p.read_text()) for p in out.iterdir()}
