@@ -37,7 +37,7 @@ from optimizer.plots import (
     plot_map_html,
     plot_tornado,
 )
-from optimizer.safe_io import UnsafeFileError
+from optimizer.safe_io import MAX_YAML_BYTES, UnsafeFileError, checked_file
 from optimizer.scenario import OBJECTIVE_MODES, ScenarioError, check_options, load_scenario
 from optimizer.screening import screened_solve
 from optimizer.solve import SolveError, compile_to_highs, solve
@@ -203,7 +203,9 @@ def solve_command(
     infeasible (with the reason); 6 no plan at the time limit; 2 bad input; 4 the plan failed its
     own verification (nothing written); 130 interrupted."""
     with _one_line_errors(f"nothing written to {out}"):
-        # refused before any work: the current folder, a scenario's folder, a folder we did not write
+        # refused before any work: a scenario that is no file, and an output folder that would
+        # replace the current folder, the scenario's folder or a folder we did not write
+        checked_file(scenario_path, MAX_YAML_BYTES, "scenario file")
         check_output_folder(out, "plan", protected=[scenario_path.parent], force=force)
         with console.status("loading and validating the scenario"):
             scenario = load_scenario(scenario_path)
@@ -405,6 +407,8 @@ def verify_command(
     """Re-check a plan from its CSVs and scenario copy alone (no model, no solver): every
     constraint with its worst margin, the costs and $/Mtok recomputed. Exits 4 on any violation."""
     with _one_line_errors("verification stopped"), console.status(f"re-checking {plan}"):
+        if not plan.is_dir():
+            raise PlanFolderError(f"{plan}: plan folder not found" if not plan.exists() else f"{plan}: is a file, not a folder")
         verification = verify_plan(plan)
     # wide enough for ids and rules on one line, even when the output is a file or a CI log
     Console(width=max(console.width, 170)).print(verification_table(verification))
@@ -518,7 +522,7 @@ def sweep_command(
     """Solve every case of a sweep in parallel; resumes where an earlier run stopped."""
     with _one_line_errors(f"sweep stopped; the cases finished so far are kept in {out}"):
         cases = load_sweep(sweep_file)
-        check_output_folder(out, "sweep", protected=[sweep_file.parent], resume=True)
+        check_output_folder(out, "sweep", resume=True)
         table = run_sweep(cases, out, scheduler=scheduler, workers=workers, console=console)
     solved = table["status"].isin(["optimal", "time_limit_feasible"])
     console.print(f"{int(solved.sum())} of {len(table)} cases solved; results in [bold]{out / 'sweep.csv'}[/bold]")

@@ -341,6 +341,8 @@ def _options(section: str, values: Any, path: Path):
     for key, value in values.items():
         if key not in hints:
             raise ScenarioError(f"{path}: unknown key '{section}.{key}'.{_nearest(key, hints)}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ScenarioError(f"{path}: {section}.{key}: value {value!r} must be a finite number")
         if not _fits(value, hints[key]):
             raise ScenarioError(f"{path}: {section}.{key}: value {value!r} is not a {hints[key]}")
     return cls(**values)
