@@ -499,6 +499,9 @@ def _apply_overrides(table: str, frame: pd.DataFrame, changes: Any, where: str) 
                 raise ScenarioError(
                     f"{where}: overrides.{table}.{row_id}: unknown column '{column}'.{_nearest(column, valid)}"
                 )
+            number = value.get("scale") if isinstance(value, dict) else value
+            if isinstance(number, float) and not math.isfinite(number):
+                raise ScenarioError(f"{where}: overrides.{table}.{row_id}.{column}: {number!r} must be a finite number")
             if isinstance(value, dict):
                 if set(value) != {"scale"}:
                     raise ScenarioError(f"{where}: overrides.{table}.{row_id}.{column}: use a value or {{scale: x}}")

@@ -180,6 +180,12 @@ CASES += [
     Case("allowed_power_techs empty", option("constraints.allowed_power_techs", []), ("allowed_power_techs", "empty list")),
     Case("unknown option", option("solver.gap", 0.1), ("solver.gap", "mip_gap")),
     Case("section not a mapping", option("finance", [1, 2]), ("finance", "mapping")),
+    Case("override inf", option("overrides", {"sites": {"a": {"land_acres": float("inf")}}}),
+         ("overrides.sites.a.land_acres", "finite")),
+    Case("override scale NaN on a nullable column", option("overrides", {"chips": {"x": {"supply_limit_chips": {
+        "scale": float("nan")}}}}), ("overrides.chips.x.supply_limit_chips", "finite")),
+    Case("override negative price", option("overrides", {"sites": {"*": {"grid_price_usd_per_mwh": -10}}}),
+         ("overrides.sites", "grid_price_usd_per_mwh")),
     # booleans read strictly
     Case("boolean 'maybe'", cell("workloads", "interactive", "maybe"), ("workloads.csv", "interactive", "true or false")),
     Case("boolean 'yes' reads as true", cell("workloads", "interactive", "yes"), (), exit_code=0),
