@@ -15,6 +15,7 @@ import geopandas as gpd
 import pandas as pd
 import pyomo.environ as pyo
 
+from optimizer.fullyear import FullYearCheck, check_full_year, summary_columns, with_site_columns
 from optimizer.geo import distance_km
 from optimizer.model import FactoryModel
 from optimizer.model.applications import site_region_latency_ms
@@ -75,7 +76,8 @@ class Plan:
 
 def build_plan(fm: FactoryModel, result: SolveResult) -> Plan:
     costs = _costs(fm)
-    sites = _sites(fm, costs)
+    full_year = check_full_year(fm)
+    sites = with_site_columns(_sites(fm, costs), full_year)
     dispatch = _dispatch(fm)
     _add_carbon_free_score(sites, dispatch)
     tables = {
@@ -89,7 +91,7 @@ def build_plan(fm: FactoryModel, result: SolveResult) -> Plan:
         "costs": costs,
         "aggregation_error": fm.scenario.aggregation_error,
     }
-    tables["summary"] = _summary(fm, result, tables)
+    tables["summary"] = _summary(fm, result, tables, full_year)
     return Plan(tables, fm.scenario.name)
 
 
@@ -374,7 +376,9 @@ def _aggregation_summary(error: pd.DataFrame) -> dict[str, float]:
     return {f"aggregation_rmse_{q}": float(rmse.get(q, float("nan"))) for q in ("solar_cf", "wind_cf", "temp_c")}
 
 
-def _summary(fm: FactoryModel, result: SolveResult, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def _summary(
+    fm: FactoryModel, result: SolveResult, tables: dict[str, pd.DataFrame], full_year: FullYearCheck
+) -> pd.DataFrame:
     scenario = fm.scenario
     sites, costs = tables["sites"], tables["costs"]
     tokens = sites["delivered_tokens_per_yr"].sum()
@@ -420,5 +424,7 @@ def _summary(fm: FactoryModel, result: SolveResult, tables: dict[str, pd.DataFra
         "it_capacity_mw": sites["it_capacity_mw"].sum(),
         "chips": tables["chips"]["chips"].sum(),
         "capex_usd": pyo.value(fm.model.capex_total_musd) * USD_PER_MUSD,
+        # the design run through all 8,760 hours: its real cost and how far the representative days are
+        **summary_columns(full_year, costs, sites.set_index("site_id")["delivered_tokens_per_yr"]),
     }
     return pd.DataFrame([row])

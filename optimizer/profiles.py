@@ -20,6 +20,10 @@ every day: the full chronological year.
 The aggregation error is measured against the original hours, per site and quantity, in the
 quantity's own unit: error of the annual mean, RMSE of the hour-by-hour reconstruction, and RMSE
 of the duration curve (sorted values, which ignores timing).
+
+Representative days need not hold a site's own hottest hours (the ``hottest`` day is the fleet's).
+:func:`peak_hours` picks, from all 8,760 hours, the few that can set each site's peak load net of
+its solar and wind, for each cooling, so that the model can size the power to every hour.
 """
 
 from __future__ import annotations
@@ -45,6 +49,8 @@ FLEET = "__fleet__"
 #: above this many clustered columns the fleet columns weigh 1/columns each instead of ~0
 MAX_WEIGHTED_COLUMNS = 600
 CALENDAR_YEAR = 2025  # any non-leap year: tsam wants a datetime index
+#: index of the hours that can set a site's peak (:func:`peak_hours`)
+PEAK_HOUR_INDEX = ["site_id", "cooling_id", "hour"]
 
 
 @dataclass
@@ -182,3 +188,52 @@ def representative_days(hourly: pd.DataFrame, n_days: int, extremes: list[str]) 
     reconstructed = pd.DataFrame(values[assignment].reshape(DAYS_PER_YEAR * HOURS_PER_DAY, -1), columns=wide.columns)
     days = pd.DataFrame({"day": np.arange(DAYS_PER_YEAR), "period": assignment}).set_index("day")
     return TimeSlices(slices, profiles, days, _error(wide.reset_index(drop=True), reconstructed))
+
+
+def peak_hours(pue: pd.DataFrame, hourly: pd.DataFrame) -> pd.DataFrame:
+    """The hours of the full year that can set each site's peak load net of solar and wind, per cooling.
+
+    ``pue``: index (site_id, hour), one column of hourly PUE per cooling; ``hourly``: the complete
+    hourly table (``solar_cf``, ``wind_cf``) on the same index. With IT load ``I`` on cooling ``k``,
+    solar ``S`` and wind ``W`` MW, hour ``h`` leaves ``PUE_k(h) I - cf_solar(h) S - cf_wind(h) W`` to
+    the other sources. An hour ``h'`` with ``PUE_k(h') >= PUE_k(h)``, ``cf_solar(h') <= cf_solar(h)``
+    and ``cf_wind(h') <= cf_wind(h)`` leaves at least as much whatever ``I, S, W >= 0``, so ``h`` can
+    be left out: the hours kept (the non-dominated ones, typically 10 to 50 of 8,760) bound the rest.
+
+    Returns index (site_id, cooling_id, hour) and columns ``pue``, ``solar_cf``, ``wind_cf``.
+    """
+    pue_values = pue.reindex(hourly.index).to_numpy(dtype=float)  # rows aligned with the hourly table
+    solar, wind = hourly["solar_cf"].to_numpy(dtype=float), hourly["wind_cf"].to_numpy(dtype=float)
+    rows, coolings = [], []
+    for positions in hourly.groupby(level="site_id", sort=False).indices.values():
+        for cooling in range(pue_values.shape[1]):
+            kept = _non_dominated(pue_values[positions, cooling], solar[positions], wind[positions])
+            rows.append(positions[kept])
+            coolings.append(np.full(len(kept), cooling))
+    rows = np.concatenate(rows) if rows else np.empty(0, dtype=int)
+    coolings = np.concatenate(coolings) if coolings else np.empty(0, dtype=int)
+    frame = pd.DataFrame({
+        "site_id": hourly.index.get_level_values("site_id")[rows],
+        "cooling_id": pue.columns[coolings],
+        "hour": hourly.index.get_level_values("hour")[rows],
+        "pue": pue_values[rows, coolings],
+        "solar_cf": solar[rows],
+        "wind_cf": wind[rows],
+    })
+    return frame.set_index(PEAK_HOUR_INDEX)
+
+
+def _non_dominated(highest: np.ndarray, lowest_a: np.ndarray, lowest_b: np.ndarray) -> np.ndarray:
+    """Positions of the points no other point beats (``highest`` as high, both others as low).
+
+    Points are taken from the highest first: the first one left is beaten by none before it, and
+    every later one it beats is dropped at once, so the loop runs once per point kept.
+    """
+    remaining = np.lexsort((lowest_b, lowest_a, -highest))
+    kept = []
+    while remaining.size:
+        best, rest = remaining[0], remaining[1:]
+        kept.append(best)
+        beaten = (lowest_a[rest] >= lowest_a[best]) & (lowest_b[rest] >= lowest_b[best])
+        remaining = rest[~beaten]
+    return np.sort(np.asarray(kept, dtype=int))

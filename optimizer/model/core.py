@@ -7,17 +7,19 @@ objective from whatever was contributed.
 
 Shared balances (supply ``sense`` use):
 
-=================  ===========  =====  ======================================================
-balance            index        sense  meaning
-=================  ===========  =====  ======================================================
-power_mw           site, slice   ==    on-site supply equals facility load plus charging
-bridge_power_mw    site, slice   ==    until a late grid arrives, on-site generation equals load
-it_power_mw        site          ==    IT power the cooling carries equals racks running
-it_capacity_mw     site, level   >=    cooled IT capacity dense enough for racks >= level kW
-racks              site, chip    >=    racks installed cover racks assigned to workloads
-tokens_ptok        site, wkld    >=    tokens produced cover tokens delivered
-land_acres         site          >=    land of a built site covers IT and generation footprint
-=================  ===========  =====  ======================================================
+===============  ===================  =====  ==========================================================
+balance          index                sense  meaning
+===============  ===================  =====  ==========================================================
+power_mw         site, slice           ==    on-site supply equals facility load plus charging
+bridge_power_mw  site, slice           ==    until a late grid arrives, on-site generation equals load
+it_power_mw      site                  ==    IT power the cooling carries equals racks running
+it_capacity_mw   site, level           >=    cooled IT capacity dense enough for racks >= level kW
+racks            site, chip            >=    racks installed cover racks assigned to workloads
+tokens_ptok      site, wkld            >=    tokens produced cover tokens delivered
+land_acres       site                  >=    land of a built site covers IT and generation footprint
+peak_power_mw    site, cooling, hour   >=    power the site can draw covers its facility load in the
+                                             hours of the full year that can set its peak
+===============  ===================  =====  ==========================================================
 
 Costs are contributed as expressions indexed by site, in M$/yr, tagged with their layer so the
 cost per token splits by layer. Emissions (t/yr) and overnight capex (M$) are collected the
@@ -30,6 +32,8 @@ from dataclasses import dataclass, field
 
 import pyomo.environ as pyo
 
+from optimizer.cooling import hourly_pue_wue
+from optimizer.profiles import complete_hourly, peak_hours
 from optimizer.scenario import Scenario
 
 LAYERS = ("energy", "chips", "infrastructure")
@@ -41,6 +45,7 @@ BALANCES = {
     "racks": ("site_chips", ">="),
     "tokens_ptok": ("site_workloads", ">="),
     "land_acres": ("S", ">="),
+    "peak_power_mw": ("site_peak_hours", ">="),
 }
 
 
@@ -97,6 +102,10 @@ def add_sets(m: pyo.ConcreteModel, scenario: Scenario) -> None:
     m.site_chips = pyo.Set(initialize=m.S * m.C, ordered=True)
     m.site_workloads = pyo.Set(initialize=m.S * m.W, ordered=True)
     m.weight_h = t["slices"]["weight_h"].astype(float).to_dict()
+    # the hours of the full year (not only of the representative days) that can set a site's peak
+    hourly = complete_hourly(t["hourly"], t["sites"])
+    m.peak_hours = peak_hours(hourly_pue_wue(t["cooling"], hourly)[0], hourly)
+    m.site_peak_hours = pyo.Set(initialize=list(m.peak_hours.index), dimen=3, ordered=True)
 
 
 def _sum_at(components: list, index) -> object:

@@ -14,6 +14,10 @@ Time to power: where a site's grid connection arrives after ``online_by_year``, 
 be used once it arrives, if on-site generation carries the whole facility load until then (the
 *bridge years*, without storage). The operating costs and emissions of the bridge years and of the
 grid years are weighted by their present-value shares of the planning horizon.
+
+Peak power: the representative days need not hold a site's own hottest hours, so the power a site
+can draw is also checked against its facility load in every hour of the full year that can set its
+peak (:func:`_add_peak_supply`).
 """
 
 from __future__ import annotations
@@ -31,6 +35,12 @@ from optimizer.units import KW_PER_MW, crf, musd
 #: the densest facility load a site can draw per MW of IT it can hold (worst PUE in the data)
 MAX_PUE = 2.0
 MMBTU_PER_MWH_PER_BTU_PER_KWH = 1e-3
+KG_PER_T = 1000.0
+#: kinds whose output follows the hour's weather (``<kind>_cf``); the others run at their availability
+VARIABLE_KINDS = ("solar", "wind")
+#: cost items that depend on how the plants run hour by hour (the others follow the capacities)
+GRID_ENERGY_ITEM = "grid energy"
+FUEL_AND_VOM_ITEM = "fuel and variable O&M"
 
 
 def grid_wait_yr(scenario: Scenario) -> pd.Series:
@@ -112,7 +122,7 @@ def _availability(scenario: Scenario, kinds: pd.Series) -> dict:
     profiles = scenario.tables["profiles"]
     out = {}
     for tech, kind in kinds.items():
-        if kind in ("solar", "wind"):
+        if kind in VARIABLE_KINDS:
             series = profiles[f"{kind}_cf"]
         else:
             series = pd.Series(float(techs.loc[tech, "availability"]), index=profiles.index)
@@ -138,8 +148,8 @@ def capacity_bound_mw(scenario: Scenario, it_limit: dict[str, float], grid: str)
     return out
 
 
-def _fuel_usd_per_mwh(scenario: Scenario) -> dict:
-    """Fuel cost of one MWh from each thermal tech at each site."""
+def fuel_usd_per_mwh(scenario: Scenario) -> dict:
+    """Fuel cost of one MWh from each thermal tech at each site: (site, tech) -> USD/MWh."""
     sites, techs = scenario.tables["sites"], scenario.tables["power_techs"]
     out = {}
     for tech, row in techs.iterrows():
@@ -238,6 +248,7 @@ def add_energy(m: pyo.ConcreteModel, scenario: Scenario, shared: Shared) -> None
 
     bridge = bridge_sites(scenario, allowed, grid)
     _add_bridge_power(m, scenario, techs_at, storage_at, availability, grid, bridge, shared, power_bound)
+    _add_peak_supply(m, scenario, techs_at, storage_at, grid, bridge, shared)
     if scenario.constraints.cfe_share > 0:
         _add_carbon_free_share(m, scenario, techs_at, storage_at, grid)
     _add_costs(m, scenario, shared, techs_at, storage_at, grid, wacc, bridge)
@@ -357,6 +368,58 @@ def _add_bridge_power(
     shared.add_use("bridge_power_mw", m.bridge_charging_mw)
 
 
+def _add_peak_supply(
+    m, scenario: Scenario, techs_at, storage_at, grid: str, bridge: dict[str, float], shared: Shared
+) -> None:
+    r"""Power a site can draw in the hours of the full year that can set its peak
+    (supply of ``balance_peak_power_mw``; the facility load is the infrastructure layer's).
+
+    For every site :math:`s`, cooling :math:`k` and hour :math:`h \in H_{s,k}` of the 8,760:
+
+    .. math::
+
+        \sum_{g \in F_s} a_g X_{s,g} + \sum_{g \in V_s} cf_{s,g}(h) X_{s,g} + \sum_{b} P_{s,b}
+        \;\ge\; PUE_{s,k}(h)\, I_{s,k}
+
+    ==================  ==========================================================================
+    :math:`X_{s,g}`     capacity of source g, MW (``capacity_mw``)
+    :math:`F_s`         sources that run at their availability :math:`a_g` (grid connection, gas,
+                        fuel cells, reactors); the grid is left out at a site that waits for a late
+                        grid (``bridge``): the same hours must then be carried on site in the bridge
+                        years, and that row implies the grid years' one
+    :math:`V_s`         solar and wind, at the hour's own capacity factor :math:`cf_{s,g}(h)`
+    :math:`P_{s,b}`     storage power, MW (``storage_power_mw``)
+    :math:`I_{s,k}`     IT load on cooling k, MW (``cooled_it_mw``; zero but on the chosen cooling)
+    :math:`H_{s,k}`     the hours no other hour dominates (higher PUE, less sun and less wind:
+                        :func:`optimizer.profiles.peak_hours`); they bound every hour of the year
+    ==================  ==========================================================================
+
+    The rule is *necessary* for a design to carry the full year: in any hourly dispatch, supply is at
+    most the left-hand side (generation within availability x capacity, discharge within storage
+    power), so it never removes a design that could. Without storage it is also *sufficient*: the
+    generation alone can then meet every hour of the year. Solar and wind count only at the hour's own
+    weather: counting them at the hottest hour alone would miss a hot, still evening with almost the
+    same PUE and no sun. Storage counts at its power, not its energy; whether it holds the energy
+    those hours need is what the full-year re-check (:mod:`optimizer.fullyear`) measures, and it
+    reports any energy the design cannot serve.
+    """
+    techs = scenario.tables["power_techs"]
+    kind, availability = techs["kind"].to_dict(), techs["availability"].astype(float).to_dict()
+    weather = {v: m.peak_hours[f"{v}_cf"].to_dict() for v in VARIABLE_KINDS}
+
+    def available(s, k, h, g):
+        return weather[kind[g]][s, k, h] if kind[g] in VARIABLE_KINDS else availability[g]
+
+    def rule(_, s, k, h):
+        sources = [g for g in techs_at[s] if not (g == grid and s in bridge)]
+        return sum(available(s, k, h, g) * m.capacity_mw[s, g] for g in sources) + sum(
+            m.storage_power_mw[s, b] for b in storage_at[s]
+        )
+
+    m.peak_supply_mw = pyo.Expression(m.site_peak_hours, rule=rule)
+    shared.add_supply("peak_power_mw", m.peak_supply_mw)
+
+
 def carbon_free_techs(scenario: Scenario) -> list[str]:
     """On-site technologies with no direct CO2 (the grid counts by its own carbon-free share)."""
     techs = scenario.tables["power_techs"]
@@ -396,12 +459,20 @@ def _add_carbon_free_share(m, scenario: Scenario, techs_at, storage_at, grid: st
     m.bridge_carbon_free_share = pyo.Constraint(m.bridge_site_slices, rule=bridge_rule)
 
 
+def fuel_co2_t_per_mwh(scenario: Scenario) -> dict[str, float]:
+    """Direct CO2 of one MWh from each on-site tech that burns a fuel with carbon: tech -> t/MWh."""
+    techs = scenario.tables["power_techs"]
+    burns = (techs["kind"] != "grid") & techs["heat_rate_btu_per_kwh"].notna() & (techs["co2_kg_per_mmbtu"] > 0)
+    rate = techs["heat_rate_btu_per_kwh"] * MMBTU_PER_MWH_PER_BTU_PER_KWH * techs["co2_kg_per_mmbtu"] / KG_PER_T
+    return rate[burns].to_dict()
+
+
 def _add_costs(m, scenario: Scenario, shared: Shared, techs_at, storage_at, grid: str, wacc: float, bridge) -> None:
     techs = scenario.tables["power_techs"]
     storage = scenario.tables["storage_techs"]
     profiles = scenario.tables["profiles"]
     w = m.weight_h
-    fuel = _fuel_usd_per_mwh(scenario)
+    fuel = fuel_usd_per_mwh(scenario)
     # operating costs and emissions of the grid years and of the bridge years, by present value
     grid_years = {s: 1.0 - bridge.get(s, 0.0) for s in m.S}
     capex_per_mw = {g: musd(techs.loc[g, "capex_usd_per_kw"] * KW_PER_MW) for g in techs.index}
@@ -462,15 +533,11 @@ def _add_costs(m, scenario: Scenario, shared: Shared, techs_at, storage_at, grid
     )
     shared.add_cost("energy", "generation capacity", m.generation_capacity_cost_musd)
     shared.add_cost("energy", "grid connection", m.grid_connection_cost_musd)
-    shared.add_cost("energy", "grid energy", m.grid_energy_cost_musd)
-    shared.add_cost("energy", "fuel and variable O&M", m.fuel_and_vom_cost_musd)
+    shared.add_cost("energy", GRID_ENERGY_ITEM, m.grid_energy_cost_musd)
+    shared.add_cost("energy", FUEL_AND_VOM_ITEM, m.fuel_and_vom_cost_musd)
     shared.add_cost("energy", "storage", m.storage_cost_musd)
 
-    fuel_co2_t_per_mwh = {
-        g: techs.loc[g, "heat_rate_btu_per_kwh"] * MMBTU_PER_MWH_PER_BTU_PER_KWH * techs.loc[g, "co2_kg_per_mmbtu"] / 1000.0
-        for g in techs.index
-        if g != grid and not pd.isna(techs.loc[g, "heat_rate_btu_per_kwh"]) and techs.loc[g, "co2_kg_per_mmbtu"] > 0
-    }
+    fuel_co2 = fuel_co2_t_per_mwh(scenario)
 
     def grid_emissions_t(s):
         if grid not in techs_at[s]:
@@ -480,7 +547,7 @@ def _add_costs(m, scenario: Scenario, shared: Shared, techs_at, storage_at, grid
     m.emissions_t = pyo.Expression(
         m.S,
         rule=lambda _, s: grid_emissions_t(s)
-        + sum(fuel_co2_t_per_mwh[g] * annual_energy(s, g) for g in techs_at[s] if g in fuel_co2_t_per_mwh),
+        + sum(fuel_co2[g] * annual_energy(s, g) for g in techs_at[s] if g in fuel_co2),
     )
     shared.emissions_t.append(m.emissions_t)
 

@@ -4,7 +4,8 @@ The product of the cooling binary and the IT load is disaggregated: each cooling
 IT capacity and IT load at a site, bounded by the site's land-derived IT limit times the binary.
 Facility power in a slice is then the sum of per-cooling IT load times that cooling's PUE in the
 slice's dry- and wet-bulb temperature (:mod:`optimizer.cooling`), which stays linear; water use
-likewise sums the hourly WUE over the year.
+likewise sums the hourly WUE over the year. The same product at the full-year hours that can set a
+site's peak (``m.peak_hours``) is the load its power must carry then (``peak_power_mw``).
 """
 
 from __future__ import annotations
@@ -54,6 +55,12 @@ def add_infrastructure(m: pyo.ConcreteModel, scenario: Scenario, shared: Shared)
     )
     shared.add_use("power_mw", m.facility_load_mw)
     shared.add_use("bridge_power_mw", m.facility_load_mw)
+    # the same load in the hours of the full year that can set the site's peak, one cooling at a time
+    peak_pue = m.peak_hours["pue"].to_dict()  # (site, cooling, hour) -> PUE
+    m.peak_facility_load_mw = pyo.Expression(
+        m.site_peak_hours, rule=lambda _, s, k, h: peak_pue[s, k, h] * m.cooled_it_mw[s, k]
+    )
+    shared.add_use("peak_power_mw", m.peak_facility_load_mw)
     max_rack_kw = cooling["max_rack_kw"].to_dict()
     m.cooled_capacity_at_level_mw = pyo.Expression(
         m.site_levels,
