@@ -25,6 +25,7 @@ from rich.table import Table
 
 from optimizer.compare import PlanComparison, PlanFolderError, compare_plans
 from optimizer.diagnose import diagnose
+from optimizer.fullyear import full_year_warning
 from optimizer.geojson import GeoJSONError
 from optimizer.model import build_model
 from optimizer.outputs import OutputFolderError, check_output_folder, write_folder
@@ -226,6 +227,10 @@ def solve_command(
     console.print(_sites_table(plan))
     for warning in result.numerics_warnings:
         console.print(f"[yellow]numerics:[/yellow] {escape(warning)}")
+    console.print(_full_year_line(plan))
+    full_year = full_year_warning(plan.summary)
+    if full_year is not None:
+        console.print(f"[yellow]warning:[/yellow] {escape(full_year)}")
     console.print(f"verified: the plan passes all {checks} independent checks (aifactory verify {escape(str(out))})")
     console.print(f"plan written to [bold]{escape(str(out))}[/bold]")
     if plan.summary["status"] != "optimal":
@@ -237,6 +242,14 @@ def solve_command(
             console.print(f"[yellow]time limit reached: this plan is feasible and within {plan.summary['mip_gap']:.2%} "
                           f"of the proven bound, not the {scenario.solver.mip_gap:.2%} asked[/yellow]")
         raise typer.Exit(EXIT_TIME_LIMIT_PLAN)
+
+
+def _full_year_line(plan: Plan) -> str:
+    """The design run through all 8,760 hours against the representative days, by layer."""
+    s = plan.summary
+    layers = ", ".join(f"{layer} {s[f'representative_{layer}_error_pct']:+.2f} %" for layer in ("energy", "chips", "infrastructure"))
+    return (f"full year: ${s['full_year_usd_per_mtok']:.4f}/Mtok with the design fixed over 8,760 hours "
+            f"(representative days {s['representative_error_pct']:+.2f} %: {layers}; re-checked in {s['full_year_check_s']:.1f} s)")
 
 
 def _apply_command_line(scenario, objective: str | None, **solver_options) -> None:

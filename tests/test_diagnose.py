@@ -99,7 +99,7 @@ def test_chips_that_ship_too_late_and_power_that_comes_too_late(tmp_path):
 def test_short_demand_lists_the_sites_within_the_latency_budget(tmp_path):
     """Two regions; the far one reaches only site b, whose land holds 3 of its 10 MW."""
     near_a = {**SITE, "site_id": "a", "lat": 32.0, "lon": -97.0}
-    near_b = {**SITE, "site_id": "b", "lat": 41.0, "lon": -74.0, "land_acres": 3.0}
+    near_b = {**SITE, "site_id": "b", "state": "NY", "lat": 41.0, "lon": -74.0, "land_acres": 3.0}
     regions = [REGION, {**REGION, "region_id": "east", "lat": 40.7, "lon": -74.0}]
     demand = [{"region_id": "r", "workload_id": "chat", "tokens_per_yr": DEMAND},
               {"region_id": "east", "workload_id": "chat", "tokens_per_yr": DEMAND}]

@@ -117,7 +117,7 @@ def test_chip_excluded_when_no_cooling_carries_its_rack_density(tmp_path):
 def test_latency_budget_reroutes_demand_to_the_near_site(tmp_path):
     """Far site F (about 1,100 km, cheap power) serves with a 100 ms budget; a 10 ms budget forces near site N."""
     near = {**SITE, "site_id": "n", "name": "Near", "grid_price_usd_per_mwh": 90.0}
-    far = {**SITE, "site_id": "f", "name": "Far", "lat": 42.0, "grid_price_usd_per_mwh": 20.0}
+    far = {**SITE, "site_id": "f", "name": "Far", "state": "NE", "lat": 42.0, "grid_price_usd_per_mwh": 20.0}
     relaxed = _solve(write_tiny(tmp_path / "relaxed", sites=[near, far]))
     assert set(relaxed.tables["deliveries"]["site_id"]) == {"f"}
     tight = {**WORKLOAD, "latency_budget_ms": 10.0}

@@ -69,6 +69,9 @@ def assert_names_a_file(message: str, folder: Path) -> None:
 
 US_LAT = st.floats(25.0, 49.0)
 US_LON = st.floats(-124.0, -67.0)
+#: sites keep the tiny site's state (TX), so they are drawn inside it (the loader checks that)
+TX_LAT = st.floats(30.0, 33.5)
+TX_LON = st.floats(-101.0, -96.0)
 SOLAR = {**GRID, "tech_id": "solar", "name": "Solar", "kind": "solar", "capex_usd_per_kw": 1000.0, "life_yr": 30.0,
          "lead_time_yr": 1.0, "land_acres_per_mw": 5.0}
 #: solar output by hour of the day before scaling by the peak: a sine from 06:00 to 18:00
@@ -77,7 +80,7 @@ SOLAR_SHAPE = np.clip(np.sin(np.pi * (np.arange(24) - 6) / 12), 0.0, None)
 
 @st.composite
 def sites(draw, number: int) -> dict:
-    return {**SITE, "site_id": f"s{number}", "name": f"Site {number}", "lat": draw(US_LAT), "lon": draw(US_LON),
+    return {**SITE, "site_id": f"s{number}", "name": f"Site {number}", "lat": draw(TX_LAT), "lon": draw(TX_LON),
             "land_acres": draw(st.floats(1.0, 2000.0)), "grid_capacity_mw": draw(st.floats(0.0, 500.0)),
             "grid_price_usd_per_mwh": draw(st.floats(20.0, 150.0))}
 

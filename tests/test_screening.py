@@ -132,7 +132,7 @@ def test_the_first_shortlist_covers_each_demand_with_as_many_sites_as_asked(tmp_
     regions = [{**REGION, "lat": 32.0}, {**REGION, "region_id": "north", "name": "North", "lat": 45.0}]
     demand = [{"region_id": r["region_id"], "workload_id": "chat", "tokens_per_yr": 10 * TOKENS_PER_RACK_YR}
               for r in regions]
-    sites = [*SITES, {**SITE, "site_id": "north_site", "name": "North site", "lat": 45.0}]
+    sites = [*SITES, {**SITE, "site_id": "north_site", "name": "North site", "state": "SD", "lat": 45.0}]
     # 20 ms round trip: about 1,200 km at 200 km/ms over routes 1.5x the great circle
     workloads = [{**WORKLOAD, "latency_budget_ms": 20.0}]
     scenario = load_scenario(write_tiny(tmp_path / "in", sites=sites, regions=regions, demand=demand, workloads=workloads))
