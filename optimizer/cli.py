@@ -29,7 +29,7 @@ from optimizer.fullyear import full_year_warning
 from optimizer.geojson import GeoJSONError
 from optimizer.model import build_model
 from optimizer.outputs import OutputFolderError, check_output_folder, write_folder
-from optimizer.plan import Plan, build_plan
+from optimizer.plan import Plan, PlanFailsVerification, build_plan
 from optimizer.plots import (
     PlotOptionError,
     plot_cost_by_site,
@@ -89,10 +89,6 @@ class _State:
 def main(debug: bool = typer.Option(False, "--debug", help="show the Python traceback of any error")) -> None:
     """Plan AI factories: sites, power, chips and cooling at the lowest cost per delivered token."""
     _State.debug = debug
-
-
-class PlanFailsVerification(RuntimeError):
-    """A solved plan that the independent verifier rejects: never handed out."""
 
 
 def _os_error_line(error: OSError) -> str:
@@ -281,23 +277,15 @@ def _no_plan(error: SolveError, scenario) -> None:
 def _write_verified(plan: Plan, out: Path, scenario, force: bool) -> int:
     """Write the plan whole, after the independent verifier has passed it in its staging folder;
     the number of checks passed. A plan that fails is not written (exit 4)."""
-    passed = []
-
-    def verified(staging: Path) -> None:
-        verification = verify_plan(staging)
-        if not verification.ok:
-            raise PlanFailsVerification("\n".join(verification.messages))
-        passed.append(len(verification.checks))
-
     with console.status("verifying the plan independently and writing it"):
         try:
-            plan.write(out, scenario, force=force, check=verified, protected=scenario.input_folders())
+            plan.write(out, scenario, force=force, protected=scenario.input_folders())
         except PlanFailsVerification as error:
-            for line in str(error).splitlines():
+            for line in error.messages:
                 err_console.print(f"[red]violation:[/red] {escape(line)}")
             err_console.print(f"[red]error:[/red] the plan fails its own verification; nothing written to {escape(str(out))}")
             raise typer.Exit(EXIT_VIOLATION) from None
-    return passed[0]
+    return plan.checks_passed
 
 
 def _screened(scenario):

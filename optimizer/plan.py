@@ -7,7 +7,7 @@ folder alone is enough to re-verify the plan (``aifactory verify``, ``optimizer/
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from optimizer.model.core import LAYERS
 from optimizer.model.energy import carbon_free_techs, grid_wait_yr
 from optimizer.outputs import check_output_folder, clear_leftovers, write_folder
 from optimizer.solve import SolveResult
+from optimizer.verify import verify_plan
 from optimizer.units import TOKENS_PER_MTOK, TOKENS_PER_PTOK, USD_PER_MUSD
 
 JOULES_PER_MWH = 3.6e9
@@ -40,23 +41,34 @@ def _values(component) -> pd.Series:
     return pd.Series(data, dtype=float)
 
 
+class PlanFailsVerification(RuntimeError):
+    """A plan the independent verifier rejects; ``messages`` holds one line per violation."""
+
+    def __init__(self, messages: list[str]) -> None:
+        super().__init__("the plan fails its own verification: " + "; ".join(messages))
+        self.messages = messages
+
+
 @dataclass
 class Plan:
     tables: dict[str, pd.DataFrame]
     scenario_name: str
+    checks_passed: int = 0
+    """independent checks the written plan passed (``write(verify=True)``)"""
 
     @property
     def summary(self) -> pd.Series:
         return self.tables["summary"].iloc[0]
 
-    def write(self, folder: str | Path, scenario, force: bool = False, check: Callable[[Path], None] | None = None,
+    def write(self, folder: str | Path, scenario, force: bool = False, verify: bool = True,
               protected: Iterable[Path] = ()) -> Path:
         """Write every table, ``sites.geojson`` and the resolved scenario; all or nothing.
 
         ``folder`` must be new or a plan this tool wrote (replaced only with ``force``), and must not
-        touch ``protected`` folders (see :func:`optimizer.outputs.check_output_folder`). ``check``
-        runs on the complete staging folder before it replaces anything (e.g. the independent
-        verifier) and stops the write by raising.
+        touch ``protected`` folders (see :func:`optimizer.outputs.check_output_folder`). With
+        ``verify`` the independent verifier re-checks the complete staging folder first, and a plan
+        that fails it raises :class:`PlanFailsVerification` and replaces nothing: a plan is never
+        handed out that its own checks reject. ``checks_passed`` then counts the checks.
         """
         target = check_output_folder(Path(folder), "plan", protected=protected, force=force)
         clear_leftovers(target)
@@ -68,8 +80,11 @@ class Plan:
             geometry = gpd.points_from_xy(sites["lon"], sites["lat"], crs="EPSG:4326")
             gpd.GeoDataFrame(sites, geometry=geometry).to_file(staging / "sites.geojson", driver="GeoJSON")
             scenario.write(staging / "scenario")
-            if check is not None:
-                check(staging)
+            if verify:
+                verification = verify_plan(staging)
+                if not verification.ok:
+                    raise PlanFailsVerification(verification.messages)
+                self.checks_passed = len(verification.checks)
 
         return write_folder(target, "plan", fill)
 

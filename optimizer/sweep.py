@@ -188,7 +188,7 @@ def variant_cases(scenario: str | Path, variants: dict[str, dict]) -> list[Case]
 def solve_case(case: Case, out: str | Path) -> dict:
     """Solve one case into ``out/<case id>/`` and return its sweep.csv row (never raises)."""
     from optimizer.model import build_model
-    from optimizer.plan import build_plan
+    from optimizer.plan import PlanFailsVerification, build_plan
     from optimizer.scenario import load_scenario
     from optimizer.solve import SolveError, solve
 
@@ -207,6 +207,8 @@ def solve_case(case: Case, out: str | Path) -> dict:
         row.update(status=summary["status"], reason="", **{c: summary[c] for c in RESULT_COLUMNS})
     except ScenarioError as error:
         row.update(status="input_error", reason=str(error))
+    except PlanFailsVerification as error:
+        row.update(status="failed_verification", reason=str(error))
     except SolveError as error:
         row.update(status="no_plan", reason=str(error))
     except Exception as error:  # a bug in one case must not stop the sweep; its reason is kept
