@@ -437,27 +437,30 @@ def _listing(values: pd.Series, shown: int = 5) -> str:
 # ---- evaluation -----------------------------------------------------------------------------
 
 
-def _pin(var: pyo.Var, values: pd.Series) -> None:
-    """Hold continuous variables at the greedy's values by their bounds, not ``fix``: a fixed
-    variable turns its rows into constants, which Pyomo's compiler checks with no tolerance (a
-    demand split over sites may differ from its total in the last bit); HiGHS keeps its own."""
-    for index, data in var.items():
-        value = float(values.get(index, 0.0))
-        data.setlb(value)
-        data.setub(value)
+def greedy_decisions(fm: FactoryModel, choice: GreedyChoice) -> list[tuple[pyo.Var, float]]:
+    """Every greedy decision as (model variable, value): builds, coolings and racks (integer),
+    racks per workload and deliveries (continuous); every site, chip and route, zero where unused."""
+    m = fm.model
+    decisions = [(m.build[s], float(s in choice.built)) for s in m.S]
+    decisions += [(m.cooling[s, k], float(choice.cooling.get(s) == k)) for s, k in m.site_cooling]
+    decisions += [(m.racks[s, c], float(choice.racks.get((s, c), 0))) for s, c in m.site_chips]
+    for var, values in ((m.assigned_racks, choice.assigned_racks), (m.delivered_ptok, choice.delivered_ptok)):
+        decisions += [(data, float(values.get(index, 0.0))) for index, data in var.items()]
+    return decisions
 
 
 def fix_choice(fm: FactoryModel, choice: GreedyChoice) -> None:
-    """Fix every greedy decision in a built model; only power capacities and dispatch stay free."""
-    m = fm.model
-    for s in m.S:
-        m.build[s].fix(int(s in choice.built))
-    for s, k in m.site_cooling:
-        m.cooling[s, k].fix(int(choice.cooling.get(s) == k))
-    for s, c in m.site_chips:
-        m.racks[s, c].fix(int(choice.racks.get((s, c), 0)))
-    _pin(m.assigned_racks, choice.assigned_racks)
-    _pin(m.delivered_ptok, choice.delivered_ptok)
+    """Fix every greedy decision in a built model; only power capacities and dispatch stay free.
+
+    Continuous decisions are held by their bounds, not ``fix``: a fixed variable turns its rows
+    into constants, which Pyomo's compiler checks with no tolerance (a demand split over sites may
+    differ from its total in the last bit); HiGHS keeps its own."""
+    for var, value in greedy_decisions(fm, choice):
+        if var.is_integer():
+            var.fix(round(value))
+        else:
+            var.setlb(value)
+            var.setub(value)
 
 
 def _what_the_greedy_did(scenario: Scenario, choice: GreedyChoice) -> str:
@@ -494,7 +497,8 @@ def evaluate_greedy(scenario: Scenario, choice: GreedyChoice) -> GreedyResult:
     fm = build_model(scenario.with_sites(list(choice.built)))
     fix_choice(fm, choice)
     try:
-        result = solve(fm, scenario.solver, replace(scenario.objective, mode="serve_demand"))
+        # the greedy plan is what is being costed: no greedy fallback inside its own costing
+        result = solve(fm, scenario.solver, replace(scenario.objective, mode="serve_demand"), greedy_fallback=False)
     except (SolveError, InfeasibleConstraintException) as error:
         if isinstance(error, SolveError) and not error.infeasible:
             raise

@@ -409,7 +409,9 @@ def _summary(
         "highs_status": result.highs_status,
         "mip_gap": result.mip_gap,
         # no plan costs less than this (the solver's bound; with --screen, over every candidate)
-        "cost_lower_bound_usd_per_yr": (result.cost_lower_bound_musd_per_yr or float("nan")) * 1e6,
+        # a bound of exactly 0 (the greedy plan's, when no LP finished) is a bound, not a blank
+        "cost_lower_bound_usd_per_yr": float("nan") if result.cost_lower_bound_musd_per_yr is None
+        else result.cost_lower_bound_musd_per_yr * USD_PER_MUSD,
         "build_s": fm.build_s,
         "handoff_s": result.handoff_s,
         "solve_s": result.solve_s,

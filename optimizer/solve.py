@@ -5,13 +5,25 @@ pass, and ``highspy.Highs.passModel`` takes them whole. Measured on the default 
 several times faster than Pyomo's in-memory HiGHS interface, which adds columns one at a time
 (see ``benchmarks/handoff.py``). The compiled matrices keep two objective rows, cost and delivered
 tokens, so a Dinkelbach step only changes column costs; the previous plan is the next warm start.
+
+A plan whenever one exists, within the time limit. The greedy plan (``optimizer.greedy``) is
+costed first, its decisions held and the power solved by HiGHS: about a second on the default
+scenario, it is a plan whatever happens next. Relax-and-fix (the LP relaxation, then a small
+restricted MILP) comes next; the LP relaxation alone takes ten seconds there, several times that
+on a busy machine. HiGHS's full MILP starts from the better of the two plans. Every plan handed out
+is HiGHS's solution of the whole model with some columns held, so it meets every row, and it is
+marked with where it came from and with its gap against the best proven bound: HiGHS's dual bound,
+the LP relaxation's optimum, or at least the bound the column bounds alone give.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from functools import partial
 
 import highspy
 import numpy as np
@@ -24,10 +36,38 @@ from optimizer.stats import model_stats
 from optimizer.units import TOKENS_PER_PTOK, usd_per_mtok
 
 INF = highspy.kHighsInf
-#: share of the time limit the first-plan heuristic may use
-HEURISTIC_SHARE = 0.4
+FEASIBLE = highspy.SolutionStatus.kSolutionStatusFeasible
+Status = highspy.HighsModelStatus
+#: HiGHS proved that no plan exists
+INFEASIBLE = (Status.kInfeasible, Status.kUnboundedOrInfeasible)
+#: HiGHS stopped at a limit of its effort before it had a plan
+OUT_OF_TIME = (Status.kTimeLimit, Status.kIterationLimit)
+#: the plan is within the asked gap (kOptimal) or at the caller's target (kObjectiveTarget)
+DONE = (Status.kOptimal, Status.kObjectiveTarget)
+#: where a plan came from: HiGHS's MILP of the whole model, the restricted MILP of relax-and-fix,
+#: or the greedy plan costed by the model
+HIGHS, RELAX_AND_FIX, GREEDY = "highs", "relax_and_fix", "greedy"
+#: share of the time the greedy plan's costing may take. On the default scenario it needs 1.5 s,
+#: the LP relaxation after it 11 s: when the machine is so busy that the greedy needs more than
+#: an eighth of the time the LP cannot finish anyway, and the greedy plan is all there will be;
+#: the cap only keeps a greedy plan HiGHS struggles with from taking all the time
+GREEDY_SHARE = 0.5
+#: share of the time left after the LP relaxation that the restricted MILPs of the first plan may
+#: use. carbon_cap at 60 s (LP 20 s): with 0.4 of it their plan was 17 % above the LP bound, with
+#: 0.8 they had one within 0.98 % after 21 s (stopping there instead of solving on to a tenth of
+#: the gap would cost quality: the quick line's first plan within its 2 % was 0.9 % above the
+#: bound, 3 s later 0.39 %)
+HEURISTIC_SHARE = 0.7
 #: the restricted MILP of the first plan is solved to this share of the requested gap
 RESTRICTED_GAP_SHARE = 0.1
+#: an integer column of the LP relaxation this close to a whole number counts as whole
+WHOLE_TOLERANCE = 1e-6
+#: HiGHS's plan is its own when it costs less than the plan it started from by more than this
+#: share (re-solving the start's continuous part may move the cost in its last digits)
+MIN_IMPROVEMENT = 1e-9
+#: the greedy plan's power is costed to this gap at most: a last resort needs a plan soon (on the
+#: default scenario HiGHS has one within 1.1 % after 1 s, and needs 10 s more to prove 1 %)
+FALLBACK_GAP = 0.05
 #: the first Dinkelbach step only needs a good plan: its gap and share of the time limit
 FIRST_STEP_GAP = 0.05
 FIRST_STEP_TIME_SHARE = 0.25
@@ -38,16 +78,19 @@ INTERRUPT_GRACE_S = 2.0
 
 
 class SolveError(RuntimeError):
-    """The solver found no plan: the scenario is infeasible, or time ran out before a first plan."""
+    """The solver found no plan. Three kinds: the scenario is proven infeasible (``infeasible``),
+    time ran out before any plan, HiGHS's, relax-and-fix's or the greedy's (``timed_out``), or
+    neither: HiGHS stopped on numerical or other trouble."""
 
-    def __init__(self, message: str, size: ModelSize, infeasible: bool = False) -> None:
+    def __init__(self, message: str, size: ModelSize, infeasible: bool = False, timed_out: bool = False) -> None:
         super().__init__(message)
         self.size = size  # the model without a plan: a benchmark still reports its size
         self.infeasible = infeasible
+        self.timed_out = timed_out
 
     def __reduce__(self):
         # keeps size and reason across processes (a sweep or benchmark worker hands errors back)
-        return SolveError, (str(self), self.size, self.infeasible)
+        return SolveError, (str(self), self.size, self.infeasible, self.timed_out)
 
 
 @dataclass
@@ -83,7 +126,13 @@ class SolveResult:
     iterations: list[DinkelbachStep] = field(default_factory=list)
     lambda_lower_bound_usd_per_mtok: float | None = None
     cost_lower_bound_musd_per_yr: float | None = None
-    """HiGHS's proven lower bound on the cost (serve_demand); no plan of this model costs less"""
+    """serve_demand: proven lower bound on the cost, no plan of this model costs less; mip_gap is
+    (cost - bound) / cost. min_cost_per_token: None, the ratio is bounded instead and mip_gap is
+    1 - lambda_lower_bound / the plan's ratio"""
+    plan_source: str = HIGHS
+    """the step that found the plan: highs (the full MILP), relax_and_fix (its restricted MILP) or
+    greedy (the greedy plan costed by the model), the full MILP having found none cheaper or not
+    having run; ``status`` says whether the plan is proven within the gap, whatever its source"""
     numerics_warnings: list[str] = field(default_factory=list)
     """constraint or variable families whose coefficients left the documented range, with their tables"""
 
@@ -185,7 +234,102 @@ def _run_highs(h: highspy.Highs) -> None:
             h.cbMipInterrupt -= interrupt
 
 
-def _relax_and_fix(cm: CompiledModel, time_limit_s: float) -> np.ndarray | None:
+@contextmanager
+def _restored(undo: Callable[[], None]) -> Iterator[None]:
+    """Run ``undo`` when the block ends, so a sub-solve leaves HiGHS as it found it. Not after
+    Ctrl-C: HiGHS may then still be stopping on its own thread, and the caller stops anyway."""
+    interrupted = False
+    try:
+        yield
+    except KeyboardInterrupt:
+        interrupted = True
+        raise
+    finally:
+        if not interrupted:
+            undo()
+
+
+def _set_options(h: highspy.Highs, values: dict) -> None:
+    for name, value in values.items():
+        if h.setOptionValue(name, value) != highspy.HighsStatus.kOk:
+            raise ValueError(f"HiGHS refused option {name} = {value!r}")
+
+
+@contextmanager
+def _options(h: highspy.Highs, **values) -> Iterator[None]:
+    """HiGHS options for one sub-solve; the previous values are put back afterwards."""
+    saved = {name: h.getOptionValue(name)[1] for name in values}
+    _set_options(h, values)
+    with _restored(lambda: _set_options(h, saved)):
+        yield
+
+
+@dataclass
+class _Columns:
+    """Every column's own bounds and integrality, read before a sub-solve changes any of them."""
+
+    lower: np.ndarray
+    upper: np.ndarray
+    integrality: np.ndarray
+
+    @classmethod
+    def of(cls, h: highspy.Highs) -> _Columns:
+        lp = h.getLp()
+        integrality = np.array([int(v) for v in lp.integrality_], dtype=np.uint8)
+        return cls(np.array(lp.col_lower_), np.array(lp.col_upper_), integrality)
+
+    @property
+    def mip(self) -> bool:
+        """HiGHS solves the model as a MIP (it has integer columns), not as an LP."""
+        return bool(self.integrality.any())
+
+    def relaxed(self, h: highspy.Highs):
+        """Integrality dropped for the block (the LP relaxation), put back afterwards."""
+        n = len(self.integrality)
+        every = np.arange(n, dtype=np.int32)
+        h.changeColsIntegrality(n, every, np.zeros(n, dtype=np.uint8))
+        return _restored(lambda: h.changeColsIntegrality(n, every, self.integrality))
+
+    def held(self, h: highspy.Highs, fixed: np.ndarray, values: np.ndarray):
+        """Columns ``fixed`` held at ``values`` (clipped to their own bounds) for the block."""
+        values = np.clip(values, self.lower[fixed], self.upper[fixed])
+        h.changeColsBounds(len(fixed), fixed, values, values)
+        return _restored(lambda: h.changeColsBounds(len(fixed), fixed, self.lower[fixed], self.upper[fixed]))
+
+    def bound(self, objective: np.ndarray) -> float:
+        """The least ``objective`` the column bounds alone allow: a bound on every plan, weak but
+        known before any solve (0 on the cost, whose coefficients and columns are all >= 0)."""
+        rising, falling = objective > 0, objective < 0
+        return float(objective[rising] @ self.lower[rising] + objective[falling] @ self.upper[falling])
+
+
+def _time_left(deadline: float) -> float:
+    return deadline - time.perf_counter()
+
+
+def _time_limit(h: highspy.Highs, deadline: float, mip: bool) -> float:
+    """HiGHS's time_limit for a run to ``deadline`` (none once it is past). HiGHS 1.x measures a
+    MIP's limit from the start of its run, but an LP's on its run clock, which counts every earlier
+    run of the instance (ERGO-Code/HiGHS#1477): after a 2 s run, an LP given 2 s stopped at once."""
+    left = max(_time_left(deadline), 0.0)
+    return left if mip else h.getRunTime() + left
+
+
+def _plan_of(h: highspy.Highs) -> np.ndarray | None:
+    """The last run's plan if it has one that meets every row and bound."""
+    return np.asarray(h.getSolution().col_value) if h.getInfo().primal_solution_status == FEASIBLE else None
+
+
+@dataclass
+class _FirstPlan:
+    """Relax-and-fix: the LP relaxation's status and optimum (a bound on every plan) and its plan."""
+
+    lp_status: highspy.HighsModelStatus
+    bound: float
+    x: np.ndarray | None
+
+
+def _relax_and_fix(cm: CompiledModel, columns: _Columns, deadline: float, stop_at: float) -> _FirstPlan:
     """A first plan: solve the LP relaxation, fix the integers it leaves whole, solve the rest.
 
     On the default data HiGHS spends minutes in root cuts on some scenarios (carbon cap) without a
@@ -193,82 +337,193 @@ def _relax_and_fix(cm: CompiledModel, time_limit_s: float) -> np.ndarray | None:
     about 25 of 408 stay free on the default scenario) leaves a restricted MILP that finds a plan
     within ~1 % in about a minute; fixing only the settled binaries left the racks and units free,
     and that MILP's only plan in 95 s was a rounding 2.7 times the optimum. The looser restriction
-    is the fallback when the tight one has no plan. Returns None when neither has one.
+    is the fallback when the tight one has no plan. The LP may take the time up to ``deadline``
+    (the full MILP's root LP is no faster: it could do nothing with what the LP leaves), the
+    restricted MILPs ``HEURISTIC_SHARE`` of what it leaves; they stop early at a plan <= ``stop_at``.
     """
-    h, n = cm.highs, len(cm.columns)
-    columns = np.arange(n, dtype=np.int32)
-    lp = h.getLp()
-    integrality = np.array([int(v) for v in lp.integrality_], dtype=np.uint8)
-    lower, upper = np.array(lp.col_lower_), np.array(lp.col_upper_)
-    deadline = time.perf_counter() + time_limit_s
-    h.setOptionValue("time_limit", max(time_limit_s, 1.0))
-    h.changeColsIntegrality(n, columns, np.zeros(n, dtype=np.uint8))
-    _run_highs(h)
-    relaxed = np.asarray(h.getSolution().col_value) if h.getModelStatus() == highspy.HighsModelStatus.kOptimal else None
-    h.changeColsIntegrality(n, columns, integrality)
-    if relaxed is None:
-        return None
-    whole = (integrality == 1) & (np.abs(relaxed - np.round(relaxed)) < 1e-6)
-    binary = (integrality == 1) & (lower == 0) & (upper == 1)
-    for fixed in (whole, whole & binary):
-        fixed_columns = np.flatnonzero(fixed).astype(np.int32)
-        plan = _restricted_plan(cm, fixed_columns, np.round(relaxed), lower, upper, deadline)
-        if plan is not None or time.perf_counter() >= deadline:
-            return plan
-    return None
-
-
-def _restricted_plan(cm: CompiledModel, fixed: np.ndarray, values: np.ndarray, lower: np.ndarray, upper: np.ndarray,
-                     deadline: float) -> np.ndarray | None:
-    """The MILP with columns ``fixed`` held at ``values``, solved tightly; its plan, or None.
-    ``lower`` and ``upper`` are every column's own bounds, put back afterwards."""
     h = cm.highs
-    h.changeColsBounds(len(fixed), fixed, values[fixed], values[fixed])
-    h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 1.0))
+    with columns.relaxed(h), _options(h, time_limit=_time_limit(h, deadline, mip=False)):
+        _run_highs(h)
+        status = h.getModelStatus()
+        relaxed = np.asarray(h.getSolution().col_value) if status == Status.kOptimal else None
+        bound = float(h.getInfo().objective_function_value) if relaxed is not None else -INF
+    if relaxed is None:
+        return _FirstPlan(status, bound, None)
+    restricted_deadline = time.perf_counter() + HEURISTIC_SHARE * _time_left(deadline)
+    integer = columns.integrality == 1
+    whole = integer & (np.abs(relaxed - np.round(relaxed)) < WHOLE_TOLERANCE)
+    binary = integer & (columns.lower == 0) & (columns.upper == 1)
+    plan = None
+    for fixed in (whole, whole & binary):
+        plan = _restricted_plan(cm, columns, np.flatnonzero(fixed).astype(np.int32), np.round(relaxed),
+                                restricted_deadline, stop_at)
+        if plan is not None or _time_left(restricted_deadline) <= 0:
+            break
+    return _FirstPlan(status, bound, plan)
+
+
+def _restricted_plan(cm: CompiledModel, columns: _Columns, fixed: np.ndarray, values: np.ndarray,
+                     deadline: float, target: float) -> np.ndarray | None:
+    """The MILP with columns ``fixed`` held at ``values``, solved tightly unless a plan reaches the
+    caller's ``target`` first; its plan, or None."""
+    h = cm.highs
+    if _time_left(deadline) <= 0:
+        return None
     # the restricted MILP is small: solving it tightly hands the full MILP an incumbent close
     # enough to the root bound that the root cuts alone often prove the gap
-    gap = h.getOptionValue("mip_rel_gap")[1]
-    h.setOptionValue("mip_rel_gap", gap * RESTRICTED_GAP_SHARE)
-    _run_highs(h)
-    h.setOptionValue("mip_rel_gap", gap)
-    found = h.getInfo().primal_solution_status == 2
-    plan = np.asarray(h.getSolution().col_value) if found else None
-    h.changeColsBounds(len(fixed), fixed, lower[fixed], upper[fixed])
-    return plan
+    gap = h.getOptionValue("mip_rel_gap")[1] * RESTRICTED_GAP_SHARE
+    limit = _time_limit(h, deadline, columns.mip)
+    with columns.held(h, fixed, values[fixed]), _options(h, time_limit=limit, mip_rel_gap=gap, objective_target=target):
+        _run_highs(h)
+        return _plan_of(h)
+
+
+def _greedy_plan(fm: FactoryModel, cm: CompiledModel, columns: _Columns, deadline: float) -> np.ndarray | None:
+    """The greedy plan costed by the model: its builds, coolings, racks and deliveries held, HiGHS
+    chooses the power and its dispatch. None if the greedy has no plan or HiGHS none in time."""
+    # optimizer.greedy costs its own plans through solve(): imported here, a top-level import
+    # would be circular
+    from optimizer.greedy import greedy_choice, greedy_decisions
+
+    if _time_left(deadline) <= 0:
+        return None
+    try:
+        choice = greedy_choice(fm.scenario)
+    except Exception:
+        # a GreedyError, or a scenario the spreadsheet logic was not written for: either way the
+        # solve goes on without this plan, as it did before the greedy ran first (the greedy's
+        # own failures are tests/test_greedy.py's business)
+        return None
+    column = {id(var): j for j, var in enumerate(cm.columns)}
+    decided = [(column[id(var)], value) for var, value in greedy_decisions(fm, choice) if id(var) in column]
+    fixed = np.array([j for j, _ in decided], dtype=np.int32)
+    h = cm.highs
+    gap = max(h.getOptionValue("mip_rel_gap")[1], FALLBACK_GAP)
+    with (columns.held(h, fixed, np.array([value for _, value in decided])),
+          _options(h, time_limit=_time_limit(h, deadline, columns.mip), mip_rel_gap=gap)):
+        _run_highs(h)
+        return _plan_of(h)
+
+
+#: the plan of last resort, costed before any other: fallback(columns, deadline) -> plan or None
+Fallback = Callable[[_Columns, float], np.ndarray | None]
+
+
+@dataclass
+class _Outcome:
+    """The best plan of one objective by its deadline, where it came from, and what bounds it."""
+
+    status: highspy.HighsModelStatus
+    """HiGHS's status of the full MILP; kOptimal or kObjectiveTarget when a plan before it already
+    met the gap or the caller's target (no full MILP then); kTimeLimit when no time was left for it"""
+    x: np.ndarray | None
+    source: str
+    bound: float
+    """proven lower bound on the objective (without offsets) over every plan of the model"""
+
+
+def _within_gap(h: highspy.Highs, value: float, bound: float) -> bool:
+    """The plan of objective ``value`` is proven within HiGHS's relative or absolute MIP gap."""
+    excess = value - bound
+    return excess <= h.getOptionValue("mip_abs_gap")[1] or excess <= h.getOptionValue("mip_rel_gap")[1] * abs(value)
+
+
+def _full_milp(cm: CompiledModel, columns: _Columns, start: np.ndarray | None, deadline: float, stop_at: float):
+    """HiGHS's MILP of the whole model from ``start``: its status, plan (or None) and dual bound."""
+    h = cm.highs
+    if start is not None:
+        solution = highspy.HighsSolution()
+        solution.col_value = list(start)
+        h.setSolution(solution)
+    with _options(h, time_limit=_time_limit(h, deadline, columns.mip), objective_target=float(stop_at)):
+        _run_highs(h)
+        status, info = h.getModelStatus(), h.getInfo()
+        return status, _plan_of(h), _dual_bound(info, status)
+
+
+@dataclass
+class _Best:
+    """The cheapest plan so far at one objective, where it came from, and the best proven bound."""
+
+    objective: np.ndarray
+    bound: float
+    x: np.ndarray | None = None
+    source: str = HIGHS
+
+    def value(self) -> float:
+        return float(self.objective @ self.x) if self.x is not None else INF
+
+    def offer(self, x: np.ndarray | None, source: str) -> None:
+        """Keep ``x``, found on its own, unless it costs more: relax-and-fix's plan after the
+        greedy's, a tie going to the more thorough step."""
+        if x is not None and float(self.objective @ x) <= self.value():
+            self.x, self.source = x, source
+
+    def improve(self, x: np.ndarray | None) -> None:
+        """Keep HiGHS's plan if it is cheaper than the plan it started from by more than a
+        rounding; the start handed back unimproved keeps its source."""
+        if x is None:
+            return
+        if self.x is None or float(self.objective @ x) < self.value() - MIN_IMPROVEMENT * abs(self.value()):
+            self.x, self.source = x, HIGHS
+
+    def outcome(self, status: highspy.HighsModelStatus) -> _Outcome:
+        return _Outcome(status, self.x, self.source, self.bound)
+
+
+def _solve_within(cm: CompiledModel, objective: np.ndarray, deadline: float, warm_start: np.ndarray | None,
+                  stop_at: float = -INF, fallback: Fallback | None = None) -> _Outcome:
+    """The best plan at ``objective`` by ``deadline``; HiGHS stops early at a plan <= ``stop_at``.
+
+    ``fallback`` (the greedy plan) is costed first, in ``GREEDY_SHARE`` of the time. Without a warm
+    start (a hint HiGHS checks, not a plan known to be feasible) relax-and-fix follows. The first
+    plan that meets the target, or the gap against the LP relaxation, is the answer; otherwise the
+    full MILP starts from the best plan so far with the time left, and the cheapest plan wins.
+    """
+    h, n = cm.highs, len(objective)
+    h.changeColsCost(n, np.arange(n, dtype=np.int32), objective)
+    columns = _Columns.of(h)
+    best = _Best(objective, columns.bound(objective))
+    if fallback is not None:
+        best.offer(fallback(columns, time.perf_counter() + GREEDY_SHARE * _time_left(deadline)), GREEDY)
+        if best.value() <= stop_at:
+            return best.outcome(Status.kObjectiveTarget)
+    if warm_start is None:
+        first = _relax_and_fix(cm, columns, deadline, stop_at)
+        if first.lp_status in INFEASIBLE and best.x is None:
+            return best.outcome(first.lp_status)
+        best.bound = max(best.bound, first.bound)
+        best.offer(first.x, RELAX_AND_FIX)
+    if best.value() <= stop_at:
+        return best.outcome(Status.kObjectiveTarget)
+    if best.x is not None and _within_gap(h, best.value(), best.bound):
+        return best.outcome(Status.kOptimal)
+    if _time_left(deadline) <= 0:
+        return best.outcome(Status.kTimeLimit)
+    status, x, highs_bound = _full_milp(cm, columns, warm_start if best.x is None else best.x, deadline, stop_at)
+    best.bound = max(best.bound, highs_bound)
+    best.improve(x)
+    return best.outcome(status)
 
 
 def _run(cm: CompiledModel, objective: np.ndarray, time_left_s: float, warm_start: np.ndarray | None,
          stop_at: float = -INF):
-    """Solve at ``objective``; HiGHS stops early once it has a plan of objective <= ``stop_at``."""
-    h = cm.highs
-    started = time.perf_counter()
-    h.changeColsCost(len(objective), np.arange(len(objective), dtype=np.int32), objective)
-    if warm_start is None:
-        warm_start = _relax_and_fix(cm, HEURISTIC_SHARE * time_left_s)
-    h.setOptionValue("time_limit", max(time_left_s - (time.perf_counter() - started), 1.0))
-    if warm_start is not None:
-        start = highspy.HighsSolution()
-        start.col_value = list(warm_start)
-        h.setSolution(start)
-    h.setOptionValue("objective_target", float(stop_at))
-    _run_highs(h)
-    h.setOptionValue("objective_target", -INF)
-    status = h.getModelStatus()
-    info = h.getInfo()
-    has_plan = info.primal_solution_status == 2  # kSolutionStatusFeasible
-    x = np.asarray(h.getSolution().col_value) if has_plan else None
-    return status, info, x
-
-
-def _gap(info) -> float:
-    return float(info.mip_gap) if np.isfinite(info.mip_gap) else 0.0
+    """Solve at ``objective`` within ``time_left_s``, without the greedy plan (the caller's model
+    may not be the planning model): HiGHS's status, info and the plan (or None)."""
+    outcome = _solve_within(cm, objective, time.perf_counter() + time_left_s, warm_start, stop_at)
+    return outcome.status, cm.highs.getInfo(), outcome.x
 
 
 def _dual_bound(info, status) -> float:
     """The MIP's dual bound; an LP (no integers) at its optimum bounds itself."""
     if np.isfinite(info.mip_dual_bound):
         return float(info.mip_dual_bound)
-    return float(info.objective_function_value) if status == highspy.HighsModelStatus.kOptimal else -np.inf
+    return float(info.objective_function_value) if status == Status.kOptimal else -INF
+
+
+def _relative_gap(cost: float, bound: float) -> float:
+    """(cost - bound) / cost; no gap for a plan that costs nothing."""
+    return (cost - bound) / abs(cost) if cost else 0.0
 
 
 def _status_name(status) -> str:
@@ -280,15 +535,20 @@ def _fail(status, size: ModelSize, numerics: list[str] = ()) -> SolveError:
     coefficient range (optimizer.stats), the first suspects when HiGHS stops in trouble."""
     name = _status_name(status)
     suspects = f"; coefficients outside the documented range: {'; '.join(numerics)}" if numerics else ""
-    if status in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+    if status in INFEASIBLE:
         return SolveError(
             "no feasible plan: the scenario's demand, land, grid, latency, carbon, budget or supply limits "
             f"cannot all be met together (HiGHS status {name}){suspects}",
             size, infeasible=True,
         )
-    if status == highspy.HighsModelStatus.kSolveError:
-        return SolveError(f"HiGHS stopped on numerical trouble (status {name}){suspects or '; see aifactory stats'}", size)
-    return SolveError(f"the solver stopped without a plan (HiGHS status {name}); raise solver.time_limit_s{suspects}", size)
+    if status in OUT_OF_TIME:
+        return SolveError(
+            f"time ran out before any plan, HiGHS's, relax-and-fix's or the greedy's (HiGHS status {name}); "
+            f"raise solver.time_limit_s{suspects}",
+            size, timed_out=True,
+        )
+    return SolveError(f"HiGHS stopped without a plan on numerical or other trouble (status {name})"
+                      f"{suspects or '; see aifactory stats'}", size)
 
 
 def _write_back(fm: FactoryModel, cm: CompiledModel, x: np.ndarray) -> None:
@@ -301,109 +561,133 @@ def _write_back(fm: FactoryModel, cm: CompiledModel, x: np.ndarray) -> None:
 
 
 def solve(fm: FactoryModel, solver: SolverOptions, objective: ObjectiveOptions,
-          good_enough_musd_per_yr: float | None = None) -> SolveResult:
+          good_enough_musd_per_yr: float | None = None, greedy_fallback: bool = True) -> SolveResult:
     """Solve for least cost (serve_demand) or least cost per token (min_cost_per_token).
 
     ``good_enough_musd_per_yr`` (serve_demand only): stop at the first plan that costs no more,
     counted as optimal; a caller with its own lower bound sets it to bound / (1 - gap).
+    ``greedy_fallback``: cost the greedy plan first, the plan of last resort (off when the greedy
+    plan is itself what is being costed).
     """
     cm = compile_to_highs(fm, solver)
     numerics = model_stats(cm).outside_range()
-    deadline = time.perf_counter() + solver.time_limit_s
     started = time.perf_counter()
+    deadline = started + solver.time_limit_s
+    fallback = partial(_greedy_plan, fm, cm) if greedy_fallback else None
     if objective.mode == "serve_demand":
-        stop_at = -INF if good_enough_musd_per_yr is None else good_enough_musd_per_yr - cm.cost_offset
-        status, info, x = _run(cm, cm.cost, solver.time_limit_s, None, stop_at)
-        if x is None:
-            raise _fail(status, cm.size, numerics)
-        done = (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kObjectiveTarget)
-        result = SolveResult(
-            status="optimal" if status in done else "time_limit_feasible",
-            highs_status=_status_name(status),
-            # stopped at the caller's target before a bound of its own: its own gap is unknown
-            mip_gap=float(info.mip_gap) if status == highspy.HighsModelStatus.kObjectiveTarget else _gap(info),
-            cost_musd_per_yr=float(cm.cost @ x + cm.cost_offset),
-            delivered_ptok_per_yr=float(cm.tokens @ x + cm.tokens_offset),
-            handoff_s=cm.handoff_s,
-            solve_s=time.perf_counter() - started,
-            size=cm.size,
-            cost_lower_bound_musd_per_yr=_dual_bound(info, status) + cm.cost_offset,
-        )
+        result, x = _least_cost(cm, deadline, started, good_enough_musd_per_yr, fallback, numerics)
     else:
         demand_ptok = fm.scenario.tables["demand"]["tokens_per_yr"].sum() / TOKENS_PER_PTOK
         floor_ptok = objective.min_demand_share * demand_ptok
-        result, x = _dinkelbach(cm, objective, deadline, started, floor_ptok, solver.mip_gap)
+        result, x = _dinkelbach(cm, objective, deadline, started, floor_ptok, solver.mip_gap, fallback, numerics)
     result.numerics_warnings = numerics
     _write_back(fm, cm, x)
     return result
 
 
-def _dinkelbach(
-    cm: CompiledModel, objective: ObjectiveOptions, deadline: float, started: float, floor_ptok: float, objective_gap: float
-):
+def _least_cost(cm: CompiledModel, deadline: float, started: float, good_enough_musd_per_yr: float | None,
+                fallback: Fallback | None, numerics: list[str]):
+    """serve_demand: the least-cost plan by the deadline, its gap against the best proven bound."""
+    stop_at = -INF if good_enough_musd_per_yr is None else good_enough_musd_per_yr - cm.cost_offset
+    outcome = _solve_within(cm, cm.cost, deadline, None, stop_at, fallback)
+    if outcome.x is None:
+        raise _fail(outcome.status, cm.size, numerics)
+    cost = float(cm.cost @ outcome.x + cm.cost_offset)
+    bound = min(outcome.bound + cm.cost_offset, cost)  # a plan at its bound may sit a rounding below it
+    proven = outcome.status in DONE or _within_gap(cm.highs, cost, bound)
+    result = SolveResult(
+        status="optimal" if proven else "time_limit_feasible",
+        highs_status=_status_name(outcome.status),
+        mip_gap=_relative_gap(cost, bound),
+        cost_musd_per_yr=cost,
+        delivered_ptok_per_yr=float(cm.tokens @ outcome.x + cm.tokens_offset),
+        handoff_s=cm.handoff_s,
+        solve_s=time.perf_counter() - started,
+        size=cm.size,
+        cost_lower_bound_musd_per_yr=bound,
+        plan_source=outcome.source,
+    )
+    return result, outcome.x
+
+
+def _dinkelbach(cm: CompiledModel, objective: ObjectiveOptions, deadline: float, started: float, floor_ptok: float,
+                objective_gap: float, fallback: Fallback | None, numerics: list[str]):
     """Least cost per token: minimise cost - lambda * tokens, set lambda to the plan's ratio, repeat.
 
     Each step is a MILP. The ratio of the last plan is optimal when the step's optimum is ~0; with a
-    MIP gap the dual bound LB <= 0 of the last step still bounds the optimum: for the best plan x*,
-    cost(x*) - lambda * tokens(x*) >= LB, so lambda* >= lambda + LB / tokens(x*) >= lambda + LB / floor,
-    with ``floor`` the fewest tokens any plan may deliver.
+    MIP gap the lower bound LB <= 0 of a step at lambda still bounds the optimum: for the best plan
+    x*, cost(x*) - lambda * tokens(x*) >= LB, so lambda* >= lambda + LB / tokens(x*) >= lambda + LB / floor,
+    with ``floor`` the fewest tokens any plan may deliver. At the deadline the best plan so far is
+    the answer; the first step, which has no plan to start from, also costs the greedy plan.
     """
     steps: list[DinkelbachStep] = []
-    lam, x_best, ratio_best, warm = 0.0, None, np.inf, None
-    proven, last_status, last_info = False, None, None
+    lam, best, warm = 0.0, None, None
+    proven, last, lambda_bound = False, None, 0.0
     for iteration in range(1, objective.max_iterations + 1):
         step_started = time.perf_counter()
-        time_left = deadline - step_started
-        if time_left <= 0:
+        if deadline <= step_started:
             break
         # Any plan gives a valid next lambda, so the first step only needs a good plan quickly;
         # later steps are solved tightly. cost - lambda*tokens tends to 0, so their gap is
         # measured against cost (absolute gap) rather than relative to the objective.
         if steps:
-            cm.highs.setOptionValue("mip_rel_gap", 0.0)
-            cm.highs.setOptionValue("mip_abs_gap", objective_gap * steps[-1].cost_musd_per_yr)
+            gaps = {"mip_rel_gap": 0.0, "mip_abs_gap": objective_gap * steps[-1].cost_musd_per_yr}
+            step_deadline = deadline
         else:
-            cm.highs.setOptionValue("mip_rel_gap", FIRST_STEP_GAP)
-            time_left *= FIRST_STEP_TIME_SHARE
-        status, info, x = _run(cm, cm.cost - lam * cm.tokens, time_left, warm)
-        last_status, last_info = status, info
-        if x is None:
-            if x_best is None:
-                raise _fail(status, cm.size)
+            gaps = {"mip_rel_gap": FIRST_STEP_GAP}
+            step_deadline = step_started + FIRST_STEP_TIME_SHARE * (deadline - step_started)
+        step_objective = cm.cost - lam * cm.tokens
+        with _options(cm.highs, **gaps):
+            outcome = _solve_within(cm, step_objective, step_deadline, warm, fallback=None if steps else fallback)
+        # every step's bound holds at its own lambda: the best of them bounds the ratio
+        last, lambda_bound = outcome, max(lambda_bound, _ratio_bound(cm, outcome, lam, floor_ptok))
+        if outcome.x is None:
             break
+        x = outcome.x
         cost = float(cm.cost @ x + cm.cost_offset)
         tokens = float(cm.tokens @ x + cm.tokens_offset)
         residual = cost - lam * tokens
-        step_gap = (info.objective_function_value - info.mip_dual_bound) / max(abs(cost), 1e-9)
+        step_gap = (float(step_objective @ x) - outcome.bound) / max(abs(cost), 1e-9)
         steps.append(
             DinkelbachStep(iteration, usd_per_mtok(lam, 1.0), cost, tokens, residual, step_gap, time.perf_counter() - step_started)
         )
-        if tokens > 0 and cost / tokens < ratio_best:
-            ratio_best, x_best = cost / tokens, x
+        if tokens > 0 and (best is None or cost / tokens < best[0]):
+            best = (cost / tokens, x, outcome.source)
         warm = x
-        if len(steps) > 1 and status != highspy.HighsModelStatus.kOptimal:
+        if len(steps) > 1 and outcome.status != Status.kOptimal:
             break
         if iteration > 1 and residual >= -objective.dinkelbach_tolerance * max(abs(cost), 1.0):
             proven = True
             break
         lam = cost / tokens
-    if x_best is None:
-        raise _fail(last_status, cm.size)
-    bound = None
-    if last_info is not None and np.isfinite(last_info.mip_dual_bound) and floor_ptok > 0:
-        bound = usd_per_mtok(max(lam + min(float(last_info.mip_dual_bound), 0.0) / floor_ptok, 0.0), 1.0)
+    if best is None:
+        raise _fail(last.status if last is not None else Status.kTimeLimit, cm.size, numerics)
+    _, x_best, source = best
     cost = float(cm.cost @ x_best + cm.cost_offset)
     tokens = float(cm.tokens @ x_best + cm.tokens_offset)
+    # the gap of the ratio: what these tokens would cost at the bound, against what they cost
+    cost_at_bound = min(lambda_bound * tokens, cost)
+    gap = _relative_gap(cost, cost_at_bound)
     result = SolveResult(
-        status="optimal" if proven else "time_limit_feasible",
-        highs_status=_status_name(last_status),
-        mip_gap=steps[-1].mip_gap,
+        status="optimal" if proven or gap <= objective_gap else "time_limit_feasible",
+        highs_status=_status_name(last.status),
+        mip_gap=gap,
         cost_musd_per_yr=cost,
         delivered_ptok_per_yr=tokens,
         handoff_s=cm.handoff_s,
         solve_s=time.perf_counter() - started,
         size=cm.size,
         iterations=steps,
-        lambda_lower_bound_usd_per_mtok=bound,
+        lambda_lower_bound_usd_per_mtok=usd_per_mtok(cost_at_bound / tokens, 1.0),
+        plan_source=source,
     )
     return result, x_best
+
+
+def _ratio_bound(cm: CompiledModel, step: _Outcome, lam: float, floor_ptok: float) -> float:
+    """lambda + LB / floor (M$/Ptok) from one step at ``lam``; 0 (costs are never negative) when
+    the step has no finite bound or no plan need deliver tokens."""
+    step_bound = step.bound + cm.cost_offset - lam * cm.tokens_offset
+    if not np.isfinite(step_bound) or floor_ptok <= 0:
+        return 0.0
+    return max(lam + min(step_bound, 0.0) / floor_ptok, 0.0)
