@@ -11,6 +11,18 @@ representative days, their weather and grid profiles and the calendar, is read f
 tables the plan copied beside them (``scenario/slices.csv``, ``profiles.csv``, ``days.csv``) and
 checked against the 8760 input hours (``aggregation_error.csv`` is re-measured).
 
+Beyond the rules, it checks what the plan claims: every column of every table is in the data
+contract (``PLAN_COLUMNS``) and is recomputed or cross-checked by some check, except the few
+``DESCRIPTIVE_COLUMNS`` (timing, model size), which keep only their form; every cell holds a finite
+number (blank only where ``BLANK_ALLOWED`` says when), or a non-blank id or word; the optimality
+claims of summary.csv (a finite lower bound at most the cost, a gap that covers both); the copies
+of the scenario's sites and the map layer ``sites.geojson``.
+
+A plan folder may come from anyone, so it is read only where that is safe: no link out of the
+folder, no device, FIFO or file above ``MAX_PLAN_TABLE_BYTES`` (``MAX_PLAN_YAML_BYTES`` for YAML),
+and a scenario copy that names no file outside the folder. Anything else fails the "files" check
+with one line naming the file and the rule, never a traceback.
+
 Each check reports how many items (rows, constraints) it compared, its worst margin, where that
 item is and which rule it belongs to, and its violations::
 
@@ -25,30 +37,38 @@ an item of ``a == b`` has ``-|a - b|``. Its relative margin divides that by the 
 item is a violation exactly where its relative margin is below ``-RTOL``: beyond ``RTOL x scale +
 atol``. A few rules take an absolute tolerance (scale 0: whole racks, years, period numbers); their
 relative margin is the margin over ``atol / RTOL`` (one unit). A blank (NaN) where a number is needed
-has the margin -inf; two blanks compared agree.
+has the margin -inf; two blanks compared agree. An infinite value agrees with nothing, not even
+another infinity (inf - inf is NaN, which must not pass as agreement): its margin is -inf too.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import io
+import itertools
+import json
 import math
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import numpy as np
 import pandas as pd
+import yaml
 from pyproj import Geod
 from rich.table import Table
 from rich.text import Text
 
+from optimizer.safe_io import UnsafeFileError, checked_file, inside, load_yaml, read_text
 from optimizer.scenario import Scenario, load_scenario
 
 RTOL = 1e-6
 ATOL = 1e-6
-#: costs are compared to a tenth of a cent
+#: costs are compared to a tenth of a cent, emissions to a kilogram
 COST_ATOL_USD = 1e-3
+EMISSIONS_ATOL_T = 1e-3
 HOURS_PER_YEAR = 8760.0
 HOURS_PER_DAY = 24
 DAYS_PER_YEAR = 365
@@ -61,9 +81,10 @@ PLAN_TABLES = (
 )
 #: the model's time, derived from the hourly inputs when the scenario loaded, copied with it
 DERIVED_TABLES = ("slices", "profiles", "days", "aggregation_error")
+SCENARIO_YAML = "scenario/scenario.yaml"
 #: every file the verifier reads or that the data contract promises, relative to the plan folder
 PLAN_FILES = (
-    *(f"{name}.csv" for name in PLAN_TABLES), "sites.geojson", "scenario/scenario.yaml",
+    *(f"{name}.csv" for name in PLAN_TABLES), "sites.geojson", SCENARIO_YAML,
     *(f"scenario/{name}.csv" for name in DERIVED_TABLES),
 )
 #: columns the verifier indexes tables by; without them no check can run
@@ -94,15 +115,179 @@ LITRES_PER_ML = 1e6
 KWH_PER_MWH = 1000.0
 KW_PER_MW = 1000.0
 KG_PER_T = 1000.0
+#: a heat rate in Btu/kWh is this many MMBtu per MWh for each Btu/kWh
+MMBTU_PER_MWH_PER_BTU_PER_KWH = 1e-3
 M_PER_KM = 1000.0
 #: storage regimes: grid years (columns "<b>_...") and bridge years (columns "bridge_<b>_...")
 REGIMES = {"grid_years": "", "bridge_years": "bridge_"}
+#: dispatch columns of each storage technology, after its id
+STORAGE_FLOWS = ("charge_mw", "discharge_mw", "soc_within_day_mwh")
 #: columns that say where a row is, and how a location names them
 LOCATION_COLUMNS = {
     "site_id": "site {}", "chip_id": "chip {}", "tech_id": "{}", "storage_id": "{}", "regime": "{}",
     "region_id": "region {}", "workload_id": "workload {}", "item": "{}", "quantity": "{}", "slice_id": "slice {}",
     "day": "day {}", "when": "{}",
 }
+
+#: what a column holds: an id (of a site, chip, ...), a word from a known list, or a number
+ID, WORD, NUMBER = "id", "word", "number"
+
+
+def _columns(ids: tuple[str, ...] = (), words: tuple[str, ...] = (), numbers: tuple[str, ...] = ()) -> dict[str, str]:
+    return {**dict.fromkeys(ids, ID), **dict.fromkeys(words, WORD), **dict.fromkeys(numbers, NUMBER)}
+
+
+#: the full-year re-check (optimizer/fullyear.py): the design dispatched over all 8,760 hours
+FULL_YEAR_SITE_COLUMNS = ("representative_peak_pue", "full_year_peak_pue", "full_year_peak_facility_mw",
+                          "full_year_unserved_mwh_per_yr")
+FULL_YEAR_SUMMARY_COLUMNS = (
+    "full_year_check_s", "full_year_total_cost_usd_per_yr", "full_year_delivered_tokens_per_yr",
+    "full_year_usd_per_mtok",
+    *(f"full_year_{layer}_usd_per_mtok" for layer in LAYERS), "full_year_emissions_t_per_yr",
+    "full_year_unserved_mwh_per_yr", "full_year_unserved_hours_per_yr", "full_year_cfe_shortfall_mwh_per_yr",
+    "representative_error_pct", *(f"representative_{layer}_error_pct" for layer in LAYERS),
+)
+#: cost items of the energy layer the full year redispatches (every other item follows the fixed design)
+GRID_ENERGY_ITEM, FUEL_AND_VOM_ITEM, CARBON_PRICE_ITEM = "grid energy", "fuel and variable O&M", "carbon price"
+FULL_YEAR_ITEMS = (GRID_ENERGY_ITEM, FUEL_AND_VOM_ITEM, CARBON_PRICE_ITEM)
+#: flows at or below this are solver noise in the full-year dispatch, and so much energy over a year
+FULL_YEAR_NOISE_MW = 1e-6
+FULL_YEAR_NOISE_MWH = FULL_YEAR_NOISE_MW * HOURS_PER_YEAR
+PERCENT = 100.0
+#: power sources whose output follows the hour's capacity factor (the hourly column "<kind>_cf")
+VARIABLE_KINDS = ("solar", "wind")
+AGGREGATION_ERROR_COLUMNS = _columns(("site_id",), ("quantity",),
+                                     ("annual_mean", "mean_error", "rmse", "duration_rmse"))
+#: the data contract: every column of every table the verifier reads and what it holds. A column
+#: that is not here (nor one of the dispatch columns the scenario's technologies name) fails the
+#: "values" check: the verifier cannot vouch for what it does not know. Each column is recomputed
+#: or cross-checked by some check, except the few of DESCRIPTIVE_COLUMNS.
+PLAN_COLUMNS: dict[str, dict[str, str]] = {
+    "summary.csv": _columns(
+        words=("scenario", "objective", "status", "highs_status"),
+        numbers=(
+            "mip_gap", "cost_lower_bound_usd_per_yr", "build_s", "handoff_s", "solve_s", "variables",
+            "integer_variables", "constraints", "nonzeros", "dinkelbach_iterations", "lambda_usd_per_mtok",
+            "lambda_lower_bound_usd_per_mtok", "total_cost_usd_per_yr", "delivered_tokens_per_yr",
+            "demand_tokens_per_yr",
+            "usd_per_mtok", *(f"{layer}_usd_per_mtok" for layer in LAYERS), "emissions_t_per_yr",
+            "emissions_kg_per_mtok", "water_ml_per_yr", "water_l_per_mtok", "facility_energy_mwh_per_yr",
+            "energy_j_per_token", "representative_days", "periods", "slices",
+            *(f"aggregation_rmse_{quantity}" for quantity in SUMMARY_RMSE), "sites_built", "it_capacity_mw", "chips",
+            "capex_usd", *FULL_YEAR_SUMMARY_COLUMNS,
+        ),
+    ),
+    "sites.csv": _columns(
+        ids=("site_id", "cooling_id"), words=("name", "state", "iso"),
+        numbers=(
+            "lat", "lon", "built", "it_capacity_mw", "racks", "chips", "it_energy_mwh_per_yr",
+            "facility_energy_mwh_per_yr", "annual_pue", "annual_wue_l_per_kwh", "peak_facility_mw",
+            "peak_grid_import_mw", "grid_capacity_mw", "grid_online_year", "grid_wait_yr", "bridge_share", "land_acres",
+            "land_used_acres", "water_ml_per_yr", "emissions_t_per_yr", "delivered_tokens_per_yr", "cost_usd_per_yr",
+            *(f"{layer}_usd_per_yr" for layer in LAYERS), "usd_per_mtok", *FULL_YEAR_SITE_COLUMNS, "cfe_score",
+        ),
+    ),
+    "chips.csv": _columns(("site_id", "chip_id"), numbers=("racks", "chips", "rack_power_kw", "it_mw", "capex_usd")),
+    "allocation.csv": _columns(
+        ("site_id", "chip_id", "workload_id"), numbers=("racks_assigned", "tokens_per_s_per_chip",
+                                                        "site_workload_tokens_per_yr"),
+    ),
+    "power.csv": _columns(
+        ("site_id", "tech_id"), ("kind",),
+        ("capacity_mw", "units", "energy_capacity_mwh", "generation_mwh_per_yr", "capacity_factor",
+         "bridge_generation_mwh_per_yr", "land_acres"),
+    ),
+    # and one column per technology and storage flow (see _dispatch_flow_columns)
+    "dispatch.csv": _columns(
+        ("site_id",),
+        numbers=("slice_id", "period", "hour", "weight_h", "temp_c", "wetbulb_c", "grid_price_usd_per_mwh",
+                 "grid_co2_kg_per_mwh", "it_mw", "facility_mw", "pue", "carbon_free_mw"),
+    ),
+    "storage_days.csv": _columns(
+        ("site_id", "storage_id"), ("regime",), ("day", "period", "soc_start_mwh", "energy_capacity_mwh"),
+    ),
+    "deliveries.csv": _columns(
+        ("site_id", "region_id", "workload_id"), numbers=("tokens_per_yr", "distance_km", "latency_ms",
+                                                         "latency_budget_ms"),
+    ),
+    "costs.csv": _columns(("site_id",), ("layer", "item"), ("usd_per_yr", "usd_per_mtok")),
+    "aggregation_error.csv": AGGREGATION_ERROR_COLUMNS,
+    "scenario/slices.csv": _columns(numbers=("slice_id", "period", "hour", "weight_h")),
+    "scenario/profiles.csv": _columns(("site_id",), numbers=("slice_id", *HOURLY_QUANTITIES)),
+    "scenario/days.csv": _columns(numbers=("day", "period")),
+    "scenario/aggregation_error.csv": AGGREGATION_ERROR_COLUMNS,
+}
+#: the only columns no check recomputes, and why: most describe how the solve ran, not the plan.
+#: Each is still held to its form (a finite number, a whole count, a known word) and to the figures
+#: it must agree with.
+DESCRIPTIVE_COLUMNS = {
+    ("summary.csv", "build_s"): "seconds to build the model: timing, not a claim about the plan",
+    ("summary.csv", "handoff_s"): "seconds to hand the model to HiGHS: timing",
+    ("summary.csv", "solve_s"): "seconds HiGHS ran: timing",
+    **dict.fromkeys((("summary.csv", "variables"), ("summary.csv", "integer_variables"), ("summary.csv", "constraints"),
+                     ("summary.csv", "nonzeros")), "model size as the solver saw it, not a claim about the plan"),
+    ("summary.csv", "highs_status"): "HiGHS's own word for why it stopped; the claim is 'status', checked against "
+                                     "the gap",
+    ("summary.csv", "dinkelbach_iterations"): "steps the ratio search took; only its range for the objective is "
+                                              "checked",
+    ("summary.csv", "full_year_check_s"): "seconds the full-year re-check took: timing",
+    # the full-year dispatch is recomputed (a merit order) only where no storage links the hours and no hourly
+    # carbon-free share applies; otherwise it is an LP over 8,760 hours whose solution the plan does not export
+    **dict.fromkeys((("summary.csv", "full_year_emissions_t_per_yr"),
+                     ("summary.csv", "full_year_unserved_hours_per_yr"),
+                     ("summary.csv", "full_year_cfe_shortfall_mwh_per_yr")),
+                    "with storage or a carbon-free share the full-year dispatch is an LP not re-solved here; checked "
+                    "exactly without them, and against the other full-year figures always"),
+}
+#: numeric columns that may be blank, and when; elsewhere a blank (like inf, always) is a violation
+BLANK_ALLOWED = {
+    ("summary.csv", "cost_lower_bound_usd_per_yr"): "min_cost_per_token (a ratio objective bounds the ratio instead)",
+    ("summary.csv", "lambda_usd_per_mtok"): "serve_demand",
+    ("summary.csv", "lambda_lower_bound_usd_per_mtok"): "serve_demand, or no proof of the ratio",
+    **{("summary.csv", name): "nothing delivered" for name in (
+        "usd_per_mtok", *(f"{layer}_usd_per_mtok" for layer in LAYERS), "emissions_kg_per_mtok", "water_l_per_mtok",
+        "energy_j_per_token",
+    )},
+    **{("summary.csv", name): "nothing delivered" for name in (
+        "full_year_usd_per_mtok", *(f"full_year_{layer}_usd_per_mtok" for layer in LAYERS), "representative_error_pct",
+        *(f"representative_{layer}_error_pct" for layer in LAYERS),
+    )},
+    **{("sites.csv", name): "site not built" for name in FULL_YEAR_SITE_COLUMNS},
+    ("sites.csv", "usd_per_mtok"): "nothing delivered from the site",
+    ("costs.csv", "usd_per_mtok"): "nothing delivered",
+    ("sites.csv", "annual_pue"): "no IT energy (site not built)",
+    ("sites.csv", "annual_wue_l_per_kwh"): "no IT energy (site not built)",
+    ("sites.csv", "cfe_score"): "no facility load (site not built)",
+    ("power.csv", "units"): "a technology without a unit size",
+    ("power.csv", "energy_capacity_mwh"): "a generator (not storage)",
+    ("power.csv", "capacity_factor"): "no capacity",
+    ("dispatch.csv", "pue"): "no IT load",
+}
+#: ids that may be blank: the cooling of a site that is not built
+BLANK_IDS = {("sites.csv", "cooling_id")}
+#: what identifies a row of each plan table: no two rows may share it (dispatch.csv and
+#: aggregation_error.csv are held to their full grid of keys by the structure and aggregation checks)
+ROW_KEYS = {
+    "sites": ("site_id",), "chips": ("site_id", "chip_id"), "allocation": ("site_id", "chip_id", "workload_id"),
+    "power": ("site_id", "tech_id"), "deliveries": ("site_id", "region_id", "workload_id"),
+    "costs": ("site_id", "layer", "item"), "storage_days": ("regime", "site_id", "storage_id", "day"),
+}
+#: what summary.csv status may say, and the HiGHS model statuses that leave a plan behind
+STATUSES = ("optimal", "time_limit_feasible")
+HIGHS_PLAN_STATUSES = (
+    "kOptimal", "kObjectiveTarget", "kObjectiveBound", "kTimeLimit", "kIterationLimit", "kSolutionLimit", "kInterrupt",
+    "kHighsInterrupt", "kMemoryLimit", "kUnknown", "kModelEmpty",
+)
+#: a MIP gap is compared to the gap the cost and its bound leave within this (the solver's gap is
+#: of its unrounded solution, the plan's cost of the rounded one)
+GAP_ATOL = 1e-6
+#: a plan folder is read only if every file in it is a regular file below these sizes, and it has at
+#: most this many entries; links may lead only to files inside it (an untrusted folder must not make
+#: the verifier read /dev/zero, a FIFO or files elsewhere on the machine)
+MAX_PLAN_TABLE_BYTES = 512 << 20
+MAX_PLAN_YAML_BYTES = 1 << 20
+MAX_PLAN_FOLDER_ENTRIES = 1000
+YAML_SUFFIXES = (".yaml", ".yml")
 
 
 # --------------------------------------------------------------------------------------------
@@ -191,6 +376,12 @@ def _location(at: str | pd.DataFrame, i: int) -> str:
     return ", ".join(template.format(at[column].iloc[i]) for column, template in LOCATION_COLUMNS.items() if column in at)
 
 
+def _cell(name: str, table: pd.DataFrame, i: int, column: str) -> str:
+    """Where one cell is: "<file> row <n> (<ids>), column '<column>'", rows counted from 1 below the header."""
+    where = _location(table, i)
+    return f"{name} row {i + 1}{f' ({where})' if where else ''}, column '{column}'"
+
+
 class _Recorder:
     """Builds one check's result: each comparison adds its items, may move the worst margin, may add violations.
 
@@ -220,22 +411,23 @@ class _Recorder:
     def le(self, rule: str, lhs, rhs, *, unit: str, at, describe=None, scale=None, atol=ATOL) -> None:
         """``lhs <= rhs`` item by item; a blank on either side breaks it."""
         lhs, rhs = (a.ravel() for a in np.broadcast_arrays(_arr(lhs), _arr(rhs)))
-        with np.errstate(invalid="ignore"):
-            margin = np.where(np.isnan(lhs) | np.isnan(rhs), -np.inf, rhs - lhs)
+        with np.errstate(invalid="ignore", over="ignore"):
+            margin = np.where(np.isfinite(lhs) & np.isfinite(rhs), rhs - lhs, -np.inf)
         self._record(rule, "exceeds", lhs, rhs, margin, _scale(lhs, rhs) if scale is None else _scale(scale), atol,
                      unit, at, describe)
 
     def eq(self, rule: str, a, b, *, unit: str, at, describe=None, scale=None, atol=ATOL) -> None:
         """``a == b`` item by item; a blank must meet a blank."""
         a, b = (x.ravel() for x in np.broadcast_arrays(_arr(a), _arr(b)))
-        blank_a, blank_b = np.isnan(a), np.isnan(b)
-        with np.errstate(invalid="ignore"):
-            margin = np.where(blank_a & blank_b, 0.0, np.where(blank_a | blank_b, -np.inf, -np.abs(a - b)))
+        both_blank = np.isnan(a) & np.isnan(b)
+        with np.errstate(invalid="ignore", over="ignore"):
+            margin = np.where(both_blank, 0.0, np.where(np.isfinite(a) & np.isfinite(b), -np.abs(a - b), -np.inf))
         self._record(rule, "!= expected", a, b, margin, _scale(a, b) if scale is None else _scale(scale), atol,
                      unit, at, describe)
 
     def _record(self, rule, relation, lhs, rhs, margin, scale, atol, unit, at, describe) -> None:
-        scale = np.nan_to_num(np.broadcast_to(scale, margin.shape), nan=0.0)
+        # a non-finite scale must not shrink a violation to nothing: it counts as no scale
+        scale = np.nan_to_num(np.broadcast_to(scale, margin.shape), nan=0.0, posinf=0.0)
         with np.errstate(invalid="ignore", divide="ignore"):
             relative = np.where(np.isneginf(margin), -np.inf, margin / (scale + _arr(atol) / RTOL))
         result = self.result
@@ -264,86 +456,212 @@ class _Recorder:
 
 
 # --------------------------------------------------------------------------------------------
-# loading
+# loading: an untrusted folder is read only where it is safe to
 
-#: scenario copies already loaded, by a digest of their files, most recent last: verifying copies of
-#: one plan (the tests corrupt one plan many ways) need not load and cluster the same inputs again,
-#: which takes seconds
-_SCENARIOS: dict[str, Scenario] = {}
+
+def _entry_problem(root: Path, path: Path) -> str:
+    """Why the verifier must not read ``path`` (a link out of ``root``, a device, a FIFO, a huge file), or ""."""
+    try:
+        if path.is_symlink() and not inside(path, root):
+            return f"{path}: a link to {path.resolve()}, outside the plan folder; only files inside it are read"
+        if path.is_dir():
+            return ""
+        limit = MAX_PLAN_YAML_BYTES if path.suffix in YAML_SUFFIXES else MAX_PLAN_TABLE_BYTES
+        checked_file(path, limit, "plan file")
+    except UnsafeFileError as error:
+        return str(error)
+    except (OSError, RuntimeError) as error:  # a link loop, a vanished file
+        return f"{path}: cannot be read safely ({type(error).__name__}: {error})"
+    return ""
+
+
+def _unsafe_entries(root: Path) -> list[str]:
+    """One line for each entry of the folder tree the verifier must not read; the walk follows no link and stops
+    after MAX_PLAN_FOLDER_ENTRIES entries."""
+    problems, pending, entries = [], [root], 0
+    while pending:
+        folder = pending.pop()
+        try:
+            with os.scandir(folder) as listing:  # at most one entry beyond the limit is listed
+                batch = list(itertools.islice(listing, MAX_PLAN_FOLDER_ENTRIES + 1 - entries))
+        except OSError as error:
+            problems.append(f"{folder}: cannot be listed ({error.strerror or error})")
+            continue
+        entries += len(batch)
+        if entries > MAX_PLAN_FOLDER_ENTRIES:
+            return [*problems, f"{root}: more than {MAX_PLAN_FOLDER_ENTRIES} files and folders: not a plan folder"]
+        for entry in batch:
+            path = Path(entry.path)
+            problem = _entry_problem(root, path)
+            problems += [problem] if problem else []
+            if not problem and entry.is_dir(follow_symlinks=False):
+                pending.append(path)
+    return problems
+
+
+def _escapes(reference, base: Path, root: Path) -> bool:
+    """Whether a path named in the scenario copy is absolute, climbs with '..' or lands outside ``root``."""
+    relative = PurePath(str(reference))
+    return relative.is_absolute() or ".." in relative.parts or not inside(base / relative, root)
+
+
+def _scenario_references(root: Path) -> list[str]:
+    """One line for each file the scenario copy names outside the plan folder (extends, data, tables, hourly_files).
+
+    load_scenario refuses these too (``trusted_root``); checking first names the key in the verifier's words.
+    """
+    path = root / SCENARIO_YAML
+    try:
+        document = load_yaml(path, "scenario copy")
+    except (UnsafeFileError, yaml.YAMLError) as error:
+        return [f"{path}: cannot be read: {' '.join(str(error).split())}"]
+    if not isinstance(document, dict):
+        return []  # load_scenario names the shape it must have
+    data = root / "scenario" / str(document.get("data", "."))
+    references = [(key, document[key], path.parent) for key in ("extends", "data") if key in document]
+    for key, base in (("tables", data), ("hourly_files", path.parent)):
+        mapping = document.get(key)
+        if isinstance(mapping, dict):
+            references += [(f"{key}.{name}", file, base) for name, file in mapping.items()]
+    return [f"{path}: {key} '{reference}' is absolute or leads outside the plan folder; a plan's scenario copy may "
+            f"name only files inside it" for key, reference, base in references if _escapes(reference, base, root)]
+
+
+@dataclass
+class _Inputs:
+    """A loaded scenario copy and readings of its inputs that every plan of it shares."""
+
+    scenario: Scenario
+    #: quantity -> its 8760-hour series (sites x hours) and the same sorted per site
+    hours: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+
+#: scenario copies already loaded, by a digest of the files load_scenario reads, most recent last:
+#: verifying copies of one plan (the tests corrupt one plan many ways) need not load and cluster the
+#: same inputs again, which takes seconds
+_SCENARIOS: dict[str, _Inputs] = {}
 _SCENARIOS_KEPT = 8
 
 
-def _load_inputs(folder: Path) -> Scenario:
+def _load_inputs(folder: Path) -> _Inputs:
     digest = hashlib.sha256()
+    derived = {f"{name}.csv" for name in DERIVED_TABLES}  # the plan's time: read by the verifier, not by load_scenario
     for path in sorted((folder / "scenario").iterdir()):
-        if path.is_file():
+        if path.is_file() and path.name not in derived:  # regular and within the limits: _unsafe_entries saw them
             digest.update(path.name.encode())
             digest.update(path.read_bytes())
     key = digest.hexdigest()
-    scenario = _SCENARIOS.pop(key, None) or load_scenario(folder / "scenario" / "scenario.yaml")
-    _SCENARIOS[key] = scenario
+    inputs = _SCENARIOS.pop(key, None) or _Inputs(load_scenario(folder / SCENARIO_YAML, trusted_root=folder))
+    _SCENARIOS[key] = inputs
     while len(_SCENARIOS) > _SCENARIOS_KEPT:
         del _SCENARIOS[next(iter(_SCENARIOS))]
-    return scenario
+    return inputs
 
 
-def _read_table(folder: Path, name: str, files: _Recorder) -> pd.DataFrame | None:
+def _non_numbers(name: str, table: pd.DataFrame) -> list[str]:
+    """Turn the number columns of a table read as text into numbers; one line per cell that is not one."""
+    contract = PLAN_COLUMNS.get(name, {})
+    problems = []
+    for column in table.columns:
+        if contract.get(column, NUMBER) != NUMBER or pd.api.types.is_numeric_dtype(table[column]):
+            continue
+        numbers = pd.to_numeric(table[column], errors="coerce")
+        for i in np.flatnonzero(numbers.isna() & table[column].notna()):
+            problems.append(f"{_cell(name, table, int(i), column)}: {table[column].iloc[i]!r} is not a number")
+        table[column] = numbers
+    return problems
+
+
+def _read_table(folder: Path, name: str, files: _Recorder) -> tuple[pd.DataFrame | None, list[str]]:
+    """A table with its ids and words as text and every other column as numbers, and the cells that are not."""
+    text_columns = {column: str for column, kind in PLAN_COLUMNS.get(name, {}).items() if kind != NUMBER}
     try:
-        table = pd.read_csv(folder / name, dtype={"site_id": str})
+        table = pd.read_csv(io.StringIO(read_text(folder / name, MAX_PLAN_TABLE_BYTES, name)), dtype=text_columns)
     except Exception as error:  # an unreadable table is a finding about the plan, not a crash
-        files.rule(False, f"{folder}: cannot read {name}: {type(error).__name__}: {error}")
-        return None
+        files.rule(False, f"{folder}: cannot read {name}: {type(error).__name__}: {' '.join(str(error).split())}")
+        return None, []
     absent = [column for column in KEY_COLUMNS.get(name, ()) if column not in table.columns]
     files.rule(not absent, f"{folder}: {name} has no column {', '.join(repr(column) for column in absent)}")
-    return None if absent else table
+    return (None, []) if absent else (table, _non_numbers(name, table))
+
+
+def _read_tables(folder: Path, names: Iterable[str], files: _Recorder) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    tables, non_numbers = {}, []
+    for name in names:
+        table, problems = _read_table(folder, name, files)
+        if table is not None:
+            tables[name] = table
+        non_numbers += problems
+    return tables, non_numbers
+
+
+def _safe_folder(folder: Path, files: _Recorder) -> bool:
+    """Whether every file of the folder may be read: the folder's tree, then the scenario copy's references."""
+    if not folder.is_dir():
+        files.rule(False, f"{folder}: not a folder")
+        return False
+    problems = _unsafe_entries(folder)
+    missing = [name for name in PLAN_FILES if not (folder / name).is_file()]
+    files.rule(not missing, f"{folder}: missing {', '.join(missing)}", items=len(PLAN_FILES))
+    if not problems and not missing:
+        problems = _scenario_references(folder)
+    for problem in problems:
+        files.rule(False, problem)
+    return not problems and not missing
 
 
 def _read_plan(folder: Path, files: _Recorder) -> _Plan | None:
     """The plan's tables and scenario copy, or None with the reason recorded in ``files``."""
-    missing = [name for name in PLAN_FILES if not (folder / name).is_file()]
-    files.rule(not missing, f"{folder}: missing {', '.join(missing)}", items=len(PLAN_FILES))
-    if missing:
+    if not _safe_folder(folder, files):
         return None
-    tables = {name: _read_table(folder, f"{name}.csv", files) for name in PLAN_TABLES}
-    time = {name: _read_table(folder, f"scenario/{name}.csv", files) for name in DERIVED_TABLES}
-    if any(table is None for table in (*tables.values(), *time.values())):
+    names = [f"{name}.csv" for name in PLAN_TABLES] + [f"scenario/{name}.csv" for name in DERIVED_TABLES]
+    tables, non_numbers = _read_tables(folder, names, files)
+    if len(tables) < len(names):
         return None
-    files.rule(len(tables["summary"]) == 1, f"{folder}: summary.csv has {len(tables['summary'])} rows, not one")
-    if len(tables["summary"]) != 1:
-        return None
-    try:
-        scenario = _load_inputs(folder)
-    except Exception as error:
-        files.rule(False, f"{folder}: cannot read scenario/scenario.yaml and its tables: {type(error).__name__}: {error}")
+    rows = len(tables["summary.csv"])
+    files.rule(rows == 1, f"{folder}: summary.csv has {rows} rows, not one")
+    if rows != 1:
         return None
     try:
-        return _Plan(tables, time, scenario)
+        inputs = _load_inputs(folder)
+    except Exception as error:  # every reason the copy cannot be read, one line each
+        for line in str(error).splitlines() or [""]:
+            files.rule(False, f"{folder}: cannot read {SCENARIO_YAML} and its tables: {type(error).__name__}: {line}")
+        return None
+    try:
+        return _Plan(folder, tables, inputs, non_numbers)
     except Exception as error:
-        files.rule(False, f"{folder}: cannot index the tables: {type(error).__name__}: {error}")
+        files.rule(False, f"{folder}: cannot index the tables: {type(error).__name__}: {' '.join(str(error).split())}")
         return None
 
 
 class _Plan:
     """The plan's tables (``t``), the scenario's tables by their ids (``s``) and readings shared by checks."""
 
-    def __init__(self, tables: dict[str, pd.DataFrame], time: dict[str, pd.DataFrame], scenario: Scenario) -> None:
-        self.t = tables
+    def __init__(self, folder: Path, files: dict[str, pd.DataFrame], inputs: _Inputs, non_numbers: list[str]) -> None:
+        self.folder = folder
+        self.inputs = inputs
+        scenario = inputs.scenario
+        #: every table read, by its file name relative to the folder, and the cells that held no number
+        self.files = files
+        self.non_numbers = non_numbers
+        self.t = {name: files[f"{name}.csv"] for name in PLAN_TABLES}
         self.scenario = scenario
-        self.copied_error = time["aggregation_error"]
+        self.copied_error = files["scenario/aggregation_error.csv"]
         # the scenario's tables indexed by their ids; the time tables from the plan's own copy
         self.s = {
             **scenario.tables,
-            "slices": time["slices"].set_index("slice_id"),
-            "profiles": time["profiles"].set_index(["site_id", "slice_id"]),
-            "days": time["days"].set_index("day"),
+            "slices": files["scenario/slices.csv"].set_index("slice_id"),
+            "profiles": files["scenario/profiles.csv"].set_index(["site_id", "slice_id"]),
+            "days": files["scenario/days.csv"].set_index("day"),
         }
-        sites = tables["sites"].copy()
+        sites = self.t["sites"].copy()
         sites["cooling_id"] = sites["cooling_id"].fillna("").astype(str)
         self.sites = sites.set_index("site_id")
         self.site_rows = pd.DataFrame({"site_id": self.sites.index})  # locates per-site comparisons
         self.built = list(self.sites.index[self.sites["built"] == 1])
-        self.dispatch = tables["dispatch"]
-        self.power = tables["power"]
+        self.dispatch = self.t["dispatch"]
+        self.power = self.t["power"]
         self.gen_power = self.power[self.power["kind"] != "storage"]
         self.storage_power = self.power[self.power["kind"] == "storage"]
         techs = self.s["power_techs"]
@@ -352,6 +670,7 @@ class _Plan:
         self.w = self.dispatch["slice_id"].map(weights_h).astype(float)  # hours a year each dispatch row stands for
         self._keys = pd.MultiIndex.from_arrays([self.dispatch["site_id"], self.dispatch["slice_id"]])
         self._capacities: dict[str, dict] = {}
+        self._annual: dict[str, pd.Series] = {}
 
     @property
     def summary(self) -> pd.Series:
@@ -387,14 +706,16 @@ class _Plan:
     def availability(self, tech: str) -> pd.Series:
         """Largest output per MW of capacity of ``tech`` in each dispatch row."""
         row = self.s["power_techs"].loc[tech]
-        if row["kind"] in ("solar", "wind"):
+        if row["kind"] in VARIABLE_KINDS:
             return self.profile(f"{row['kind']}_cf")
         return pd.Series(float(row["availability"]), index=self.dispatch.index)
 
     def annual(self, column: str) -> pd.Series:
-        """MWh per year of one dispatch column, per site (every site of sites.csv)."""
-        energy = (self.dispatch_column(column) * self.w).groupby(self.dispatch["site_id"]).sum()
-        return energy.reindex(self.sites.index, fill_value=0.0)
+        """MWh per year of one dispatch column, per site (every site of sites.csv); worked out once per column."""
+        if column not in self._annual:
+            energy = (self.dispatch_column(column) * self.w).groupby(self.dispatch["site_id"]).sum()
+            self._annual[column] = energy.reindex(self.sites.index, fill_value=0.0)
+        return self._annual[column]
 
     @property
     def storage_ids(self) -> list[str]:
@@ -421,6 +742,7 @@ class _Plan:
             ok &= table["first_year"] <= self.online_by
         return ok
 
+    @functools.cached_property
     def grid_wait_yr(self) -> pd.Series:
         """Years each site waits for its grid connection after online_by_year (0 without a deadline)."""
         sites = self.s["sites"]
@@ -438,13 +760,14 @@ class _Plan:
             allowed &= False
         return allowed
 
+    @functools.cached_property
     def bridge_share(self) -> pd.Series:
         """Present-value share of the horizon each site spends on bridge power (0 where none)."""
         sites = self.s["sites"]
         share = pd.Series(0.0, index=sites.index)
         if not self.scenario.constraints.bridge_power or self.online_by is None:
             return share
-        finance, wait, allowed = self.scenario.finance, self.grid_wait_yr(), self.grid_allowed()
+        finance, wait, allowed = self.scenario.finance, self.grid_wait_yr, self.grid_allowed()
         for site in sites.index:
             if wait[site] > 0 and allowed[site]:
                 share[site] = present_value_share(float(wait[site]), finance.horizon_yr, finance.wacc)
@@ -452,7 +775,7 @@ class _Plan:
 
     @property
     def bridge_sites(self) -> list[str]:
-        share = self.bridge_share()
+        share = self.bridge_share
         return list(share.index[share > 0])
 
     # readings several checks share, worked out once
@@ -540,25 +863,27 @@ def _latency(p: _Plan, sites: pd.Series, regions: pd.Series) -> tuple[np.ndarray
     return km, ms
 
 
-def _fuel_usd_per_mwh(p: _Plan, site: str, tech: str) -> float:
-    t = p.s["power_techs"].loc[tech]
+def _fuel_usd_per_mwh(p: _Plan, tech: str) -> pd.Series:
+    """Fuel cost of a MWh from ``tech`` at each candidate site: heat rate x the fuel's price (the site's, for gas)."""
+    t, sites = p.s["power_techs"].loc[tech], p.s["sites"]
     if t["fuel"] == "none" or pd.isna(t["heat_rate_btu_per_kwh"]):
-        return 0.0
-    price = p.s["sites"].loc[site, "gas_price_usd_per_mmbtu"] if t["fuel"] == "gas" else t["fuel_price_usd_per_mmbtu"]
-    return t["heat_rate_btu_per_kwh"] * 1e-3 * (0.0 if pd.isna(price) else float(price))
+        return pd.Series(0.0, index=sites.index)
+    price = sites["gas_price_usd_per_mmbtu"] if t["fuel"] == "gas" else pd.Series(t["fuel_price_usd_per_mmbtu"],
+                                                                                   index=sites.index)
+    return t["heat_rate_btu_per_kwh"] * MMBTU_PER_MWH_PER_BTU_PER_KWH * price.astype(float).fillna(0.0)
 
 
 def _fuel_t_co2_per_mwh(p: _Plan, tech: str) -> float:
     t = p.s["power_techs"].loc[tech]
     if t["kind"] == "grid" or pd.isna(t["heat_rate_btu_per_kwh"]):
         return 0.0
-    return t["heat_rate_btu_per_kwh"] * 1e-3 * t["co2_kg_per_mmbtu"] / KG_PER_T
+    return t["heat_rate_btu_per_kwh"] * MMBTU_PER_MWH_PER_BTU_PER_KWH * t["co2_kg_per_mmbtu"] / KG_PER_T
 
 
 def _average_year_mwh(p: _Plan, tech: str) -> pd.Series:
     """Generation of one tech in an average year of the horizon, per site: the grid years at their
     present-value share (1 - bridge share) plus the bridge years at theirs."""
-    share = p.bridge_share().reindex(p.sites.index, fill_value=0.0)
+    share = p.bridge_share.reindex(p.sites.index, fill_value=0.0)
     steady = p.annual(f"{tech}_mw")
     if tech == p.grid_tech:
         return (1.0 - share) * steady
@@ -568,7 +893,7 @@ def _average_year_mwh(p: _Plan, tech: str) -> pd.Series:
 def _emissions_t(p: _Plan) -> pd.Series:
     """CO2 per site and year: the grid's hourly rate in grid years, fuel carbon of on-site generation."""
     d, techs = p.dispatch, p.s["power_techs"]
-    share = p.bridge_share().reindex(p.sites.index, fill_value=0.0)
+    share = p.bridge_share.reindex(p.sites.index, fill_value=0.0)
     grid_t = (p.dispatch_column(f"{p.grid_tech}_mw") * p.profile("grid_co2_kg_per_mwh") / KG_PER_T * p.w)
     out = (1.0 - share) * grid_t.groupby(d["site_id"]).sum().reindex(p.sites.index, fill_value=0.0)
     for tech in techs.index:
@@ -607,14 +932,12 @@ def _recompute_costs(p: _Plan) -> tuple[dict[tuple[str, str], pd.Series], pd.Ser
         annual = overnight * crf(wacc, t["life_yr"]) + row.capacity_mw * t["fom_usd_per_kw_yr"] * KW_PER_MW
         (connection if row.tech_id == p.grid_tech else generation)[row.site_id] += annual
         capex[row.site_id] += overnight
-    share = p.bridge_share().reindex(index, fill_value=0.0)
+    share = p.bridge_share.reindex(index, fill_value=0.0)
     grid_usd = p.dispatch_column(f"{p.grid_tech}_mw") * p.profile("grid_price_usd_per_mwh") * p.w
     items[("energy", "grid energy")] = (1.0 - share) * grid_usd.groupby(d["site_id"]).sum().reindex(index, fill_value=0.0)
     fuel = item("energy", "fuel and variable O&M")
     for tech, t in techs.iterrows():
-        mwh = _average_year_mwh(p, tech)
-        for site in index:
-            fuel[site] += mwh[site] * (t["vom_usd_per_mwh"] + _fuel_usd_per_mwh(p, site, tech))
+        fuel += _average_year_mwh(p, tech) * (t["vom_usd_per_mwh"] + _fuel_usd_per_mwh(p, tech).reindex(index))
     storage_cost = item("energy", "storage")
     for row in p.storage_power.itertuples(index=False):
         b = storage.loc[row.tech_id]
@@ -679,9 +1002,65 @@ def _check(name: str, description: str):
     return register
 
 
+def _dispatch_flow_columns(p: _Plan) -> list[str]:
+    """Dispatch columns named after the scenario's technologies: output, bridge output, storage flows."""
+    techs = p.s["power_techs"].index
+    names = [f"{g}_mw" for g in techs] + [f"bridge_{g}_mw" for g in techs if g != p.grid_tech]
+    flows = [f"{prefix}{b}_{flow}" for prefix in REGIMES.values() for b in p.storage_ids for flow in STORAGE_FLOWS]
+    return names + flows
+
+
+def _contract(p: _Plan, name: str) -> dict[str, str]:
+    """Columns a table may hold: those it must hold, and in dispatch.csv those of the scenario's technologies
+    (which of them it must hold the structure check says: every source's output, the flows of storage built)."""
+    if name == "dispatch.csv":
+        return {**PLAN_COLUMNS[name], **dict.fromkeys(_dispatch_flow_columns(p), NUMBER)}
+    return PLAN_COLUMNS[name]
+
+
+def _bad_cells(name: str, table: pd.DataFrame, contract: dict[str, str]) -> list[tuple[int, str, str]]:
+    """(row, column, what is wrong) of every cell that does not hold what its column promises."""
+    numbers = [column for column in contract if contract[column] == NUMBER and column in table.columns]
+    words = [column for column in contract if contract[column] != NUMBER and column in table.columns]
+    values = table[numbers].to_numpy(dtype=float)
+    blank_ok = np.array([(name, column) in BLANK_ALLOWED for column in numbers], dtype=bool)
+    bad_numbers = ~np.isfinite(values) & ~(np.isnan(values) & blank_ok)
+    found = [(int(i), numbers[j], f"{'blank' if np.isnan(values[i, j]) else values[i, j]} where a finite number is "
+              f"needed") for i, j in zip(*np.nonzero(bad_numbers))]
+    for column in words:
+        if (name, column) not in BLANK_IDS:
+            blank = table[column].isna() | (table[column].astype(str).str.strip() == "")
+            found += [(int(i), column, "blank where an id or word is needed") for i in np.flatnonzero(blank.to_numpy())]
+    return found
+
+
+@_check("values", "Every table holds exactly the columns of the data contract, and every cell what its column "
+        "promises: a finite number (blank only where the contract allows it), a non-blank id or word")
+def _check_values(p: _Plan, c: _Recorder) -> None:
+    for problem in p.non_numbers:
+        c.rule(False, problem)
+    for name, table in p.files.items():
+        contract = _contract(p, name)
+        missing = [column for column in PLAN_COLUMNS[name] if column not in table.columns]
+        unknown = [column for column in table.columns if column not in contract]
+        c.rule(not missing, f"{name}: no column {', '.join(map(repr, missing))}")
+        c.rule(not unknown, f"{name}: column {', '.join(map(repr, unknown))} is not in the data contract "
+               f"(PLAN_COLUMNS): nothing checks what it says")
+        cells = table.size - len(missing) * len(table)
+        bad = _bad_cells(name, table, contract)
+        c.rule(True, "", items=cells - len(bad))
+        for i, column, wrong in bad:
+            c.rule(False, f"{_cell(name, table, i, column)}: {wrong}")
+
+
 @_check("structure", "Sites, cooling and ids agree with the scenario; only built sites appear in the tables; "
         "dispatch holds every slice of every built site once, with every column")
 def _check_structure(p: _Plan, c: _Recorder) -> None:
+    for name, key in ROW_KEYS.items():
+        table = p.t[name]
+        twice = table[table.duplicated(list(key), keep=False)]
+        c.rule(twice.empty, f"{name}.csv: {len(twice)} rows share their {'/'.join(key)} (e.g. "
+               f"{_location(twice, 0) if len(twice) else ''}); each may appear once", items=len(table))
     scenario_sites = set(p.s["sites"].index)
     c.rule(set(p.sites.index) == scenario_sites,
            f"sites.csv lists {sorted(set(p.sites.index) ^ scenario_sites)} differently from the scenario")
@@ -700,6 +1079,8 @@ def _check_structure(p: _Plan, c: _Recorder) -> None:
         stray = sorted(set(p.t[table]["site_id"].astype(str)) - built)
         c.rule(not stray, f"{table}.csv uses sites that are not built: {stray}")
     costs = p.t["costs"]
+    unknown = sorted(set(costs["site_id"].astype(str)) - scenario_sites)
+    c.rule(not unknown, f"costs.csv costs sites that are not candidates of the scenario: {unknown}")
     unbuilt = costs[~costs["site_id"].isin(built)]
     c.eq("no cost at a site not built", unbuilt["usd_per_yr"], 0.0, unit="USD/yr", at=unbuilt,
          describe=lambda x: f"costs.csv: site {x.site_id} is not built but costs {x.usd_per_yr:.6g} USD/yr ({x.item})")
@@ -725,6 +1106,92 @@ def _check_structure(p: _Plan, c: _Recorder) -> None:
         c.eq(f"dispatch {column} = slices.csv", d[column], frame["v_expected"], unit=unit, at=frame,
              describe=lambda x, col=column: f"dispatch {x.site_id}/{x.slice_id}: {col} {getattr(x, col)} differs "
              f"from slices.csv ({x.v_expected})")
+
+
+#: sites.csv columns copied from the scenario's sites table as they are
+SITE_WORDS = ("name", "state", "iso")
+SITE_COORDINATES = ("lat", "lon")
+
+
+@_check("sites", "sites.csv describes the scenario's candidate sites: name, state, ISO and coordinates as in the "
+        "scenario copy; a site not built has no IT capacity")
+def _check_sites(p: _Plan, c: _Recorder) -> None:
+    scenario = p.s["sites"].reindex(p.sites.index)
+    for column in SITE_WORDS:
+        for site, got, expected in zip(p.sites.index, p.sites[column], scenario[column]):
+            c.rule(str(got) == str(expected), f"sites.csv site {site}: {column} {got!r} differs from the scenario "
+                   f"copy's {expected!r}")
+    for column in SITE_COORDINATES:
+        c.eq(f"{column} (sites.csv) = the scenario copy", p.per_site(column), scenario[column].astype(float),
+             unit="deg", at=p.site_rows)
+    idle = p.sites["built"] != 1
+    c.eq("it_capacity_mw = 0 at a site not built", p.per_site("it_capacity_mw")[idle], 0.0, unit="MW",
+         at=p.site_rows[idle.to_numpy()])
+
+
+def _geojson_sites(path: Path) -> pd.DataFrame:
+    """The features of the plan's sites.geojson: their properties, and ``v_lon``/``v_lat`` from their geometry."""
+    document = json.loads(read_text(path, MAX_PLAN_TABLE_BYTES, "sites.geojson"))
+    features = document.get("features") if isinstance(document, dict) else None
+    if not isinstance(features, list):
+        raise ValueError("not a GeoJSON FeatureCollection with a 'features' list")
+    rows = []
+    for number, feature in enumerate(features, start=1):
+        geometry = feature.get("geometry") if isinstance(feature, dict) else None
+        point = geometry.get("coordinates") if isinstance(geometry, dict) and geometry.get("type") == "Point" else None
+        properties = feature.get("properties") if isinstance(feature, dict) else None
+        if not (isinstance(point, list) and len(point) >= 2 and isinstance(properties, dict)):
+            raise ValueError(f"feature {number} is not a Point with properties")
+        rows.append({**properties, "v_lon": point[0], "v_lat": point[1]})
+    return pd.DataFrame(rows)
+
+
+def _json_numbers(values: pd.Series) -> pd.Series:
+    """JSON numbers as floats, null as blank; anything else (text, a list) as inf, which agrees with nothing."""
+    def number(value) -> float:
+        if value is None:
+            return math.nan
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.inf
+
+    return values.map(number).astype(float)
+
+
+def _word(value) -> str:
+    """A JSON or CSV value as text; a blank reads the same whether written as null, "" or NaN."""
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+
+
+@_check("sites.geojson", "The plan's map layer says what sites.csv says: the same sites, each a point at its "
+        "coordinates, with the same value in every column")
+def _check_geojson(p: _Plan, c: _Recorder) -> None:
+    try:
+        layer = _geojson_sites(p.folder / "sites.geojson")
+    except (UnsafeFileError, ValueError, RecursionError) as error:  # JSONDecodeError is a ValueError
+        c.rule(False, f"sites.geojson: cannot be read: {' '.join(str(error).split())}")
+        return
+    columns = list(p.t["sites"].columns)
+    missing = [column for column in columns if column not in layer.columns]
+    unknown = [column for column in layer.columns if column not in columns and not column.startswith("v_")]
+    c.rule(not missing and not unknown, f"sites.geojson: properties differ from the columns of sites.csv (missing "
+           f"{missing}, unknown {unknown})")
+    ids = layer["site_id"].astype(str) if "site_id" in layer else pd.Series(dtype=str)
+    c.rule(sorted(ids) == sorted(p.sites.index), f"sites.geojson lists sites {sorted(set(ids) ^ set(p.sites.index))} "
+           f"differently from sites.csv (or twice)")
+    if missing or ids.duplicated().any():
+        return
+    layer = layer.assign(site_id=ids).set_index("site_id").reindex(p.sites.index)
+    for column, point in (("lon", "v_lon"), ("lat", "v_lat")):
+        c.eq(f"sites.geojson point {column} = sites.csv", _json_numbers(layer[point]),
+             p.per_site(column), unit="deg", at=p.site_rows)
+    table = p.t["sites"].set_index("site_id")
+    for column in [column for column in columns if column != "site_id"]:
+        if PLAN_COLUMNS["sites.csv"].get(column) == NUMBER:
+            c.eq(f"sites.geojson {column} = sites.csv", _json_numbers(layer[column]), table[column],
+                 unit="", at=p.site_rows)
+        else:
+            for site, got, expected in zip(table.index, layer[column], table[column]):
+                c.rule(_word(got) == _word(expected), f"sites.geojson site {site}: {column} {got!r} differs from "
+                       f"sites.csv {expected!r}")
 
 
 @_check("time", "The representative days: their weights add up to the year in whole days, the calendar maps "
@@ -772,24 +1239,56 @@ def _check_time(p: _Plan, c: _Recorder) -> None:
          p.scenario.time.representative_days, unit="", at="summary")
 
 
-def _complete_hourly(p: _Plan, quantity: str) -> pd.DataFrame:
-    """8760-hour input series of one quantity, sites x hours; blank grid values take the annual value."""
-    hourly, sites = p.s["hourly"], p.s["sites"]
-    if quantity in hourly.columns:
-        wide = hourly[quantity].astype(float).unstack("hour")
-    else:
-        wide = pd.DataFrame(np.nan, index=sites.index, columns=range(int(HOURS_PER_YEAR)))
-    wide = wide.reindex(index=sites.index, columns=range(int(HOURS_PER_YEAR)))
-    if quantity in ANNUAL_FALLBACK:
-        annual = sites[quantity].astype(float)
-        wide = wide.apply(lambda row: row.fillna(annual[row.name]), axis=1)
-    return wide
+def _input_hours(p: _Plan, quantity: str) -> tuple[np.ndarray, np.ndarray]:
+    """8760-hour input series of one quantity (sites x hours, blank grid values at the site's annual value) and
+    the same sorted within each site; worked out once per scenario copy."""
+    memo = p.inputs.hours
+    if quantity not in memo:
+        hourly, sites = p.s["hourly"], p.s["sites"]
+        hours = range(int(HOURS_PER_YEAR))
+        if quantity in hourly.columns:
+            wide = hourly[quantity].astype(float).unstack("hour").reindex(index=sites.index, columns=hours).to_numpy()
+        else:
+            wide = np.full((len(sites), len(hours)), np.nan)
+        if quantity in ANNUAL_FALLBACK:
+            wide = np.where(np.isnan(wide), sites[quantity].to_numpy(dtype=float)[:, None], wide)
+        memo[quantity] = wide, np.sort(wide, axis=1)
+    return memo[quantity]
+
+
+def _slice_of_each_hour(p: _Plan) -> np.ndarray:
+    """Position in slices.csv of the slice that stands for each of the 8760 hours (day by day); -1 where none does."""
+    slices, days = p.s["slices"], p.s["days"]["period"].sort_index()
+    positions = pd.Series(np.arange(len(slices)), index=pd.MultiIndex.from_arrays([slices["period"], slices["hour"]]))
+    positions = positions[~positions.index.duplicated()]  # duplicates: the time check
+    wanted = pd.MultiIndex.from_arrays([np.repeat(days.to_numpy(), HOURS_PER_DAY), np.tile(np.arange(HOURS_PER_DAY),
+                                                                                            len(days))])
+    return positions.reindex(wanted).fillna(-1).to_numpy(dtype=int)
+
+
+def _aggregation_measured(p: _Plan, hour_slices: np.ndarray) -> pd.DataFrame:
+    """Each site and quantity's annual mean, mean error, RMSE and duration-curve RMSE of the representative days."""
+    sites, slices = list(p.s["sites"].index), p.s["slices"].index
+    quantities = [q for q in HOURLY_QUANTITIES if q in p.s["profiles"].columns]  # others: the time check
+    wide = p.s["profiles"][quantities].unstack("slice_id")
+    frames = []
+    for quantity in quantities:
+        original, ordered = _input_hours(p, quantity)
+        rebuilt = wide[quantity].reindex(index=sites, columns=slices).to_numpy(dtype=float)[:, hour_slices]
+        frames.append(pd.DataFrame({
+            "site_id": sites,
+            "quantity": quantity,
+            "annual_mean": original.mean(axis=1),
+            "mean_error": rebuilt.mean(axis=1) - original.mean(axis=1),
+            "rmse": np.sqrt(((original - rebuilt) ** 2).mean(axis=1)),
+            "duration_rmse": np.sqrt(((ordered - np.sort(rebuilt, axis=1)) ** 2).mean(axis=1)),
+        }))
+    return pd.concat(frames, ignore_index=True)
 
 
 @_check("aggregation error", "How far the representative days are from the 8760 input hours, re-measured from "
         "hourly inputs, days.csv and profiles.csv, matches aggregation_error.csv and its copy")
 def _check_aggregation_error(p: _Plan, c: _Recorder) -> None:
-    slices, days, profiles = p.s["slices"], p.s["days"]["period"], p.s["profiles"]
     reported = p.t["aggregation_error"].set_index(["site_id", "quantity"]).sort_index()
     copied = p.copied_error.set_index(["site_id", "quantity"]).sort_index()
     c.rule(reported.index.equals(copied.index), "aggregation_error.csv lists other (site, quantity) rows than "
@@ -798,34 +1297,24 @@ def _check_aggregation_error(p: _Plan, c: _Recorder) -> None:
     c.rule(set(reported.index) == expected and not reported.index.duplicated().any(),
            f"aggregation_error.csv: {len(expected - set(reported.index))} (site, quantity) rows missing, "
            f"{len(set(reported.index) - expected)} unexpected, or duplicates")
-    slice_of = {(int(a), int(b)): int(t) for t, a, b in zip(slices.index, slices["period"], slices["hour"])}
-    try:
-        hour_slices = [slice_of[int(days[d]), h] for d in range(DAYS_PER_YEAR) for h in range(HOURS_PER_DAY)]
-    except KeyError as missing:
-        c.rule(False, f"days.csv / slices.csv: no slice for (period, hour) {missing}")
+    hour_slices = _slice_of_each_hour(p)
+    if (hour_slices < 0).any():
+        c.rule(False, "days.csv / slices.csv: some calendar hours have no slice of their period and hour")
         return
-    sites = list(p.s["sites"].index)
-    for quantity, unit in HOURLY_QUANTITIES.items():
-        original = _complete_hourly(p, quantity).to_numpy()
-        table = profiles[quantity].unstack("slice_id").reindex(index=sites, columns=slices.index)
-        rebuilt = table[hour_slices].to_numpy(dtype=float)
-        rows = pd.DataFrame({
-            "site_id": sites,
-            "quantity": quantity,
-            "annual_mean": original.mean(axis=1),
-            "mean_error": rebuilt.mean(axis=1) - original.mean(axis=1),
-            "rmse": np.sqrt(((original - rebuilt) ** 2).mean(axis=1)),
-            "duration_rmse": np.sqrt(((np.sort(original, axis=1) - np.sort(rebuilt, axis=1)) ** 2).mean(axis=1)),
-        })
-        keys = list(zip(sites, [quantity] * len(sites)))
+    measured = _aggregation_measured(p, hour_slices)
+    # duplicates are named above; the first of them is compared
+    keys = pd.MultiIndex.from_frame(measured[["site_id", "quantity"]])
+    aligned = [table[~table.index.duplicated()].reindex(keys) for table in (reported, copied)]
+    for quantity, rows in measured.groupby("quantity", sort=False):
         for column in ("annual_mean", "mean_error", "rmse", "duration_rmse"):
-            got = reported[column].reindex(keys).to_numpy(dtype=float) if column in reported else np.full(len(rows), np.nan)
-            copy = copied[column].reindex(keys).to_numpy(dtype=float) if column in copied else np.full(len(rows), np.nan)
+            got, copy = (table[column].to_numpy(dtype=float)[rows.index] if column in table
+                         else np.full(len(rows), np.nan) for table in aligned)
             frame = rows.assign(v_got=got, v_copy=copy)
-            c.eq(f"{column} = re-measured", got, rows[column], unit=unit, scale=_scale(got, rows[column], 1.0), at=frame,
+            c.eq(f"{column} = re-measured", got, rows[column], unit=HOURLY_QUANTITIES[quantity],
+                 scale=_scale(got, rows[column], 1.0), at=frame,
                  describe=lambda x, col=column: f"aggregation_error.csv {x.site_id}/{x.quantity}: {col} {x.v_got:.9g} "
                  f"!= {getattr(x, col):.9g} re-measured from hourly.csv.gz, days.csv and profiles.csv")
-            c.eq(f"{column} = scenario/aggregation_error.csv", got, copy, unit=unit, at=frame,
+            c.eq(f"{column} = scenario/aggregation_error.csv", got, copy, unit=HOURLY_QUANTITIES[quantity], at=frame,
                  describe=lambda x, col=column: f"aggregation_error.csv {x.site_id}/{x.quantity}: {col} {x.v_got:.9g} "
                  f"differs from scenario/aggregation_error.csv ({x.v_copy:.9g})")
     for quantity in SUMMARY_RMSE:
@@ -877,6 +1366,8 @@ def _check_pue(p: _Plan, c: _Recorder) -> None:
     c.eq("reported pue = PUE from cooling.csv", running["pue"] if "pue" in d else np.nan, running["v_pue"], unit="",
          at=running, describe=lambda x: f"site {x.site_id} slice {x.slice_id}: reported pue {x.pue:.9g} != "
          f"{x.v_pue:.9g} from cooling.csv")
+    idle = frame[~(d["it_mw"] > 0)]
+    c.eq("pue blank without IT load", idle["pue"], np.nan, unit="", at=idle)
     for column, values in (("temp_c", temp), ("wetbulb_c", wetbulb)):
         c.eq(f"dispatch {column} = profiles.csv", p.dispatch_column(column), values, unit="C", at=frame,
              describe=lambda x, col=column: f"site {x.site_id} slice {x.slice_id}: {col} {getattr(x, col)} differs "
@@ -931,6 +1422,9 @@ def _check_generation(p: _Plan, c: _Recorder) -> None:
         c.le(f"{tech} output <= capacity x availability", d[column], capacity * avail, unit="MW", at=frame,
              describe=lambda x, col=column: f"site {x.site_id} slice {x.slice_id}: {col} {getattr(x, col):.9g} > "
              f"capacity {x.v_cap:.9g} MW x availability {x.v_av:.6g}")
+
+    c.eq("energy_capacity_mwh blank for a generator", p.gen_power["energy_capacity_mwh"], np.nan, unit="MWh",
+         at=p.gen_power)
 
     # technologies that could not be built or used by the online-by year (lead time, first year, policy)
     limits, start = p.scenario.constraints, p.scenario.finance.start_year
@@ -1002,7 +1496,7 @@ def _check_grid(p: _Plan, c: _Recorder) -> None:
         "within their capacity; no bridge generation elsewhere; grid wait, bridge share and bridge energy figures")
 def _check_bridge(p: _Plan, c: _Recorder) -> None:
     d, techs = p.dispatch, p.s["power_techs"]
-    share, wait = p.bridge_share().reindex(p.sites.index), p.grid_wait_yr().reindex(p.sites.index)
+    share, wait = p.bridge_share.reindex(p.sites.index), p.grid_wait_yr.reindex(p.sites.index)
     c.eq("grid_wait_yr (sites.csv) vs grid_online_year - online_by_year", p.per_site("grid_wait_yr"), wait, unit="yr",
          at=p.site_rows)
     c.eq("bridge_share (sites.csv) vs present-value share of the wait", p.per_site("bridge_share"), share, unit="",
@@ -1085,22 +1579,20 @@ def _check_carbon_free(p: _Plan, c: _Recorder) -> None:
 
 @_check("land", "Each site's IT and generation footprint fits within its land")
 def _check_land(p: _Plan, c: _Recorder) -> None:
-    techs, storage = p.s["power_techs"], p.s["storage_techs"]
-    it_acres = p.facility("it_acres_per_mw")
-    for site in p.sites.index:
-        acres = p.sites.loc[site, "it_capacity_mw"] * it_acres
-        for row in p.power[p.power["site_id"] == site].itertuples(index=False):
-            table = storage if row.kind == "storage" else techs
-            footprint = row.capacity_mw * float(table.loc[row.tech_id, "land_acres_per_mw"])
-            c.eq("land_acres (power.csv) vs capacity x land_acres_per_mw", row.land_acres, footprint, unit="acres",
-                 at=f"site {site}, {row.tech_id}")
-            acres += footprint
-        land = float(p.s["sites"].loc[site, "land_acres"]) if site in p.built else 0.0
-        c.le("IT + generation footprint <= land_acres", acres, land, unit="acres", at=f"site {site}")
-        c.eq("land_used_acres (sites.csv) vs recomputed", p.sites.loc[site, "land_used_acres"], acres, unit="acres",
-             at=f"site {site}")
-        c.eq("land_acres (sites.csv) vs the scenario", p.sites.loc[site, "land_acres"], p.s["sites"].loc[site, "land_acres"],
-             unit="acres", at=f"site {site}")
+    power = p.power
+    per_mw = np.where(power["kind"] == "storage", power["tech_id"].map(p.s["storage_techs"]["land_acres_per_mw"]),
+                      power["tech_id"].map(p.s["power_techs"]["land_acres_per_mw"])).astype(float)
+    footprint = power["capacity_mw"].to_numpy(dtype=float) * per_mw
+    c.eq("land_acres (power.csv) vs capacity x land_acres_per_mw", power["land_acres"], footprint, unit="acres",
+         at=power)
+    generation = pd.Series(footprint).groupby(power["site_id"].to_numpy()).sum().reindex(p.sites.index, fill_value=0.0)
+    acres = p.per_site("it_capacity_mw") * p.facility("it_acres_per_mw") + generation
+    scenario = p.s["sites"]["land_acres"].reindex(p.sites.index).astype(float)
+    land = scenario.where(p.sites.index.isin(p.built), 0.0)
+    c.le("IT + generation footprint <= land_acres", acres, land, unit="acres", at=p.site_rows)
+    c.eq("land_used_acres (sites.csv) vs recomputed", p.per_site("land_used_acres"), acres, unit="acres",
+         at=p.site_rows)
+    c.eq("land_acres (sites.csv) vs the scenario", p.per_site("land_acres"), scenario, unit="acres", at=p.site_rows)
 
 
 @_check("racks", "Whole racks of known SKUs shipped by online_by_year; chips = racks x chips per rack; rack power "
@@ -1145,6 +1637,21 @@ def _check_racks(p: _Plan, c: _Recorder) -> None:
          at=pd.DataFrame({"chip_id": limits.index}))
 
 
+@_check("chips table", "chips.csv per site and SKU: IT MW = racks x rack kW, capex = racks x chips per rack x "
+        "(price + system) per chip, from the scenario copy's chips table")
+def _check_chips_table(p: _Plan, c: _Recorder) -> None:
+    chips, plan_chips = p.s["chips"], p.t["chips"]
+    rows = plan_chips[plan_chips["chip_id"].isin(chips.index)]  # unknown SKUs: the racks check
+    sku = chips.reindex(rows["chip_id"])
+    racks = rows["racks"].to_numpy(dtype=float)
+    it_mw = racks * sku["rack_power_kw"].to_numpy(dtype=float) / KW_PER_MW
+    per_chip = (sku["price_usd_per_chip"] + sku["system_usd_per_chip"]).to_numpy(dtype=float)
+    capex = racks * sku["chips_per_rack"].to_numpy(dtype=float) * per_chip
+    c.eq("it_mw = racks x rack_power_kw", rows["it_mw"], it_mw, unit="MW", at=rows)
+    c.eq("capex_usd = racks x chips_per_rack x (price_usd_per_chip + system_usd_per_chip)", rows["capex_usd"], capex,
+         unit="USD", at=rows, atol=COST_ATOL_USD)
+
+
 @_check("cooling", "Every rack's power is within the rack density its site's cooling can remove (max_rack_kw)")
 def _check_cooling(p: _Plan, c: _Recorder) -> None:
     chips, cooling, plan_chips = p.s["chips"], p.s["cooling"], p.t["chips"]
@@ -1157,7 +1664,8 @@ def _check_cooling(p: _Plan, c: _Recorder) -> None:
          f"{x.v_max} kW")
 
 
-@_check("unit sizes", "Plants with a unit size are built in whole units, and their unit counts match their capacity")
+@_check("unit sizes", "Plants with a unit size are built in whole units, and their unit counts match their capacity; "
+        "other plants and storage have no unit count")
 def _check_units(p: _Plan, c: _Recorder) -> None:
     unit_size = p.s["power_techs"]["unit_size_mw"].dropna()
     rows = p.gen_power[p.gen_power["tech_id"].isin(unit_size.index)]
@@ -1167,9 +1675,10 @@ def _check_units(p: _Plan, c: _Recorder) -> None:
     c.eq("capacity = a whole number of units", n, n.round(), unit="units", scale=np.maximum(n.abs(), 1.0), at=frame,
          describe=lambda x: f"site {x.site_id}: {x.tech_id} capacity {x.capacity_mw:.9g} MW is not a multiple of its "
          f"{x.v_size:g} MW unit")
-    counted = frame[rows["units"].notna()]
-    c.eq("units x unit size = capacity", counted["units"] * counted["v_size"], counted["capacity_mw"], unit="MW",
-         at=counted)
+    c.eq("units x unit size = capacity", frame["units"] * frame["v_size"], frame["capacity_mw"], unit="MW", at=frame)
+    continuous = p.power[~p.power["tech_id"].isin(unit_size.index)]
+    c.eq("units blank without a unit size", continuous["units"], np.nan, unit="units", at=continuous,
+         describe=lambda x: f"power.csv site {x.site_id}: {x.tech_id} has no unit size but claims {x.units} units")
 
 
 def _within_day_table(p: _Plan, site: str, b: str, prefix: str = "") -> pd.DataFrame:
@@ -1375,10 +1884,9 @@ def _check_tokens(p: _Plan, c: _Recorder) -> None:
     c.le("tokens delivered <= tokens produced by the racks assigned", delivered,
          produced.reindex(delivered.index, fill_value=0.0), unit="tokens/yr", at=frame,
          atol=np.maximum(ATOL, slack.reindex(delivered.index, fill_value=0.0)))
-    first = alloc.drop_duplicates(["site_id", "workload_id"])
-    index = pd.MultiIndex.from_frame(first[["site_id", "workload_id"]])
-    c.eq("site_workload_tokens_per_yr = recomputed", first["site_workload_tokens_per_yr"], produced.reindex(index),
-         unit="tokens/yr", at=first, atol=np.maximum(ATOL, slack.reindex(index).to_numpy()))
+    index = pd.MultiIndex.from_frame(alloc[["site_id", "workload_id"]])  # every row repeats its site's total
+    c.eq("site_workload_tokens_per_yr = recomputed", alloc["site_workload_tokens_per_yr"], produced.reindex(index),
+         unit="tokens/yr", at=alloc, atol=np.maximum(ATOL, slack.reindex(index).to_numpy()))
 
     assigned = alloc.groupby(["site_id", "chip_id"])["racks_assigned"].sum()
     installed = p.t["chips"].groupby(["site_id", "chip_id"])["racks"].sum().reindex(assigned.index, fill_value=0.0)
@@ -1454,9 +1962,9 @@ def _check_emissions(p: _Plan, c: _Recorder) -> None:
     summary, emissions = p.summary, p.emissions_t
     mtok = float(summary["delivered_tokens_per_yr"]) / TOKENS_PER_MTOK
     c.eq("emissions_t_per_yr (sites.csv) vs recomputed from dispatch", p.per_site("emissions_t_per_yr"), emissions,
-         unit="t/yr", at=p.site_rows, atol=1e-3)
+         unit="t/yr", at=p.site_rows, atol=EMISSIONS_ATOL_T)
     c.eq("emissions_t_per_yr vs recomputed", summary["emissions_t_per_yr"], emissions.sum(), unit="t/yr", at="summary",
-         atol=1e-3)
+         atol=EMISSIONS_ATOL_T)
     c.eq("emissions_kg_per_mtok vs recomputed", summary["emissions_kg_per_mtok"], _per(emissions.sum() * KG_PER_T, mtok),
          unit="kg/Mtok", at="summary")
 
@@ -1505,6 +2013,266 @@ def _check_water(p: _Plan, c: _Recorder) -> None:
          unit="L/Mtok", at="summary")
 
 
+def _site_hours(p: _Plan, site: str, quantity: str) -> np.ndarray:
+    """One site's 8760-hour input series of one quantity."""
+    hours, _ = _input_hours(p, quantity)
+    return hours[p.s["sites"].index.get_loc(site)]
+
+
+def _full_year_pue(p: _Plan, site: str) -> np.ndarray:
+    """PUE of the site's chosen cooling in each of the 8760 input hours."""
+    cooling = p.s["cooling"].loc[p.sites.loc[site, "cooling_id"]]
+    pue, _ = cooling_pue_wue(cooling, _site_hours(p, site, "temp_c"), _site_hours(p, site, "wetbulb_c"))
+    return pue
+
+
+def _site_sources(p: _Plan, site: str, with_grid: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The site's built sources (not the grid in the bridge years) over the 8760 hours: MW available, the grid's
+    price (USD/MWh), CO2 (t/MWh), each hours x sources, and fuel and variable O&M per source (USD/MWh)."""
+    techs = p.s["power_techs"]
+    rows = p.gen_power[(p.gen_power["site_id"] == site) & (p.gen_power["capacity_mw"] > FULL_YEAR_NOISE_MW)]
+    rows = rows[rows["tech_id"].isin(techs.index) & (with_grid | (rows["tech_id"] != p.grid_tech))]
+    shape = (int(HOURS_PER_YEAR), len(rows))
+    available, price, co2 = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+    vom_fuel = np.zeros(len(rows))
+    for j, (tech, capacity) in enumerate(zip(rows["tech_id"], rows["capacity_mw"])):
+        t = techs.loc[tech]
+        variable = t["kind"] in VARIABLE_KINDS
+        available[:, j] = capacity * (_site_hours(p, site, f"{t['kind']}_cf") if variable else float(t["availability"]))
+        if tech == p.grid_tech:
+            price[:, j] = _site_hours(p, site, "grid_price_usd_per_mwh")
+            co2[:, j] = _site_hours(p, site, "grid_co2_kg_per_mwh") / KG_PER_T
+        else:
+            co2[:, j] = _fuel_t_co2_per_mwh(p, tech)
+        vom_fuel[j] = t["vom_usd_per_mwh"] + _fuel_usd_per_mwh(p, tech)[site]
+    return available, price, co2, vom_fuel
+
+
+def _merit_order_year(p: _Plan, site: str, load_mw: np.ndarray, with_grid: bool) -> dict[str, float]:
+    """One regime's year at one site without storage: every hour served by its cheapest built sources first.
+
+    A source costs its hour's grid price (the grid), its fuel and variable O&M, and the carbon price on its
+    CO2. Returns the redispatched cost items (USD/yr), emissions (t/yr), unserved MWh and site-hours, and the
+    IT hours lost (unserved share of each hour's load, summed)."""
+    available, price, co2, vom_fuel = _site_sources(p, site, with_grid)
+    carbon_price = p.scenario.constraints.carbon_price_usd_per_t
+    order = np.argsort(price + vom_fuel + carbon_price * co2, axis=1, kind="stable")
+    offered = np.take_along_axis(available, order, axis=1)
+    used = np.clip(load_mw[:, None] - (np.cumsum(offered, axis=1) - offered), 0.0, offered)
+    generation = np.empty_like(used)
+    np.put_along_axis(generation, order, used, axis=1)
+    unserved = np.maximum(load_mw - available.sum(axis=1), 0.0)
+    emissions = float((co2 * generation).sum())
+    return {
+        GRID_ENERGY_ITEM: float((price * generation).sum()),
+        FUEL_AND_VOM_ITEM: float((generation @ vom_fuel).sum()),
+        CARBON_PRICE_ITEM: carbon_price * emissions,
+        "emissions_t": emissions,
+        "unserved_mwh": float(unserved[unserved > FULL_YEAR_NOISE_MW].sum()),
+        "unserved_hours": float((unserved > FULL_YEAR_NOISE_MW).sum()),
+        "lost_it_hours": float((unserved / np.where(load_mw > 0, load_mw, 1.0)).sum()),
+    }
+
+
+def _full_year_sites(p: _Plan) -> pd.DataFrame:
+    """Each built site's full year recomputed: peak PUE and load, and its merit-order operation, grid years and
+    bridge years weighted by their present-value shares; ``exact`` where no storage makes it an LP."""
+    pue, _ = p.pue_wue
+    share = p.bridge_share
+    rows = []
+    for site in p.built:
+        it_mw = float(p.dispatch.loc[p.dispatch["site_id"] == site, "it_mw"].mean())
+        hourly_pue = _full_year_pue(p, site)
+        load = hourly_pue * it_mw
+        year = _merit_order_year(p, site, load, with_grid=True)
+        bridge = float(share.get(site, 0.0))
+        if bridge > 0:
+            bridge_years = _merit_order_year(p, site, load, with_grid=False)
+            year = {key: (1.0 - bridge) * value + bridge * bridge_years[key] for key, value in year.items()}
+        rows.append({
+            "site_id": site, "representative_peak_pue": pue[p.dispatch["site_id"] == site].max(),
+            "full_year_peak_pue": hourly_pue.max(), "full_year_peak_facility_mw": load.max(),
+            "exact": not (p.storage_power["site_id"] == site).any(), **year,
+        })
+    figures = [*FULL_YEAR_SITE_COLUMNS[:-1], *FULL_YEAR_ITEMS, "emissions_t", "unserved_mwh", "unserved_hours",
+               "lost_it_hours"]
+    frame = pd.DataFrame(rows, columns=["site_id", "exact", *figures]).set_index("site_id")
+    return frame.astype({"exact": bool, **dict.fromkeys(figures, float)})  # typed even when nothing is built
+
+
+def _check_full_year_sites(p: _Plan, c: _Recorder, year: pd.DataFrame) -> None:
+    """sites.csv: peaks as recomputed; unserved energy exact without storage, within the merit order's with it."""
+    for column in FULL_YEAR_SITE_COLUMNS[:-1]:
+        c.eq(f"{column} (sites.csv) vs recomputed", p.per_site(column), year[column].reindex(p.sites.index),
+             unit="MW" if column.endswith("_mw") else "", at=p.site_rows)
+    reported = p.per_site("full_year_unserved_mwh_per_yr").to_numpy()
+    merit = year["unserved_mwh"].reindex(p.sites.index).to_numpy()  # blank where not built
+    merit_order = year["exact"].reindex(p.sites.index, fill_value=True).to_numpy(dtype=bool) & (
+        p.scenario.constraints.cfe_share == 0)
+    exact, linked = merit_order | np.isnan(merit), ~merit_order & ~np.isnan(merit)
+    c.eq("full_year_unserved_mwh_per_yr (sites.csv) = merit-order dispatch (no storage; blank if not built)",
+         reported[exact], merit[exact], unit="MWh/yr", at=p.site_rows[exact], atol=FULL_YEAR_NOISE_MWH)
+    c.le("full_year_unserved_mwh_per_yr (sites.csv) <= without storage", reported[linked], merit[linked],
+         unit="MWh/yr", at=p.site_rows[linked], atol=FULL_YEAR_NOISE_MWH)
+    c.le("full_year_unserved_mwh_per_yr (sites.csv) >= 0", 0.0, reported[linked], unit="MWh/yr", at=p.site_rows[linked])
+
+
+def _check_full_year_operation(p: _Plan, c: _Recorder, year: pd.DataFrame) -> None:
+    """summary.csv's redispatched cost, emissions and tokens, where the merit order is the dispatch (no storage
+    at any site, no hourly carbon-free share); otherwise an LP the verifier does not re-solve."""
+    summary, costs = p.summary, p.t["costs"]
+    if not (year["exact"].all() and p.scenario.constraints.cfe_share == 0):
+        return
+    planned = costs.loc[costs["item"].isin(FULL_YEAR_ITEMS), "usd_per_yr"].sum()
+    total = costs["usd_per_yr"].sum() - planned + year[list(FULL_YEAR_ITEMS)].to_numpy().sum()
+    c.eq("full_year_total_cost_usd_per_yr = plan cost with the merit-order year's operating items", summary[
+        "full_year_total_cost_usd_per_yr"], total, unit="USD/yr", at="summary", atol=COST_ATOL_USD)
+    c.eq("full_year_emissions_t_per_yr = merit-order year", summary["full_year_emissions_t_per_yr"],
+         year["emissions_t"].sum(), unit="t/yr", at="summary", atol=EMISSIONS_ATOL_T)
+    c.eq("full_year_unserved_hours_per_yr = merit-order year", summary["full_year_unserved_hours_per_yr"],
+         year["unserved_hours"].sum(), unit="h", at="summary")
+    served = 1.0 - year["lost_it_hours"] / HOURS_PER_YEAR
+    tokens = (p.per_site("delivered_tokens_per_yr") * served.reindex(p.sites.index, fill_value=1.0)).sum()
+    c.eq("full_year_delivered_tokens_per_yr = tokens of the IT load served", summary[
+        "full_year_delivered_tokens_per_yr"], tokens, unit="tokens/yr", at="summary")
+
+
+def _check_full_year_summary(p: _Plan, c: _Recorder) -> None:
+    """summary.csv's full-year figures against each other, sites.csv and costs.csv: always."""
+    summary, costs = p.summary, p.t["costs"]
+    unserved = float(summary["full_year_unserved_mwh_per_yr"])
+    c.eq("full_year_unserved_mwh_per_yr = sum of sites.csv", unserved, p.per_site(
+        "full_year_unserved_mwh_per_yr").sum(), unit="MWh/yr", at="summary", atol=FULL_YEAR_NOISE_MWH)
+    hours = float(summary["full_year_unserved_hours_per_yr"])
+    c.rule((hours > 0) == (unserved > FULL_YEAR_NOISE_MWH), f"summary.csv: {hours:g} full-year unserved hours but "
+           f"{unserved:g} MWh unserved")
+    c.le("full_year_unserved_hours_per_yr <= 8760 h x sites built", hours, HOURS_PER_YEAR * len(p.built), unit="h",
+         at="summary")
+    shortfall = summary["full_year_cfe_shortfall_mwh_per_yr"]
+    if p.scenario.constraints.cfe_share == 0:
+        c.eq("full_year_cfe_shortfall_mwh_per_yr = 0 without a carbon-free share", shortfall, 0.0, unit="MWh/yr",
+             at="summary")
+    else:
+        c.le("full_year_cfe_shortfall_mwh_per_yr >= 0", 0.0, shortfall, unit="MWh/yr", at="summary")
+    tokens = float(summary["full_year_delivered_tokens_per_yr"])
+    delivered = float(summary["delivered_tokens_per_yr"])
+    c.le("full_year_delivered_tokens_per_yr <= delivered_tokens_per_yr", tokens, delivered, unit="tokens/yr",
+         at="summary")
+    if unserved <= FULL_YEAR_NOISE_MWH:
+        c.eq("full_year_delivered_tokens_per_yr = delivered when every hour is served", tokens, delivered,
+             unit="tokens/yr", at="summary")
+    mtok, full_mtok = delivered / TOKENS_PER_MTOK, tokens / TOKENS_PER_MTOK
+    total = float(summary["full_year_total_cost_usd_per_yr"])
+    by_layer = costs.groupby("layer")["usd_per_yr"].sum()
+    fixed = {layer: float(by_layer.get(layer, 0.0)) for layer in LAYERS if layer != "energy"}  # not redispatched
+    full = {"energy": total - sum(fixed.values()), **fixed}
+    c.eq("full_year_usd_per_mtok = full_year_total_cost / full-year Mtok", summary["full_year_usd_per_mtok"],
+         _per(total, full_mtok), unit="USD/Mtok", at="summary")
+    c.eq("representative_error_pct = usd_per_mtok / full_year_usd_per_mtok - 1", summary["representative_error_pct"],
+         _error_pct(_per(float(by_layer.sum()), mtok), _per(total, full_mtok)), unit="%", at="summary")
+    for layer in LAYERS:
+        c.eq(f"full_year_{layer}_usd_per_mtok = its layer's full-year cost / full-year Mtok",
+             summary[f"full_year_{layer}_usd_per_mtok"], _per(full[layer], full_mtok), unit="USD/Mtok", at="summary")
+        c.eq(f"representative_{layer}_error_pct = {layer}_usd_per_mtok / full_year_{layer}_usd_per_mtok - 1",
+             summary[f"representative_{layer}_error_pct"], _error_pct(_per(float(by_layer.get(layer, 0.0)), mtok),
+                                                                      _per(full[layer], full_mtok)),
+             unit="%", at="summary")
+
+
+def _error_pct(representative: float, full_year: float) -> float:
+    """How far a representative-day figure is from the full year's, in % (blank without a full-year figure)."""
+    return PERCENT * (representative / full_year - 1.0) if full_year > 0 else math.nan
+
+
+@_check("full year", "The design run through all 8,760 hours: peak PUE and load from the hourly weather; where no "
+        "storage links the hours (and no hourly carbon-free share), unserved energy, operating cost, emissions and "
+        "tokens of the merit-order dispatch; full-year $/Mtok by layer and the representative days' error")
+def _check_full_year(p: _Plan, c: _Recorder) -> None:
+    year = _full_year_sites(p)
+    _check_full_year_sites(p, c, year)
+    _check_full_year_operation(p, c, year)
+    _check_full_year_summary(p, c)
+
+
+#: summary.csv figures of how the solve ran: seconds, and the model's size in whole counts
+SOLVE_SECONDS = ("build_s", "handoff_s", "solve_s")
+MODEL_SIZE = ("variables", "integer_variables", "constraints", "nonzeros")
+
+
+def _check_solve_figures(p: _Plan, c: _Recorder) -> None:
+    """The descriptive figures of the solve are at least of the right form: times >= 0, whole counts."""
+    summary = p.summary
+    for column in SOLVE_SECONDS:
+        c.le(f"{column} >= 0", 0.0, summary[column], unit="s", at="summary")
+    for column in MODEL_SIZE:
+        count = float(summary[column])
+        c.eq(f"{column} is a whole number >= 0", count, abs(round(count)) if math.isfinite(count) else np.nan, unit="",
+             scale=0.0, at="summary")
+    c.le("integer_variables <= variables", summary["integer_variables"], summary["variables"], unit="", scale=0.0,
+         at="summary")
+
+
+def _check_cost_bound(p: _Plan, c: _Recorder, gap: float) -> None:
+    """serve_demand: a finite lower bound on cost, at most the cost, and a gap that covers the distance between them."""
+    summary = p.summary
+    cost, bound = float(summary["total_cost_usd_per_yr"]), float(summary["cost_lower_bound_usd_per_yr"])
+    c.rule(math.isfinite(bound), f"summary.csv: cost_lower_bound_usd_per_yr is {bound}; a serve_demand plan claims a "
+           f"finite proven lower bound on its cost")
+    c.le("cost_lower_bound_usd_per_yr <= total_cost_usd_per_yr", bound, cost, unit="USD/yr", at="summary",
+         atol=COST_ATOL_USD)
+    # gap >= (cost - bound) / cost, multiplied out so that a zero cost needs no division
+    c.le("total cost - lower bound <= mip_gap x total cost", cost - bound, gap * cost, unit="USD/yr", scale=abs(cost),
+         at="summary", atol=COST_ATOL_USD)
+    # 'optimal' means proven within the gap asked, 'time_limit_feasible' not proven within it
+    asked = p.scenario.solver.mip_gap
+    within = gap <= asked + GAP_ATOL
+    c.rule(within == (summary["status"] == "optimal"), f"summary.csv: status {summary['status']!r} but mip_gap "
+           f"{gap:.6g} is {'within' if within else 'above'} the solver.mip_gap {asked:g} asked")
+    for column in ("lambda_usd_per_mtok", "lambda_lower_bound_usd_per_mtok"):
+        c.eq(f"{column} blank (serve_demand)", summary[column], np.nan, unit="USD/Mtok", at="summary")
+    c.eq("dinkelbach_iterations = 0 (serve_demand)", summary["dinkelbach_iterations"], 0.0, unit="", scale=0.0,
+         at="summary")
+
+
+def _check_ratio_bound(p: _Plan, c: _Recorder) -> None:
+    """min_cost_per_token: the search's steps, its last lambda (a plan's ratio) and its lower bound around the ratio."""
+    summary = p.summary
+    ratio, lam = float(summary["usd_per_mtok"]), float(summary["lambda_usd_per_mtok"])
+    bound, steps = float(summary["lambda_lower_bound_usd_per_mtok"]), float(summary["dinkelbach_iterations"])
+    c.eq("cost_lower_bound_usd_per_yr blank (min_cost_per_token)", summary["cost_lower_bound_usd_per_yr"], np.nan,
+         unit="USD/yr", at="summary")
+    c.le("dinkelbach_iterations >= 1", 1.0, steps, unit="", scale=0.0, at="summary")
+    c.le("dinkelbach_iterations <= objective.max_iterations", steps, p.scenario.objective.max_iterations, unit="",
+         scale=0.0, at="summary")
+    c.le("lambda_usd_per_mtok >= 0", 0.0, lam, unit="USD/Mtok", at="summary")
+    if steps > 1:  # from the second step on, lambda is the ratio of an earlier plan: no better than the best
+        c.le("usd_per_mtok <= lambda_usd_per_mtok of the last step", ratio, lam, unit="USD/Mtok", at="summary")
+    demand = float(p.s["demand"]["tokens_per_yr"].sum())
+    if math.isfinite(bound) or (summary["status"] == "optimal" and demand > 0):
+        c.le("0 <= lambda_lower_bound_usd_per_mtok", 0.0, bound, unit="USD/Mtok", at="summary")
+        c.le("lambda_lower_bound_usd_per_mtok <= usd_per_mtok", bound, ratio, unit="USD/Mtok", at="summary")
+
+
+@_check("optimality", "What the plan says of its solve: the scenario and objective it answers, its status; under "
+        "serve_demand a finite cost lower bound at most its cost and a MIP gap that covers the two (within the gap "
+        "asked when 'optimal'); under min_cost_per_token the ratio search's lambda and bound around the ratio")
+def _check_optimality(p: _Plan, c: _Recorder) -> None:
+    summary, scenario = p.summary, p.scenario
+    for column, expected in (("scenario", scenario.name), ("objective", scenario.objective.mode)):
+        c.rule(summary[column] == expected, f"summary.csv: {column} {summary[column]!r} is not the scenario copy's "
+               f"{expected!r}")
+    c.rule(summary["status"] in STATUSES, f"summary.csv: status {summary['status']!r} is not one of {STATUSES}")
+    c.rule(summary["highs_status"] in HIGHS_PLAN_STATUSES, f"summary.csv: highs_status {summary['highs_status']!r} is "
+           f"not a HiGHS status that leaves a plan {HIGHS_PLAN_STATUSES}")
+    gap = float(summary["mip_gap"])
+    c.le("mip_gap >= 0", 0.0, gap, unit="", scale=0.0, at="summary", atol=GAP_ATOL)
+    if scenario.objective.mode == "serve_demand":
+        _check_cost_bound(p, c, gap)
+    else:
+        _check_ratio_bound(p, c)
+    _check_solve_figures(p, c)
+
+
 # --------------------------------------------------------------------------------------------
 # running and reporting
 
@@ -1524,7 +2292,9 @@ def verify_plan(folder: str | Path) -> Verification:
     for spec in CHECKS:
         recorder = _Recorder(spec.name, spec.description)
         try:
-            spec.run(plan, recorder)
+            # arithmetic on a damaged value makes NaN or inf quietly: the comparisons name it
+            with np.errstate(all="ignore"):
+                spec.run(plan, recorder)
         except Exception as error:  # a malformed table must fail its check, not the whole verification
             recorder.failed(error)
         results.append(recorder.result)

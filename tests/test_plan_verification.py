@@ -43,9 +43,9 @@ def _solve(folder: Path, document: dict | None = None) -> Path:
     from optimizer.cli import app
 
     scenario = ROOT / "data" / "scenarios" / "base.yaml"
-    if document is not None:
-        folder.mkdir(parents=True, exist_ok=True)
-        scenario = folder / f"{document['name']}.yaml"
+    if document is not None:  # beside the plan, not above it: a plan may not lie inside its inputs' folder
+        (folder / "inputs").mkdir(parents=True, exist_ok=True)
+        scenario = folder / "inputs" / f"{document['name']}.yaml"
         scenario.write_text(yaml.safe_dump({"extends": str(ROOT / "data" / "scenarios" / "base.yaml"), **document},
                                            sort_keys=False))
     out = folder / "plan"
@@ -517,7 +517,8 @@ def test_verifier_reports_unreadable_table(base_plan: Path, tmp_path: Path) -> N
 
 
 def test_a_failing_check_does_not_stop_the_others(base_plan: Path, tmp_path: Path) -> None:
-    """A column only the latency check reads is gone: that check fails naming the exception, the others pass."""
+    """A column only the latency check reads is gone: "values" names the column, the latency check fails naming
+    the exception, the others pass."""
     folder = tmp_path / "plan"
     shutil.copytree(base_plan, folder)
     pd.read_csv(folder / "deliveries.csv").drop(columns="latency_ms").to_csv(folder / "deliveries.csv", index=False)
@@ -525,8 +526,10 @@ def test_a_failing_check_does_not_stop_the_others(base_plan: Path, tmp_path: Pat
     latency = verification.check("latency")
     assert latency.error == "KeyError: 'latency_ms'"
     assert latency.messages == ["[latency] the check could not finish: KeyError: 'latency_ms'"]
+    assert verification.check("values").messages == ["[values] deliveries.csv: no column 'latency_ms'"]
     assert len(verification.checks) == 1 + len(CHECKS)
-    assert all(check.ok for check in verification.checks if check.name != "latency"), verification.messages
+    assert all(check.ok for check in verification.checks if check.name not in ("latency", "values")), (
+        verification.messages)
 
 
 def test_margins_by_hand() -> None:
@@ -553,6 +556,8 @@ def test_margins_by_hand() -> None:
 
 #: checks with no item unless the scenario sets their option or the plan builds what they check
 OPTIONAL_CHECKS = {"carbon cap", "capex budget", "unit sizes"}
+#: checks of yes/no rules only (files readable, cells of the right form): no margin to report
+YES_NO_CHECKS = {"files", "values"}
 
 
 @pytest.mark.parametrize("plan", ["base_plan", "storage_plan", "bridge_plan", "cfe_plan"])
@@ -564,8 +569,8 @@ def test_every_check_reports_a_margin_on_a_clean_plan(request, plan: str) -> Non
         if check.name in OPTIONAL_CHECKS and check.checked == 0:
             continue
         assert check.checked > 0, check.name
-        if check.name == "files":
-            continue  # yes/no rules only
+        if check.name in YES_NO_CHECKS:
+            continue
         assert check.worst_relative >= -RTOL, (check.name, check.worst_margin, check.worst_where, check.worst_rule)
         assert check.worst_where and check.worst_rule, check.name
     if plan == "storage_plan":  # the only fixture with a carbon cap
@@ -623,3 +628,295 @@ def test_cli_verify_prints_every_check_and_fails_on_a_violation(bridge_plan: Pat
     result = CliRunner().invoke(app, ["verify", str(corrupted)])
     assert result.exit_code == 4
     assert "NOT consistent" in result.output and "violation: [grid]" in result.output
+
+
+# ---- the checks that read what the plan claims beyond its constraints, on a small plan solved in a second
+
+
+@pytest.fixture(scope="module")
+def small_plan(tmp_path_factory) -> Path:
+    """Two candidate sites (one built on grid, solar, a unit-sized turbine and a battery), two chips, two workloads."""
+    from tests.test_verify_cells import write_small_plan
+
+    return write_small_plan(tmp_path_factory.mktemp("verification_small"))
+
+
+def _copy(plan: Path, tmp_path: Path) -> Path:
+    folder = tmp_path / "plan"
+    shutil.copytree(plan, folder)
+    return folder
+
+
+def _set_cell(folder: Path, file: str, column: str, value, row: int = 0) -> None:
+    """Write ``value`` into one cell of a plan table, every other cell as it was."""
+    table = pd.read_csv(folder / file, dtype=str, keep_default_na=False)
+    table.loc[row, column] = value if isinstance(value, str) else repr(value)
+    table.to_csv(folder / file, index=False)
+
+
+def _summary(folder: Path) -> pd.Series:
+    return pd.read_csv(folder / "summary.csv").iloc[0]
+
+
+def _bound_above_cost(folder: Path) -> None:
+    _set_cell(folder, "summary.csv", "cost_lower_bound_usd_per_yr", 1.01 * _summary(folder)["total_cost_usd_per_yr"])
+
+
+def _gap_below_bound(folder: Path) -> None:
+    """Claim a gap of zero while the bound lies 1 % below the cost (the plan must still say 'optimal')."""
+    _set_cell(folder, "summary.csv", "cost_lower_bound_usd_per_yr", 0.99 * _summary(folder)["total_cost_usd_per_yr"])
+
+
+def _infinite_bound(folder: Path) -> None:
+    _set_cell(folder, "summary.csv", "cost_lower_bound_usd_per_yr", "-inf")
+
+
+def _chip_capex(folder: Path) -> None:
+    _set_cell(folder, "chips.csv", "capex_usd", 0.9 * pd.read_csv(folder / "chips.csv").loc[0, "capex_usd"])
+
+
+def _chip_it_mw(folder: Path) -> None:
+    _set_cell(folder, "chips.csv", "it_mw", 2.0 * pd.read_csv(folder / "chips.csv").loc[0, "it_mw"])
+
+
+def _site_name(folder: Path) -> None:
+    _set_cell(folder, "sites.csv", "name", "Somewhere Else")
+
+
+def _site_moved(folder: Path) -> None:
+    _set_cell(folder, "sites.csv", "lat", pd.read_csv(folder / "sites.csv").loc[0, "lat"] + 1.0)
+
+
+def _map_point_moved(folder: Path) -> None:
+    import json
+
+    document = json.loads((folder / "sites.geojson").read_text())
+    document["features"][0]["geometry"]["coordinates"][1] += 1.0
+    (folder / "sites.geojson").write_text(json.dumps(document))
+
+
+def _map_cost_changed(folder: Path) -> None:
+    import json
+
+    document = json.loads((folder / "sites.geojson").read_text())
+    document["features"][0]["properties"]["cost_usd_per_yr"] *= 0.5
+    (folder / "sites.geojson").write_text(json.dumps(document))
+
+
+def _last_allocation_row(folder: Path) -> None:
+    """Halve the site's tokens in the last row of a (site, workload) pair that has two rows."""
+    allocation = pd.read_csv(folder / "allocation.csv")
+    repeated = allocation[allocation.duplicated(["site_id", "workload_id"], keep="first")]
+    row = int(repeated.index[-1])
+    _set_cell(folder, "allocation.csv", "site_workload_tokens_per_yr",
+              0.5 * allocation.loc[row, "site_workload_tokens_per_yr"], row)
+
+
+def _blank_cost(folder: Path) -> None:
+    _set_cell(folder, "costs.csv", "usd_per_yr", "")
+
+
+def _infinite_dispatch(folder: Path) -> None:
+    _set_cell(folder, "dispatch.csv", "grid_mw", "inf", row=3)
+
+
+def _unknown_summary_column(folder: Path) -> None:
+    summary = pd.read_csv(folder / "summary.csv")
+    summary["made_up_usd"] = 1.0
+    summary.to_csv(folder / "summary.csv", index=False)
+
+
+def _duplicate_chip_row(folder: Path) -> None:
+    chips = pd.read_csv(folder / "chips.csv")
+    first = chips.iloc[[0]].assign(racks=0.0, chips=0.0, it_mw=0.0, capex_usd=0.0)
+    pd.concat([chips, first]).to_csv(folder / "chips.csv", index=False)
+
+
+def _full_year_peak(folder: Path) -> None:
+    _set_cell(folder, "sites.csv", "full_year_peak_pue", 1.5)
+
+
+def _full_year_ratio(folder: Path) -> None:
+    _set_cell(folder, "summary.csv", "full_year_usd_per_mtok", 1.1 * _summary(folder)["full_year_usd_per_mtok"])
+
+
+def _other_scenario(folder: Path) -> None:
+    _set_cell(folder, "summary.csv", "scenario", "not_this_one")
+
+
+#: each breaks one claim of the small plan; the verifier must name the check and what changed
+CLAIM_CORRUPTIONS = {
+    "lower bound above the cost": (_bound_above_cost,
+                                   "[optimality] summary: cost_lower_bound_usd_per_yr <= total_cost"),
+    "gap narrower than cost minus bound": (_gap_below_bound,
+                                           "[optimality] summary: total cost - lower bound <= mip_gap"),
+    "infinite lower bound": (_infinite_bound, "[values] summary.csv row 1, column 'cost_lower_bound_usd_per_yr': -inf "
+                             "where a finite number is needed"),
+    "plan of another scenario": (_other_scenario, "[optimality] summary.csv: scenario 'not_this_one'"),
+    "chip capex understated": (_chip_capex, "[chips table] site a, chip x: capex_usd"),
+    "chip IT MW doubled": (_chip_it_mw, "[chips table] site a, chip x: it_mw = racks x rack_power_kw"),
+    "site renamed": (_site_name, "[sites] sites.csv site a: name 'Somewhere Else' differs"),
+    "site moved": (_site_moved, "[sites] site a: lat (sites.csv) = the scenario copy"),
+    "map point moved": (_map_point_moved, "[sites.geojson] site a: sites.geojson point lat = sites.csv"),
+    "map cost halved": (_map_cost_changed, "[sites.geojson] site a: sites.geojson cost_usd_per_yr = sites.csv"),
+    "tokens of a second allocation row": (_last_allocation_row, "[tokens] site a, chip y, workload batch: "
+                                          "site_workload_tokens_per_yr = recomputed"),
+    "blank cost": (_blank_cost, "[values] costs.csv row 1 (site a, generation capacity), column 'usd_per_yr': blank "
+                   "where a finite number is needed"),
+    "infinite grid import": (_infinite_dispatch, "[values] dispatch.csv row 4 (site a, slice 3), column 'grid_mw': "
+                             "inf where a finite number is needed"),
+    "column outside the data contract": (_unknown_summary_column, "[values] summary.csv: column 'made_up_usd' is not "
+                                         "in the data contract"),
+    "a chip row twice": (_duplicate_chip_row, "[structure] chips.csv: 2 rows share their site_id/chip_id"),
+    "full-year peak PUE": (_full_year_peak, "[full year] site a: full_year_peak_pue (sites.csv) vs recomputed"),
+    "full-year cost per token": (_full_year_ratio,
+                                 "[full year] summary: full_year_usd_per_mtok = full_year_total_cost"),
+}
+
+
+@pytest.mark.parametrize("name", list(CLAIM_CORRUPTIONS))
+def test_verifier_catches_a_false_claim(small_plan: Path, tmp_path: Path, name: str) -> None:
+    corrupt, expected = CLAIM_CORRUPTIONS[name]
+    folder = _copy(small_plan, tmp_path)
+    corrupt(folder)
+    verification = verify_plan(folder)
+    assert any(message.startswith(expected) for message in verification.messages), (name, verification.messages)
+    assert not [check.error for check in verification.checks if check.error], verification.messages
+
+
+@pytest.fixture(scope="module")
+def ratio_plan(tmp_path_factory) -> Path:
+    """One tiny site solved for the least cost per token (the Dinkelbach ratio search), in a second."""
+    from optimizer.model import build_model
+    from optimizer.plan import build_plan
+    from optimizer.scenario import load_scenario
+    from optimizer.solve import solve
+    from tests.tiny import TOKENS_PER_RACK_YR, write_tiny
+
+    root = tmp_path_factory.mktemp("verification_ratio")
+    scenario = load_scenario(write_tiny(
+        root / "inputs", options={"objective": {"mode": "min_cost_per_token", "min_demand_share": 0.5}},
+        demand=[{"region_id": "r", "workload_id": "chat", "tokens_per_yr": 150.5 * TOKENS_PER_RACK_YR}],
+    ))
+    fm = build_model(scenario)
+    return build_plan(fm, solve(fm, scenario.solver, scenario.objective)).write(root / "plan", scenario)
+
+
+#: each claims a better ratio search than the plan's own; the optimality check must name it
+RATIO_CORRUPTIONS = {
+    "lambda_lower_bound_usd_per_mtok": (1.1, "[optimality] summary: lambda_lower_bound_usd_per_mtok <= usd_per_mtok"),
+    "lambda_usd_per_mtok": (0.9, "[optimality] summary: usd_per_mtok <= lambda_usd_per_mtok of the last step"),
+}
+
+
+@pytest.mark.parametrize("column", list(RATIO_CORRUPTIONS))
+def test_verifier_catches_a_false_ratio_claim(ratio_plan: Path, tmp_path: Path, column: str) -> None:
+    factor, expected = RATIO_CORRUPTIONS[column]
+    assert verify_plan_folder(ratio_plan) == []
+    folder = _copy(ratio_plan, tmp_path)
+    _set_cell(folder, "summary.csv", column, factor * _summary(folder)["usd_per_mtok"])
+    messages = verify_plan_folder(folder)
+    assert any(message.startswith(expected) for message in messages), messages
+
+
+def test_infinite_values_never_agree() -> None:
+    """inf - inf is NaN: a comparison of two infinities (or of a huge value with its negative) must fail, not pass."""
+    check = _Recorder("demo", "infinities")
+    check.eq("a = b", math.inf, math.inf, unit="", at="summary")
+    check.le("a <= b", math.inf, math.inf, unit="", at="summary")
+    check.le("a <= b", -math.inf, 1.0, unit="", at="summary")
+    check.eq("a = b", 1e308, -1e308, unit="", at="summary")
+    assert check.result.violation_count == 4
+    assert check.result.worst_margin == -math.inf
+
+
+def test_small_plan_passes_every_check(small_plan: Path) -> None:
+    verification = verify_plan(small_plan)
+    assert verification.ok, verification.messages
+    for name in ("values", "sites", "sites.geojson", "chips table", "full year", "optimality"):
+        assert verification.check(name).checked > 0, name
+
+
+# ---- an untrusted folder: read nothing outside it, nothing unbounded, and say why in one line
+
+
+def _only_files_fail(verification, expected: str) -> None:
+    assert [check.name for check in verification.checks] == ["files"], verification.messages
+    assert any(expected in message for message in verification.messages), verification.messages
+    assert all("\n" not in message for message in verification.messages)
+
+
+def test_link_out_of_the_folder_is_refused(small_plan: Path, tmp_path: Path) -> None:
+    folder = _copy(small_plan, tmp_path)
+    outside = tmp_path / "elsewhere.csv"
+    shutil.copy(folder / "scenario" / "chips.csv", outside)
+    (folder / "scenario" / "chips.csv").unlink()
+    (folder / "scenario" / "chips.csv").symlink_to(outside)
+    _only_files_fail(verify_plan(folder), f"scenario/chips.csv: a link to {outside}, outside the plan folder")
+
+
+def test_link_to_a_device_is_refused(small_plan: Path, tmp_path: Path) -> None:
+    folder = _copy(small_plan, tmp_path)
+    (folder / "summary.csv").unlink()
+    (folder / "summary.csv").symlink_to("/dev/zero")
+    _only_files_fail(verify_plan(folder), "summary.csv: a link to /dev/zero, outside the plan folder")
+
+
+def test_fifo_is_refused(small_plan: Path, tmp_path: Path) -> None:
+    import os
+
+    folder = _copy(small_plan, tmp_path)
+    (folder / "dispatch.csv").unlink()
+    os.mkfifo(folder / "dispatch.csv")
+    _only_files_fail(verify_plan(folder), "dispatch.csv: plan file is not a regular file")
+
+
+def test_file_above_the_size_limit_is_refused(small_plan: Path, tmp_path: Path) -> None:
+    from optimizer.verify import MAX_PLAN_TABLE_BYTES, MAX_PLAN_YAML_BYTES
+
+    folder = _copy(small_plan, tmp_path)
+    with (folder / "dispatch.csv").open("r+b") as file:
+        file.truncate(MAX_PLAN_TABLE_BYTES + 1)  # sparse: no disk space is used
+    with (folder / "scenario" / "scenario.yaml").open("a") as file:
+        file.write("#" * MAX_PLAN_YAML_BYTES)
+    verification = verify_plan(folder)
+    _only_files_fail(verification, f"dispatch.csv: plan file is {MAX_PLAN_TABLE_BYTES + 1:,} bytes, above the limit")
+    _only_files_fail(verification, "scenario.yaml: plan file is")
+
+
+@pytest.mark.parametrize("key, value", [
+    ("data", "/etc"),
+    ("data", "../.."),
+    ("hourly_files", {"a": "/etc/passwd"}),
+    ("hourly_files", {"a": "../../../hourly.csv"}),
+    ("tables", {"chips": "../../chips.csv"}),
+    ("extends", "/work/main/data/scenarios/base.yaml"),
+])
+def test_scenario_copy_naming_files_outside_is_refused(small_plan: Path, tmp_path: Path, key: str, value) -> None:
+    import yaml
+
+    folder = _copy(small_plan, tmp_path)
+    path = folder / "scenario" / "scenario.yaml"
+    document = yaml.safe_load(path.read_text())
+    document[key] = value
+    path.write_text(yaml.safe_dump(document))
+    _only_files_fail(verify_plan(folder), "is absolute or leads outside the plan folder")
+
+
+def test_yaml_bomb_in_the_scenario_copy_is_refused(small_plan: Path, tmp_path: Path) -> None:
+    folder = _copy(small_plan, tmp_path)
+    laughs = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
+    laughs += [f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 10)}]" for i in range(8)]
+    (folder / "scenario" / "scenario.yaml").write_text("\n".join(laughs) + "\n")
+    _only_files_fail(verify_plan(folder), "scenario/scenario.yaml: cannot be read")
+
+
+def test_folder_with_too_many_entries_is_refused(small_plan: Path, tmp_path: Path) -> None:
+    from optimizer.verify import MAX_PLAN_FOLDER_ENTRIES
+
+    folder = _copy(small_plan, tmp_path)
+    crowd = folder / "crowd"
+    crowd.mkdir()
+    for i in range(MAX_PLAN_FOLDER_ENTRIES):
+        (crowd / f"{i}.txt").touch()
+    _only_files_fail(verify_plan(folder), f"more than {MAX_PLAN_FOLDER_ENTRIES} files and folders: not a plan folder")

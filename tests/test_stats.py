@@ -42,12 +42,13 @@ def test_a_table_that_leaves_the_range_is_named(tmp_path):
     """Solar output of 1e-7 at dawn (noise in a weather file) puts 1e-7 into the capacity rows."""
     solar = {**GRID, "tech_id": "solar", "name": "Solar", "kind": "solar", "capex_usd_per_kw": 300.0}
     dawn = [0.0] * 6 + [1e-7] + [0.5] * 10 + [0.0] * 7
-    path = write_tiny(tmp_path, techs=[GRID, solar], hourly={"solar_cf": dawn})
+    path = write_tiny(tmp_path / "in", techs=[GRID, solar], hourly={"solar_cf": dawn})
     warnings = _stats(path).outside_range()
     assert any("'generation_within_available_capacity': matrix values 1e-07" in w and "hourly.csv.gz" in w
                for w in warnings), warnings
     result = CliRunner().invoke(app, ["solve", str(path), "--out", str(tmp_path / "plan")])
-    assert result.exit_code == 0 and "numerics:" in result.output and "hourly.csv.gz" in result.output
+    assert result.exit_code == 0, result.output
+    assert "numerics:" in result.output and "hourly.csv.gz" in result.output
 
 
 def test_cli_stats_prints_ranges_and_writes_csv(tmp_path):
