@@ -132,7 +132,7 @@ def _headline(plan: Plan) -> Table:
     table.add_column("value", justify="right")
     gap = f"{s['mip_gap']:.2%}"
     rows = [
-        ("status", f"{s['status']} (gap {gap})"),
+        ("status", f"{s['status']} (gap {gap}, plan from {s['plan_source']})"),
         ("cost per million tokens", f"${s['usd_per_mtok']:.4f}"),
         ("  energy", f"${s['energy_usd_per_mtok']:.4f}"),
         ("  chips", f"${s['chips_usd_per_mtok']:.4f}"),

@@ -407,6 +407,7 @@ def _summary(
         "objective": scenario.objective.mode,
         "status": result.status,
         "highs_status": result.highs_status,
+        "plan_source": result.plan_source,
         "mip_gap": result.mip_gap,
         # no plan costs less than this (the solver's bound; with --screen, over every candidate)
         # a bound of exactly 0 (the greedy plan's, when no LP finished) is a bound, not a blank

@@ -164,7 +164,7 @@ AGGREGATION_ERROR_COLUMNS = _columns(("site_id",), ("quantity",),
 #: or cross-checked by some check, except the few of DESCRIPTIVE_COLUMNS.
 PLAN_COLUMNS: dict[str, dict[str, str]] = {
     "summary.csv": _columns(
-        words=("scenario", "objective", "status", "highs_status"),
+        words=("scenario", "objective", "status", "highs_status", "plan_source"),
         numbers=(
             "mip_gap", "cost_lower_bound_usd_per_yr", "build_s", "handoff_s", "solve_s", "variables",
             "integer_variables", "constraints", "nonzeros", "dinkelbach_iterations", "lambda_usd_per_mtok",
@@ -274,6 +274,8 @@ ROW_KEYS = {
 }
 #: what summary.csv status may say, and the HiGHS model statuses that leave a plan behind
 STATUSES = ("optimal", "time_limit_feasible")
+#: the step of the solve that found the plan (optimizer.solve): the greedy plan, relax-and-fix or HiGHS's search
+PLAN_SOURCES = ("greedy", "relax_and_fix", "highs")
 HIGHS_PLAN_STATUSES = (
     "kOptimal", "kObjectiveTarget", "kObjectiveBound", "kTimeLimit", "kIterationLimit", "kSolutionLimit", "kInterrupt",
     "kHighsInterrupt", "kMemoryLimit", "kUnknown", "kModelEmpty",
@@ -2262,6 +2264,8 @@ def _check_optimality(p: _Plan, c: _Recorder) -> None:
         c.rule(summary[column] == expected, f"summary.csv: {column} {summary[column]!r} is not the scenario copy's "
                f"{expected!r}")
     c.rule(summary["status"] in STATUSES, f"summary.csv: status {summary['status']!r} is not one of {STATUSES}")
+    c.rule(summary["plan_source"] in PLAN_SOURCES, f"summary.csv: plan_source {summary['plan_source']!r} is not one "
+           f"of {PLAN_SOURCES}")
     c.rule(summary["highs_status"] in HIGHS_PLAN_STATUSES, f"summary.csv: highs_status {summary['highs_status']!r} is "
            f"not a HiGHS status that leaves a plan {HIGHS_PLAN_STATUSES}")
     gap = float(summary["mip_gap"])
