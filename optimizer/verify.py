@@ -230,6 +230,8 @@ DESCRIPTIVE_COLUMNS = {
                                      "the gap",
     ("summary.csv", "dinkelbach_iterations"): "steps the ratio search took; only its range for the objective is "
                                               "checked",
+    ("summary.csv", "plan_source"): "which step of the solve found the plan (greedy, relax-and-fix, HiGHS): how the "
+                                    "solve ran; only its spelling is checked",
     ("summary.csv", "full_year_check_s"): "seconds the full-year re-check took: timing",
     # the full-year dispatch is recomputed (a merit order) only where no storage links the hours and no hourly
     # carbon-free share applies; otherwise it is an LP over 8,760 hours whose solution the plan does not export
