@@ -166,7 +166,10 @@ class Scenario:
         for name in ("profiles", "hourly"):
             frame = tables[name]
             tables[name] = frame[frame.index.get_level_values("site_id").isin(keep)]
-        return replace(self, tables=tables)
+        error = self.aggregation_error
+        if "site_id" in error.columns:
+            error = error[error["site_id"].isin(keep)].reset_index(drop=True)
+        return replace(self, tables=tables, aggregation_error=error)
 
     def write(self, folder: Path) -> Path:
         """Write the resolved scenario (options + tables after overrides) so it reloads as is.

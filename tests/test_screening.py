@@ -81,6 +81,9 @@ def test_restricted_sites_keep_the_full_scenarios_representative_days(tmp_path):
     assert list(restricted.tables["sites"].index) == ["mid"]
     pd.testing.assert_frame_equal(restricted.tables["slices"], scenario.tables["slices"])
     pd.testing.assert_frame_equal(restricted.tables["profiles"], scenario.tables["profiles"].loc[["mid"]])
+    # the scenario copy a screened plan writes must describe only its sites, or its own check fails
+    assert set(restricted.aggregation_error["site_id"]) == {"mid"}
+    assert set(scenario.aggregation_error["site_id"]) == {site["site_id"] for site in SITES}
 
 
 def test_screened_gap_brackets_the_full_optimum(tmp_path, monkeypatch):
