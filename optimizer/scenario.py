@@ -667,6 +667,8 @@ def check_options(scenario: Scenario, where: str) -> None:
     for name in scenario.time.extreme_days or []:
         if name not in EXTREME_DAYS:
             problems.append(f"time.extreme_days: unknown day '{name}'.{_nearest(name, EXTREME_DAYS)}")
+    if scenario.objective.mode == "min_cost_per_token" and not scenario.tables["demand"]["tokens_per_yr"].sum() > 0:
+        problems.append("objective.mode min_cost_per_token needs some demand: a cost per token of no tokens is undefined")
     online_by = scenario.constraints.online_by_year
     if online_by is not None and online_by < scenario.finance.start_year:
         problems.append(f"constraints.online_by_year {online_by} is before finance.start_year "

@@ -186,6 +186,9 @@ CASES += [
         "scale": float("nan")}}}}), ("overrides.chips.x.supply_limit_chips", "finite")),
     Case("override negative price", option("overrides", {"sites": {"*": {"grid_price_usd_per_mwh": -10}}}),
          ("overrides.sites", "grid_price_usd_per_mwh")),
+    Case("min_cost_per_token without demand", lambda f: (cell("demand", "tokens_per_yr", 0)(f),
+                                                        option("objective.mode", "min_cost_per_token")(f)),
+         ("min_cost_per_token needs some demand",)),
     # booleans read strictly
     Case("boolean 'maybe'", cell("workloads", "interactive", "maybe"), ("workloads.csv", "interactive", "true or false")),
     Case("boolean 'yes' reads as true", cell("workloads", "interactive", "yes"), (), exit_code=0),
