@@ -2,7 +2,7 @@
 
 The plan reads variable values and the layers' cost expressions; it never talks to the solver.
 Everything a later check needs is exported: the tables below plus the resolved scenario, so the
-folder alone is enough to re-verify the plan (``aifactory verify``, ``optimizer/verify.py``).
+folder alone is enough to re-verify the plan (``aifactory verify``, ``optimizer/verify/``).
 """
 
 from __future__ import annotations

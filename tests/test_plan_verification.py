@@ -24,7 +24,7 @@ from optimizer.verify import (
     CHECKS,
     DAYS_PER_YEAR,
     RTOL,
-    _Recorder,
+    Recorder,
     cooling_pue_wue,
     present_value_share,
     verification_table,
@@ -534,7 +534,7 @@ def test_a_failing_check_does_not_stop_the_others(base_plan: Path, tmp_path: Pat
 
 def test_margins_by_hand() -> None:
     """Margins, relative margins, locations and blanks of the verifier's comparisons, worked out by hand."""
-    check = _Recorder("demo", "a made-up check")
+    check = Recorder("demo", "a made-up check")
     sites = pd.DataFrame({"site_id": ["a", "b", "c"]})
     check.le("load <= limit", [1.0, 5.0, 2.0], [4.0, 4.0, 2.0], unit="MW", at=sites)
     result = check.result
@@ -821,7 +821,7 @@ def test_verifier_catches_a_false_ratio_claim(ratio_plan: Path, tmp_path: Path, 
 
 def test_infinite_values_never_agree() -> None:
     """inf - inf is NaN: a comparison of two infinities (or of a huge value with its negative) must fail, not pass."""
-    check = _Recorder("demo", "infinities")
+    check = Recorder("demo", "infinities")
     check.eq("a = b", math.inf, math.inf, unit="", at="summary")
     check.le("a <= b", math.inf, math.inf, unit="", at="summary")
     check.le("a <= b", -math.inf, 1.0, unit="", at="summary")
