@@ -190,14 +190,15 @@ def load_yaml(path: str | Path, what: str = "YAML file") -> object:
         loader.dispose()
 
 
-def read_csv(path: str | Path, what: str = "table"):
-    """A CSV (optionally gzipped) as a DataFrame, read within the limits in any common encoding."""
+def read_csv(path: str | Path, what: str = "table", max_bytes: int = MAX_TABLE_BYTES, **options):
+    """A CSV (optionally gzipped) as a DataFrame, read within the limits in any common encoding;
+    ``options`` go to ``pandas.read_csv``."""
     import pandas as pd  # pandas stays out of the YAML-only paths' imports
 
     path = Path(path)
-    text = read_text(path, what=what)
+    text = read_text(path, max_bytes, what)
     try:
-        return pd.read_csv(io.StringIO(text))
+        return pd.read_csv(io.StringIO(text), **options)
     except pd.errors.EmptyDataError:
         raise UnsafeFileError(f"{path}: {what} is empty (no header row)") from None
     except pd.errors.ParserError as error:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import copy
 import difflib
-import io
 import math
 import typing
 from dataclasses import asdict, dataclass, field, replace
@@ -34,7 +33,7 @@ import yaml
 from optimizer.geo import regions_far_from_sites, sites_outside_their_state, us_state_outlines
 from optimizer.geojson import GeoJSONError, read_points
 from optimizer.profiles import DAYS_PER_YEAR, EXTREME_DAYS, complete_hourly, representative_days
-from optimizer.safe_io import UnsafeFileError, inside, load_yaml, read_text
+from optimizer.safe_io import UnsafeFileError, inside, load_yaml, read_csv
 from optimizer.schemas import FACILITY_PARAMETERS, FALSE_WORDS, TABLES, TRUE_WORDS
 
 HOURS_PER_YEAR = 8760.0
@@ -441,15 +440,9 @@ def _read_table(table: str, path: Path) -> pd.DataFrame:
     try:
         if path.suffix in (".geojson", ".json"):
             return read_points(path)
-        text = read_text(path, what=f"table '{table}'")
+        return read_csv(path, f"table '{table}'", comment=None, skipinitialspace=True)
     except (UnsafeFileError, GeoJSONError) as error:
         raise ScenarioError(str(error)) from None
-    try:
-        return pd.read_csv(io.StringIO(text), comment=None, skipinitialspace=True)
-    except pd.errors.EmptyDataError:
-        raise ScenarioError(f"{path}: the file is empty (no header row)") from None
-    except pd.errors.ParserError as error:
-        raise ScenarioError(f"{path}: not a readable CSV: {' '.join(str(error).split())}") from None
 
 
 def _replace_site_hours(hourly: pd.DataFrame, site_files: Any, path: Path) -> pd.DataFrame:
