@@ -279,7 +279,8 @@ def _write_verified(plan: Plan, out: Path, scenario, force: bool) -> int:
     the number of checks passed. A plan that fails is not written (exit 4)."""
     with console.status("verifying the plan independently and writing it"):
         try:
-            plan.write(out, scenario, force=force, protected=scenario.input_folders())
+            plan.write(out, scenario, force=force, protected=scenario.input_folders(),
+                       say=lambda line: err_console.print(f"[yellow]note:[/yellow] {escape(line)}"))
         except PlanFailsVerification as error:
             for line in error.messages:
                 err_console.print(f"[red]violation:[/red] {escape(line)}")

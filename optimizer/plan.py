@@ -7,7 +7,7 @@ folder alone is enough to re-verify the plan (``aifactory verify``, ``optimizer/
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,17 +61,18 @@ class Plan:
         return self.tables["summary"].iloc[0]
 
     def write(self, folder: str | Path, scenario, force: bool = False, verify: bool = True,
-              protected: Iterable[Path] = ()) -> Path:
+              protected: Iterable[Path] = (), say: Callable[[str], None] = lambda _: None) -> Path:
         """Write every table, ``sites.geojson`` and the resolved scenario; all or nothing.
 
         ``folder`` must be new or a plan this tool wrote (replaced only with ``force``), and must not
         touch ``protected`` folders (see :func:`optimizer.outputs.check_output_folder`). With
         ``verify`` the independent verifier re-checks the complete staging folder first, and a plan
         that fails it raises :class:`PlanFailsVerification` and replaces nothing: a plan is never
-        handed out that its own checks reject. ``checks_passed`` then counts the checks.
+        handed out that its own checks reject. ``checks_passed`` then counts the checks. ``say``
+        hears of each staging folder an interrupted earlier write left, as it is removed.
         """
         target = check_output_folder(Path(folder), "plan", protected=protected, force=force)
-        clear_leftovers(target)
+        clear_leftovers(target, say)
 
         def fill(staging: Path) -> None:
             for name in TABLE_FILES:
