@@ -49,8 +49,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from optimizer.model import FactoryModel, build_model
-from optimizer.scenario import Scenario, load_scenario
-from optimizer.solve import CompiledModel, _run_highs, compile_to_highs, solve
+from optimizer.inputs.scenario import Scenario, load_scenario
+from optimizer.solve.milp import CompiledModel, _run_highs, compile_to_highs, solve
 
 #: gap of the first incumbent, the MILP with all sites free
 INCUMBENT_GAP = 1e-4

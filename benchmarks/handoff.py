@@ -4,7 +4,7 @@ Each path starts from the same freshly built model and ends with a HiGHS instanc
 solve: the solve is the same HiGHS run whichever path loaded the model):
 
 - ``standard form + passModel``: Pyomo's ``LinearStandardFormCompiler`` to sparse matrices, one
-  ``highspy.Highs.passModel`` call (``optimizer.solve.compile_to_highs``, what the planner uses);
+  ``highspy.Highs.passModel`` call (``optimizer.solve.milp.compile_to_highs``, what the planner uses);
 - ``contrib.solver highs``: Pyomo's persistent HiGHS interface, ``set_instance``;
 - ``appsi highs``: the older APPSI persistent HiGHS interface, ``set_instance``;
 - ``LP file``: Pyomo's LP writer, then ``Highs.readModel``.
@@ -33,8 +33,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from optimizer.model import build_model  # noqa: E402
-from optimizer.scenario import load_scenario  # noqa: E402
-from optimizer.solve import compile_to_highs  # noqa: E402
+from optimizer.inputs.scenario import load_scenario  # noqa: E402
+from optimizer.solve.milp import compile_to_highs  # noqa: E402
 
 
 def _one_objective(model) -> None:

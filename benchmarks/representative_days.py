@@ -25,9 +25,9 @@ from rich.console import Console
 from rich.table import Table
 
 from optimizer.model import build_model
-from optimizer.plan import build_plan
-from optimizer.scenario import load_scenario
-from optimizer.solve import solve
+from optimizer.outputs.plan import build_plan
+from optimizer.inputs.scenario import load_scenario
+from optimizer.solve.milp import solve
 
 HERE = Path(__file__).resolve().parent
 FULL_YEAR = 365

@@ -21,10 +21,10 @@ from rich.console import Console
 from rich.table import Table
 
 from optimizer.model import build_model
-from optimizer.plan import build_plan
-from optimizer.resolve import WhatIf
-from optimizer.scenario import load_scenario
-from optimizer.solve import solve
+from optimizer.outputs.plan import build_plan
+from optimizer.analysis.resolve import WhatIf
+from optimizer.inputs.scenario import load_scenario
+from optimizer.solve.milp import solve
 
 ROOT = Path(__file__).resolve().parents[1]
 #: what-if -> (WhatIf.solve arguments, the same change as a scenario document)

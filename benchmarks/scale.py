@@ -2,11 +2,11 @@
 
 For each case (a scenario from ``benchmarks/generate.py``) and each method, one row: model size,
 load / build / hand-off / solve times, $/Mtok, the proven lower bound and gap, peak memory, and the
-margin over a planner's greedy spreadsheet plan (``optimizer.greedy``). Methods:
+margin over a planner's greedy spreadsheet plan (``optimizer.solve.greedy``). Methods:
 
 - ``full``: the whole MILP of all candidates (up to ``--full-max-sites``; beyond that it does not
   fit a 2-core machine's time, which is the point of the next method);
-- ``screened``: ``optimizer.screening`` — column generation over sites on the block relaxation
+- ``screened``: ``optimizer.analysis.screening`` — column generation over sites on the block relaxation
   bounds every plan ("bound s"), the full model plans the sites it builds (sizes, build and solve
   times are that MILP's), and the gap between them is a true optimality gap for all candidates.
 
@@ -42,12 +42,12 @@ sys.path.insert(0, str(HERE))
 
 from generate import generate_scenario  # noqa: E402
 
-from optimizer.greedy import GreedyError, evaluate_greedy, greedy_choice  # noqa: E402
+from optimizer.solve.greedy import GreedyError, evaluate_greedy, greedy_choice  # noqa: E402
 from optimizer.model import build_model  # noqa: E402
-from optimizer.scenario import load_scenario  # noqa: E402
-from optimizer.screening import screened_solve  # noqa: E402
-from optimizer.solve import ModelSize, SolveError, solve  # noqa: E402
-from optimizer.units import usd_per_mtok  # noqa: E402
+from optimizer.inputs.scenario import load_scenario  # noqa: E402
+from optimizer.analysis.screening import screened_solve  # noqa: E402
+from optimizer.solve.milp import ModelSize, SolveError, solve  # noqa: E402
+from optimizer.constants import usd_per_mtok  # noqa: E402
 
 METHODS = ("full", "screened")
 COLUMNS = {

@@ -23,14 +23,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from optimizer.compare import PlanComparison, PlanFolderError, compare_plans
-from optimizer.diagnose import diagnose
-from optimizer.fullyear import full_year_warning
-from optimizer.geojson import GeoJSONError
+from optimizer.outputs.compare import PlanComparison, PlanFolderError, compare_plans
+from optimizer.analysis.diagnose import diagnose
+from optimizer.outputs.fullyear import full_year_warning
+from optimizer.inputs.geojson import GeoJSONError
 from optimizer.model import build_model
-from optimizer.outputs import OutputFolderError, check_output_folder, write_folder
-from optimizer.plan import Plan, PlanFailsVerification, build_plan
-from optimizer.plots import (
+from optimizer.outputs.folders import OutputFolderError, check_output_folder, write_folder
+from optimizer.outputs.plan import Plan, PlanFailsVerification, build_plan
+from optimizer.outputs.plots import (
     PlotOptionError,
     plot_cost_by_site,
     plot_dispatch,
@@ -38,12 +38,12 @@ from optimizer.plots import (
     plot_map_html,
     plot_tornado,
 )
-from optimizer.safe_io import MAX_YAML_BYTES, UnsafeFileError, checked_file
-from optimizer.scenario import OBJECTIVE_MODES, ScenarioError, check_options, load_scenario
-from optimizer.screening import screened_solve
-from optimizer.solve import SolveError, compile_to_highs, solve
-from optimizer.stats import family_tables, model_stats
-from optimizer.sweep import load_sweep, run_sweep
+from optimizer.inputs.safe_io import MAX_YAML_BYTES, UnsafeFileError, checked_file
+from optimizer.inputs.scenario import OBJECTIVE_MODES, ScenarioError, check_options, load_scenario
+from optimizer.analysis.screening import screened_solve
+from optimizer.solve.milp import SolveError, compile_to_highs, solve
+from optimizer.solve.stats import family_tables, model_stats
+from optimizer.analysis.sweep import load_sweep, run_sweep
 from optimizer.verify import verification_table, verify_plan
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Plan AI factories at the lowest cost per delivered token.")
@@ -290,7 +290,7 @@ def _write_verified(plan: Plan, out: Path, scenario, force: bool) -> int:
 
 
 def _screened(scenario):
-    """The screened plan (optimizer.screening) as a model and a result whose gap and lower bound
+    """The screened plan (optimizer.analysis.screening) as a model and a result whose gap and lower bound
     hold over every candidate site, not only the planned ones."""
     with console.status("screening: bounding every candidate site") as status:
         screened = screened_solve(scenario, progress=lambda message: status.update(f"screening: {message}"))
@@ -323,7 +323,7 @@ def _interrupted(what: str) -> None:
 
 
 def _explain(scenario) -> None:
-    """Print why a scenario has no plan (the elastic re-solves of optimizer.diagnose)."""
+    """Print why a scenario has no plan (the elastic re-solves of optimizer.analysis.diagnose)."""
     try:
         with console.status("finding which limits must move (two elastic re-solves)"):
             diagnosis = diagnose(scenario)

@@ -12,10 +12,10 @@ import sys
 
 import pytest
 
-import optimizer.plan
-from optimizer.plan import PlanFailsVerification
+import optimizer.outputs.plan
+from optimizer.outputs.plan import PlanFailsVerification
 
-BUILD_PLAN = optimizer.plan.build_plan
+BUILD_PLAN = optimizer.outputs.plan.build_plan
 
 
 @pytest.fixture(autouse=True)

@@ -20,7 +20,7 @@ from pyproj import Geod
 from typer.testing import CliRunner
 
 from optimizer.cli import app
-from optimizer.scenario import ScenarioError, load_scenario
+from optimizer.inputs.scenario import ScenarioError, load_scenario
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from optimizer.cli import app
-from optimizer.compare import compare_plans
+from optimizer.outputs.compare import compare_plans
 from tests.tiny import SITE, TOKENS_PER_RACK_YR, write_tiny
 
 

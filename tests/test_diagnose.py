@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from optimizer.cli import app
-from optimizer.diagnose import diagnose
-from optimizer.scenario import load_scenario
+from optimizer.analysis.diagnose import diagnose
+from optimizer.inputs.scenario import load_scenario
 from tests.tiny import CHIP, COOLING, REGION, SITE, TOKENS_PER_RACK_YR, write_tiny
 
 IT_MW = 10.0

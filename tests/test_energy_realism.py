@@ -15,12 +15,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from optimizer.cooling import hourly_pue_wue
+from optimizer.inputs.cooling import hourly_pue_wue
 from optimizer.model import build_model
-from optimizer.plan import build_plan
-from optimizer.scenario import ScenarioError, load_scenario
-from optimizer.solve import solve
-from optimizer.weather import standard_utc_offset_h
+from optimizer.outputs.plan import build_plan
+from optimizer.inputs.scenario import ScenarioError, load_scenario
+from optimizer.solve.milp import solve
+from optimizer.inputs.weather import standard_utc_offset_h
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = ROOT / "data" / "scenarios" / "base.yaml"

@@ -15,13 +15,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optimizer.fullyear import check_full_year, full_year_warning, summary_columns
+from optimizer.outputs.fullyear import check_full_year, full_year_warning, summary_columns
 from optimizer.model import build_model
-from optimizer.plan import build_plan
-from optimizer.profiles import peak_hours
-from optimizer.scenario import load_scenario
-from optimizer.solve import solve
-from optimizer.units import TOKENS_PER_MTOK
+from optimizer.outputs.plan import build_plan
+from optimizer.inputs.profiles import peak_hours
+from optimizer.inputs.scenario import load_scenario
+from optimizer.solve.milp import solve
+from optimizer.constants import TOKENS_PER_MTOK
 from tests.test_model_analytic import GAS_ENGINE
 from tests.tiny import COOLING, GRID, HOURS_PER_DAY, HOURS_PER_YEAR, SITE, TOKENS_PER_RACK_YR, write_tiny
 

@@ -6,12 +6,12 @@ import math
 
 import pytest
 
-from optimizer.greedy import GreedyError, evaluate_greedy, greedy_choice
+from optimizer.solve.greedy import GreedyError, evaluate_greedy, greedy_choice
 from optimizer.model import build_model
-from optimizer.plan import build_plan
-from optimizer.scenario import load_scenario
-from optimizer.solve import solve
-from optimizer.units import usd_per_mtok
+from optimizer.outputs.plan import build_plan
+from optimizer.inputs.scenario import load_scenario
+from optimizer.solve.milp import solve
+from optimizer.constants import usd_per_mtok
 from optimizer.verify import verify_plan
 from tests.tiny import CHIP, GRID, SITE, TOKENS_PER_RACK_YR, write_tiny
 

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from optimizer.model import build_model
-from optimizer.plan import build_plan
-from optimizer.scenario import ScenarioError, load_scenario
-from optimizer.solve import SolveError, solve
+from optimizer.outputs.plan import build_plan
+from optimizer.inputs.scenario import ScenarioError, load_scenario
+from optimizer.solve.milp import SolveError, solve
 from tests.tiny import CHIP, COOLING, GRID, REGION, SITE, TOKENS_PER_RACK_YR, WORKLOAD, write_tiny
 
 
@@ -207,7 +207,7 @@ def test_region_beyond_every_latency_budget_is_named(tmp_path):
 
 
 def test_crf_matches_the_textbook_annuity():
-    from optimizer.units import crf
+    from optimizer.constants import crf
 
     assert crf(0.08, 5) == pytest.approx(0.2504564545)
     assert crf(0.0, 4) == pytest.approx(0.25)

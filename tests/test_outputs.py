@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from optimizer.outputs import (
+from optimizer.outputs.folders import (
     MARKER,
     OutputFolderError,
     check_output_folder,
@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CHILD = textwrap.dedent('''
     import os, shutil, signal, sys
     from pathlib import Path
-    import optimizer.outputs as outputs
+    import optimizer.outputs.folders as outputs
     from optimizer.entry import _terminated
 
     target, new, step, signum = Path(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])

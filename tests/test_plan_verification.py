@@ -483,7 +483,7 @@ def test_verifier_stays_independent_of_the_model(cfe_plan: Path) -> None:
         "from optimizer.verify import verify_plan_folder\n"
         f"assert verify_plan_folder({str(cfe_plan)!r}) == []\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pyomo', 'highspy', 'pytest') or m.startswith(("
-        "'optimizer.model', 'optimizer.cooling', 'optimizer.plan', 'optimizer.solve'))))\n"
+        "'optimizer.model', 'optimizer.inputs.cooling', 'optimizer.outputs.plan', 'optimizer.solve.milp'))))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
@@ -788,9 +788,9 @@ def test_verifier_catches_a_false_claim(small_plan: Path, tmp_path: Path, name: 
 def ratio_plan(tmp_path_factory) -> Path:
     """One tiny site solved for the least cost per token (the Dinkelbach ratio search), in a second."""
     from optimizer.model import build_model
-    from optimizer.plan import build_plan
-    from optimizer.scenario import load_scenario
-    from optimizer.solve import solve
+    from optimizer.outputs.plan import build_plan
+    from optimizer.inputs.scenario import load_scenario
+    from optimizer.solve.milp import solve
     from tests.tiny import TOKENS_PER_RACK_YR, write_tiny
 
     root = tmp_path_factory.mktemp("verification_ratio")

@@ -11,7 +11,7 @@ from shapely.geometry import box
 from typer.testing import CliRunner
 
 from optimizer.cli import app
-from optimizer.plots import plot_map, sensitivity, us_states
+from optimizer.outputs.plots import plot_map, sensitivity, us_states
 from tests.tiny import BATTERY, GRID, write_tiny
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -30,12 +30,12 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from optimizer.cli import app
-from optimizer.diagnose import diagnose
+from optimizer.analysis.diagnose import diagnose
 from optimizer.model import build_model
-from optimizer.plan import build_plan
-from optimizer.scenario import OPTION_SECTIONS, TOP_LEVEL_KEYS, ScenarioError, load_scenario
-from optimizer.schemas import TABLES
-from optimizer.solve import SolveError, solve
+from optimizer.outputs.plan import build_plan
+from optimizer.inputs.scenario import OPTION_SECTIONS, TOP_LEVEL_KEYS, ScenarioError, load_scenario
+from optimizer.inputs.schemas import TABLES
+from optimizer.solve.milp import SolveError, solve
 from optimizer.verify import verify_plan
 from tests.tiny import CHIP, COOLING, GRID, REGION, SITE, TOKENS_PER_RACK_YR, write_tiny
 

@@ -6,10 +6,10 @@ import pytest
 import yaml
 
 from optimizer.model import build_model
-from optimizer.plan import build_plan
-from optimizer.resolve import WhatIf
-from optimizer.scenario import load_scenario
-from optimizer.solve import solve
+from optimizer.outputs.plan import build_plan
+from optimizer.analysis.resolve import WhatIf
+from optimizer.inputs.scenario import load_scenario
+from optimizer.solve.milp import solve
 from tests.tiny import write_tiny
 
 

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 
 from optimizer.model import build_model
-from optimizer.scenario import load_scenario
+from optimizer.inputs.scenario import load_scenario
 from optimizer import screening
-from optimizer.screening import (
+from optimizer.analysis.screening import (
     BLOCK_HOURS,
     block_relaxation,
     bound_all_sites,
@@ -25,7 +25,7 @@ from optimizer.screening import (
     price_sites,
     screened_solve,
 )
-from optimizer.solve import solve
+from optimizer.solve.milp import solve
 from tests.tiny import GRID, REGION, SITE, TOKENS_PER_RACK_YR, WORKLOAD, write_tiny
 
 SOLAR = {**GRID, "tech_id": "solar", "name": "Solar", "kind": "solar", "capex_usd_per_kw": 700.0, "life_yr": 30.0,

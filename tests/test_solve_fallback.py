@@ -16,14 +16,14 @@ from pathlib import Path
 import highspy
 import pytest
 
-import optimizer.solve as solve_module
-from optimizer.greedy import evaluate_greedy, greedy_choice
+import optimizer.solve.milp as solve_module
+from optimizer.solve.greedy import evaluate_greedy, greedy_choice
 from optimizer.model import build_model
-from optimizer.plan import build_plan
-from optimizer.resolve import WhatIf
-from optimizer.scenario import load_scenario
-from optimizer.solve import SolveError, solve
-from optimizer.units import usd_per_mtok
+from optimizer.outputs.plan import build_plan
+from optimizer.analysis.resolve import WhatIf
+from optimizer.inputs.scenario import load_scenario
+from optimizer.solve.milp import SolveError, solve
+from optimizer.constants import usd_per_mtok
 from tests.tiny import TOKENS_PER_RACK_YR, write_tiny
 
 BASE = Path(__file__).resolve().parents[1] / "data" / "scenarios" / "base.yaml"
@@ -71,7 +71,7 @@ def _at_once(real, *args, **kwargs):
 
 
 def _without_time(monkeypatch, *steps: str) -> None:
-    """The solve ``steps`` of optimizer.solve get no time at all: HiGHS stops them at once, without a plan."""
+    """The solve ``steps`` of optimizer.solve.milp get no time at all: HiGHS stops them at once, without a plan."""
     for name in steps:
         monkeypatch.setattr(solve_module, name, partial(_at_once, getattr(solve_module, name)))
 

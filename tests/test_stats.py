@@ -8,9 +8,9 @@ from typer.testing import CliRunner
 
 from optimizer.cli import app
 from optimizer.model import build_model
-from optimizer.scenario import load_scenario
-from optimizer.solve import compile_to_highs
-from optimizer.stats import model_stats
+from optimizer.inputs.scenario import load_scenario
+from optimizer.solve.milp import compile_to_highs
+from optimizer.solve.stats import model_stats
 from tests.tiny import GRID, write_tiny
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "data" / "scenarios"

@@ -15,8 +15,8 @@ import yaml
 from typer.testing import CliRunner
 
 from optimizer.cli import app
-from optimizer.scenario import ScenarioError
-from optimizer.sweep import load_sweep, variant_cases
+from optimizer.inputs.scenario import ScenarioError
+from optimizer.analysis.sweep import load_sweep, variant_cases
 from optimizer.verify import verify_plan
 from tests.tiny import write_tiny
 

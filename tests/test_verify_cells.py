@@ -35,9 +35,9 @@ import numpy as np
 import pytest
 
 from optimizer.model import build_model
-from optimizer.plan import build_plan
-from optimizer.scenario import load_scenario
-from optimizer.solve import solve
+from optimizer.outputs.plan import build_plan
+from optimizer.inputs.scenario import load_scenario
+from optimizer.solve.milp import solve
 from optimizer.verify import DESCRIPTIVE_COLUMNS, LAYERS, PLAN_COLUMNS, STATUSES, verify_plan
 from tests.tiny import BATTERY, CHIP, COOLING, GRID, REGION, SITE, TOKENS_PER_RACK_YR, WORKLOAD, write_tiny
 

@@ -1,4 +1,4 @@
-"""Tests of optimizer.weather: synthetic 8760-hour profiles, humidity formulas and the CSV loader."""
+"""Tests of optimizer.inputs.weather: synthetic 8760-hour profiles, humidity formulas and the CSV loader."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from optimizer import weather
-from optimizer.weather import WeatherFileError, read_site_hourly_csv
+from optimizer.inputs.weather import WeatherFileError, read_site_hourly_csv
 
 REPO = Path(__file__).resolve().parents[1]
 HOURLY = REPO / "data" / "hourly.csv.gz"

@@ -3,9 +3,9 @@
 Reads ``data/sites.geojson`` (site_id, state, lon/lat) and ``data/scripts/site_attributes.csv``
 (pv_class, wind_class, temperature and dew-point normals), maps the resource classes to NREL ATB
 capacity factors with the tables of ``build_sites.py``, and calls
-:func:`optimizer.weather.synthetic_hourly` (method in its docstring and in
+:func:`optimizer.inputs.weather.synthetic_hourly` (method in its docstring and in
 ``docs/weather_sources.md``). Each site runs on its legal standard time zone
-(:func:`optimizer.weather.standard_utc_offset_h` from state and longitude). The output is
+(:func:`optimizer.inputs.weather.standard_utc_offset_h` from state and longitude). The output is
 reproducible byte for byte.
 
 Usage::

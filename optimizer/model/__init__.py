@@ -14,7 +14,7 @@ from optimizer.model.energy import add_energy
 from optimizer.model.infrastructure import add_infrastructure
 from optimizer.model.policy import add_policy
 from optimizer.model.workloads import add_workloads
-from optimizer.scenario import Scenario
+from optimizer.inputs.scenario import Scenario
 
 
 @dataclass

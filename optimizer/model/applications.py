@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pyomo.environ as pyo
 
-from optimizer.geo import distance_km, round_trip_latency_ms
+from optimizer.inputs.geo import distance_km, round_trip_latency_ms
 from optimizer.model.core import Shared
-from optimizer.scenario import Scenario, ScenarioError
-from optimizer.units import TOKENS_PER_PTOK
+from optimizer.inputs.scenario import Scenario, ScenarioError
+from optimizer.constants import TOKENS_PER_PTOK
 
 
 def site_region_latency_ms(scenario: Scenario) -> pd.DataFrame:

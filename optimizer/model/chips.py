@@ -11,8 +11,8 @@ import math
 import pyomo.environ as pyo
 
 from optimizer.model.core import Shared, site_it_limit_mw
-from optimizer.scenario import Scenario
-from optimizer.units import KW_PER_MW, crf
+from optimizer.inputs.scenario import Scenario
+from optimizer.constants import KW_PER_MW, crf
 
 
 def available_chips(scenario: Scenario) -> list[str]:

@@ -32,9 +32,9 @@ from dataclasses import dataclass, field
 
 import pyomo.environ as pyo
 
-from optimizer.cooling import hourly_pue_wue
-from optimizer.profiles import complete_hourly, peak_hours
-from optimizer.scenario import Scenario
+from optimizer.inputs.cooling import hourly_pue_wue
+from optimizer.inputs.profiles import complete_hourly, peak_hours
+from optimizer.inputs.scenario import Scenario
 
 LAYERS = ("energy", "chips", "infrastructure")
 BALANCES = {

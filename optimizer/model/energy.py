@@ -29,8 +29,8 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from optimizer.model.core import Shared, site_it_limit_mw
-from optimizer.scenario import Scenario
-from optimizer.units import KW_PER_MW, crf, musd
+from optimizer.inputs.scenario import Scenario
+from optimizer.constants import KW_PER_MW, crf, musd
 
 #: the densest facility load a site can draw per MW of IT it can hold (worst PUE in the data)
 MAX_PUE = 2.0
@@ -286,7 +286,7 @@ def _add_storage_operation(b, m, site_storage: list, scenario: Scenario, storage
         storage_slices, bounds=lambda _, s, k, t: (-energy_bound[s, k], energy_bound[s, k])
     )
 
-    # a slice is an hour, or a block of hours in the screening relaxation (optimizer.screening)
+    # a slice is an hour, or a block of hours in the screening relaxation (optimizer.analysis.screening)
     duration_h = slices["duration_h"].to_dict() if "duration_h" in slices else dict.fromkeys(slices.index, 1.0)
 
     def within_day(_, s, k, t):
@@ -391,7 +391,7 @@ def _add_peak_supply(
     :math:`P_{s,b}`     storage power, MW (``storage_power_mw``)
     :math:`I_{s,k}`     IT load on cooling k, MW (``cooled_it_mw``; zero but on the chosen cooling)
     :math:`H_{s,k}`     the hours no other hour dominates (higher PUE, less sun and less wind:
-                        :func:`optimizer.profiles.peak_hours`); they bound every hour of the year
+                        :func:`optimizer.inputs.profiles.peak_hours`); they bound every hour of the year
     ==================  ==========================================================================
 
     The rule is *necessary* for a design to carry the full year: in any hourly dispatch, supply is at
@@ -400,7 +400,7 @@ def _add_peak_supply(
     generation alone can then meet every hour of the year. Solar and wind count only at the hour's own
     weather: counting them at the hottest hour alone would miss a hot, still evening with almost the
     same PUE and no sun. Storage counts at its power, not its energy; whether it holds the energy
-    those hours need is what the full-year re-check (:mod:`optimizer.fullyear`) measures, and it
+    those hours need is what the full-year re-check (:mod:`optimizer.outputs.fullyear`) measures, and it
     reports any energy the design cannot serve.
     """
     techs = scenario.tables["power_techs"]

@@ -3,7 +3,7 @@
 The product of the cooling binary and the IT load is disaggregated: each cooling has its own
 IT capacity and IT load at a site, bounded by the site's land-derived IT limit times the binary.
 Facility power in a slice is then the sum of per-cooling IT load times that cooling's PUE in the
-slice's dry- and wet-bulb temperature (:mod:`optimizer.cooling`), which stays linear; water use
+slice's dry- and wet-bulb temperature (:mod:`optimizer.inputs.cooling`), which stays linear; water use
 likewise sums the hourly WUE over the year. The same product at the full-year hours that can set a
 site's peak (``m.peak_hours``) is the load its power must carry then (``peak_power_mw``).
 """
@@ -13,10 +13,10 @@ from __future__ import annotations
 import pandas as pd
 import pyomo.environ as pyo
 
-from optimizer.cooling import hourly_pue_wue
+from optimizer.inputs.cooling import hourly_pue_wue
 from optimizer.model.core import Shared, site_it_limit_mw
-from optimizer.scenario import Scenario
-from optimizer.units import KW_PER_MW, crf, musd
+from optimizer.inputs.scenario import Scenario
+from optimizer.constants import KW_PER_MW, crf, musd
 
 LITRES_PER_ML = 1e6
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 from optimizer.model.core import Shared
-from optimizer.scenario import Scenario
-from optimizer.units import musd
+from optimizer.inputs.scenario import Scenario
+from optimizer.constants import musd
 
 #: the cost item of the carbon price (energy layer): it follows the hourly dispatch's emissions
 CARBON_PRICE_ITEM = "carbon price"

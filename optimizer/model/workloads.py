@@ -12,8 +12,8 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 from optimizer.model.core import Shared, site_it_limit_mw
-from optimizer.scenario import HOURS_PER_YEAR, Scenario
-from optimizer.units import KW_PER_MW, SECONDS_PER_HOUR, TOKENS_PER_PTOK
+from optimizer.inputs.scenario import HOURS_PER_YEAR, Scenario
+from optimizer.constants import KW_PER_MW, SECONDS_PER_HOUR, TOKENS_PER_PTOK
 
 
 def tokens_ptok_per_rack_hour(scenario: Scenario) -> dict[tuple[str, str], float]:

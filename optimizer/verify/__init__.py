@@ -5,7 +5,7 @@
 with pandas/numpy arithmetic. It never imports the Pyomo model, the solver, the plan exporter or the
 product's cooling formulas (PUE and WUE are re-derived here from cooling.csv): a plan that passes
 here is feasible by an independent reading of the data contract, not merely by the model's own
-account. ``optimizer.scenario.load_scenario`` is used only to read the copied input tables and
+account. ``optimizer.inputs.scenario.load_scenario`` is used only to read the copied input tables and
 options (it also clusters the hourly table, a result ignored here): the model's time, i.e. the
 representative days, their weather and grid profiles and the calendar, is read from the derived
 tables the plan copied beside them (``scenario/slices.csv``, ``profiles.csv``, ``days.csv``) and

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from optimizer.safe_io import UnsafeFileError, read_text
+from optimizer.inputs.safe_io import UnsafeFileError, read_text
 
 from optimizer.verify.contract import (
     ANNUAL_FALLBACK,

@@ -217,7 +217,7 @@ ROW_KEYS = {
 }
 #: what summary.csv status may say, and the HiGHS model statuses that leave a plan behind
 STATUSES = ("optimal", "time_limit_feasible")
-#: the step of the solve that found the plan (optimizer.solve): the greedy plan, relax-and-fix or HiGHS's search
+#: the step of the solve that found the plan (optimizer.solve.milp): the greedy plan, relax-and-fix or HiGHS's search
 PLAN_SOURCES = ("greedy", "relax_and_fix", "highs")
 HIGHS_PLAN_STATUSES = (
     "kOptimal", "kObjectiveTarget", "kObjectiveBound", "kTimeLimit", "kIterationLimit", "kSolutionLimit", "kInterrupt",

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from optimizer.safe_io import UnsafeFileError, checked_file, inside, load_yaml, read_text
-from optimizer.scenario import Scenario, load_scenario
+from optimizer.inputs.safe_io import UnsafeFileError, checked_file, inside, load_yaml, read_text
+from optimizer.inputs.scenario import Scenario, load_scenario
 
 from optimizer.verify.contract import (
     DERIVED_TABLES,

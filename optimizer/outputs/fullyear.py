@@ -46,15 +46,15 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from optimizer.cooling import hourly_pue_wue
+from optimizer.inputs.cooling import hourly_pue_wue
 from optimizer.model import FactoryModel
 from optimizer.model.core import LAYERS
 from optimizer.model.energy import (
     FUEL_AND_VOM_ITEM, GRID_ENERGY_ITEM, KG_PER_T, VARIABLE_KINDS, carbon_free_techs, fuel_co2_t_per_mwh, fuel_usd_per_mwh,
 )
 from optimizer.model.policy import CARBON_PRICE_ITEM
-from optimizer.profiles import complete_hourly
-from optimizer.units import TOKENS_PER_MTOK
+from optimizer.inputs.profiles import complete_hourly
+from optimizer.constants import TOKENS_PER_MTOK
 
 #: cost items the full-year dispatch recomputes (every other item follows the fixed design), and
 #: the column of each in :attr:`FullYearCheck.sites`

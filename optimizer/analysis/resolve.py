@@ -23,9 +23,9 @@ import numpy as np
 import pyomo.environ as pyo
 
 from optimizer.model import build_model
-from optimizer.scenario import Scenario
-from optimizer.solve import _run, _status_name, compile_to_highs
-from optimizer.units import TOKENS_PER_MTOK, TOKENS_PER_PTOK, USD_PER_MUSD, musd
+from optimizer.inputs.scenario import Scenario
+from optimizer.solve.milp import _run, _status_name, compile_to_highs
+from optimizer.constants import TOKENS_PER_MTOK, TOKENS_PER_PTOK, USD_PER_MUSD, musd
 
 OK = (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kTimeLimit)
 

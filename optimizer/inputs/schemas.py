@@ -2,7 +2,7 @@
 
 Every column carries its unit in the name and a description; the checks are the rules a
 planner can read back in an error message ("greater_than_or_equal_to(0)"). Cross-table rules
-(unknown ids) live in :mod:`optimizer.scenario`, because a single-table schema cannot see them.
+(unknown ids) live in :mod:`optimizer.inputs.scenario`, because a single-table schema cannot see them.
 """
 
 from __future__ import annotations

@@ -36,9 +36,9 @@ from optimizer.model import build_model
 from optimizer.model.chips import available_chips
 from optimizer.model.energy import allowed_techs
 from optimizer.model.workloads import tokens_ptok_per_rack_hour
-from optimizer.scenario import HOURS_PER_YEAR, Scenario
-from optimizer.solve import _run, _run_highs, compile_to_highs
-from optimizer.units import KW_PER_MW, TOKENS_PER_PTOK, USD_PER_MUSD
+from optimizer.inputs.scenario import HOURS_PER_YEAR, Scenario
+from optimizer.solve.milp import _run, _run_highs, compile_to_highs
+from optimizer.constants import KW_PER_MW, TOKENS_PER_PTOK, USD_PER_MUSD
 
 #: an elastic solve stops at this gap: the size of a move matters, not its last percent
 DIAGNOSIS_GAP = 0.02

@@ -15,16 +15,16 @@ import geopandas as gpd
 import pandas as pd
 import pyomo.environ as pyo
 
-from optimizer.fullyear import FullYearCheck, check_full_year, summary_columns, with_site_columns
-from optimizer.geo import distance_km
+from optimizer.outputs.fullyear import FullYearCheck, check_full_year, summary_columns, with_site_columns
+from optimizer.inputs.geo import distance_km
 from optimizer.model import FactoryModel
 from optimizer.model.applications import site_region_latency_ms
 from optimizer.model.core import LAYERS
 from optimizer.model.energy import carbon_free_techs, grid_wait_yr
-from optimizer.outputs import check_output_folder, clear_leftovers, write_folder
-from optimizer.solve import SolveResult
+from optimizer.outputs.folders import check_output_folder, clear_leftovers, write_folder
+from optimizer.solve.milp import SolveResult
 from optimizer.verify import verify_plan
-from optimizer.units import TOKENS_PER_MTOK, TOKENS_PER_PTOK, USD_PER_MUSD
+from optimizer.constants import TOKENS_PER_MTOK, TOKENS_PER_PTOK, USD_PER_MUSD
 
 JOULES_PER_MWH = 3.6e9
 LITRES_PER_ML = 1e6
@@ -65,7 +65,7 @@ class Plan:
         """Write every table, ``sites.geojson`` and the resolved scenario; all or nothing.
 
         ``folder`` must be new or a plan this tool wrote (replaced only with ``force``), and must not
-        touch ``protected`` folders (see :func:`optimizer.outputs.check_output_folder`). With
+        touch ``protected`` folders (see :func:`optimizer.outputs.folders.check_output_folder`). With
         ``verify`` the independent verifier re-checks the complete staging folder first, and a plan
         that fails it raises :class:`PlanFailsVerification` and replaces nothing: a plan is never
         handed out that its own checks reject. ``checks_passed`` then counts the checks. ``say``

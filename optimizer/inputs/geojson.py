@@ -15,7 +15,7 @@ import pandas as pd
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
-from optimizer.safe_io import read_text
+from optimizer.inputs.safe_io import read_text
 
 #: names of WGS84 longitude/latitude that GeoJSON files carry in their (pre-RFC 7946) "crs" member
 WGS84_NAMES = ("urn:ogc:def:crs:OGC:1.3:CRS84", "urn:ogc:def:crs:OGC::CRS84", "EPSG:4326", "urn:ogc:def:crs:EPSG::4326")

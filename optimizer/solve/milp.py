@@ -6,7 +6,7 @@ several times faster than Pyomo's in-memory HiGHS interface, which adds columns 
 (see ``benchmarks/handoff.py``). The compiled matrices keep two objective rows, cost and delivered
 tokens, so a Dinkelbach step only changes column costs; the previous plan is the next warm start.
 
-A plan whenever one exists, within the time limit. The greedy plan (``optimizer.greedy``) is
+A plan whenever one exists, within the time limit. The greedy plan (``optimizer.solve.greedy``) is
 costed first, its decisions held and the power solved by HiGHS: about a second on the default
 scenario, it is a plan whatever happens next. Relax-and-fix (the LP relaxation, then a small
 restricted MILP) comes next; the LP relaxation alone takes ten seconds there, several times that
@@ -31,9 +31,9 @@ import pyomo.environ as pyo
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from optimizer.model import FactoryModel
-from optimizer.scenario import ObjectiveOptions, SolverOptions
-from optimizer.stats import model_stats
-from optimizer.units import TOKENS_PER_PTOK, usd_per_mtok
+from optimizer.inputs.scenario import ObjectiveOptions, SolverOptions
+from optimizer.solve.stats import model_stats
+from optimizer.constants import TOKENS_PER_PTOK, usd_per_mtok
 
 INF = highspy.kHighsInf
 FEASIBLE = highspy.SolutionStatus.kSolutionStatusFeasible
@@ -381,9 +381,9 @@ def _restricted_plan(cm: CompiledModel, columns: _Columns, fixed: np.ndarray, va
 def _greedy_plan(fm: FactoryModel, cm: CompiledModel, columns: _Columns, deadline: float) -> np.ndarray | None:
     """The greedy plan costed by the model: its builds, coolings, racks and deliveries held, HiGHS
     chooses the power and its dispatch. None if the greedy has no plan or HiGHS none in time."""
-    # optimizer.greedy costs its own plans through solve(): imported here, a top-level import
+    # optimizer.solve.greedy costs its own plans through solve(): imported here, a top-level import
     # would be circular
-    from optimizer.greedy import greedy_choice, greedy_decisions
+    from optimizer.solve.greedy import greedy_choice, greedy_decisions
 
     if _time_left(deadline) <= 0:
         return None
@@ -532,7 +532,7 @@ def _status_name(status) -> str:
 
 def _fail(status, size: ModelSize, numerics: list[str] = ()) -> SolveError:
     """The error for a solve without a plan; ``numerics`` names families outside the documented
-    coefficient range (optimizer.stats), the first suspects when HiGHS stops in trouble."""
+    coefficient range (optimizer.solve.stats), the first suspects when HiGHS stops in trouble."""
     name = _status_name(status)
     suspects = f"; coefficients outside the documented range: {'; '.join(numerics)}" if numerics else ""
     if status in INFEASIBLE:

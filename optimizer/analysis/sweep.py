@@ -36,9 +36,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from optimizer.outputs import is_ours, write_marker
-from optimizer.safe_io import UnsafeFileError, load_yaml
-from optimizer.scenario import ScenarioError, merge_documents
+from optimizer.outputs.folders import is_ours, write_marker
+from optimizer.inputs.safe_io import UnsafeFileError, load_yaml
+from optimizer.inputs.scenario import ScenarioError, merge_documents
 
 MODES = ("grid", "zip", "sample", "one_at_a_time")
 SWEEP_KEYS = {"scenario", "mode", "samples", "seed", "parameters", "name", "description"}
@@ -188,9 +188,9 @@ def variant_cases(scenario: str | Path, variants: dict[str, dict]) -> list[Case]
 def solve_case(case: Case, out: str | Path) -> dict:
     """Solve one case into ``out/<case id>/`` and return its sweep.csv row (never raises)."""
     from optimizer.model import build_model
-    from optimizer.plan import PlanFailsVerification, build_plan
-    from optimizer.scenario import load_scenario
-    from optimizer.solve import SolveError, solve
+    from optimizer.outputs.plan import PlanFailsVerification, build_plan
+    from optimizer.inputs.scenario import load_scenario
+    from optimizer.solve.milp import SolveError, solve
 
     folder = Path(out) / case.case_id
     folder.mkdir(parents=True, exist_ok=True)

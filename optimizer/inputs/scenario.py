@@ -30,11 +30,11 @@ import pandas as pd
 import pandera.pandas as pa
 import yaml
 
-from optimizer.geo import regions_far_from_sites, sites_outside_their_state, us_state_outlines
-from optimizer.geojson import GeoJSONError, read_points
-from optimizer.profiles import DAYS_PER_YEAR, EXTREME_DAYS, complete_hourly, representative_days
-from optimizer.safe_io import UnsafeFileError, inside, load_yaml, read_csv
-from optimizer.schemas import FACILITY_PARAMETERS, FALSE_WORDS, TABLES, TRUE_WORDS
+from optimizer.inputs.geo import regions_far_from_sites, sites_outside_their_state, us_state_outlines
+from optimizer.inputs.geojson import GeoJSONError, read_points
+from optimizer.inputs.profiles import DAYS_PER_YEAR, EXTREME_DAYS, complete_hourly, representative_days
+from optimizer.inputs.safe_io import UnsafeFileError, inside, load_yaml, read_csv
+from optimizer.inputs.schemas import FACILITY_PARAMETERS, FALSE_WORDS, TABLES, TRUE_WORDS
 
 HOURS_PER_YEAR = 8760.0
 
@@ -449,7 +449,7 @@ def _replace_site_hours(hourly: pd.DataFrame, site_files: Any, path: Path) -> pd
     """Replace a site's hourly columns with a user's 8760-hour CSV (``hourly_files: {site: file}``)."""
     if not site_files:
         return hourly
-    from optimizer.weather import WeatherFileError, read_site_hourly_csv  # pvlib loads only when needed
+    from optimizer.inputs.weather import WeatherFileError, read_site_hourly_csv  # pvlib loads only when needed
 
     if not isinstance(site_files, dict):
         raise ScenarioError(f"{path}: hourly_files must map site ids to CSV files")

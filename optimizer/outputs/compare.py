@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from optimizer.safe_io import UnsafeFileError, read_csv
+from optimizer.inputs.safe_io import UnsafeFileError, read_csv
 
 #: summary figures compared, with the label a planner reads
 HEADLINE = {

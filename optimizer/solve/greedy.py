@@ -28,16 +28,16 @@ import pandas as pd
 import pyomo.environ as pyo
 from pyomo.common.errors import InfeasibleConstraintException
 
-from optimizer.cooling import hourly_pue_wue
+from optimizer.inputs.cooling import hourly_pue_wue
 from optimizer.model import FactoryModel, build_model
 from optimizer.model.applications import reachable_routes
 from optimizer.model.chips import available_chips, rack_capex_musd
 from optimizer.model.core import LAYERS, site_it_limit_mw
 from optimizer.model.energy import MMBTU_PER_MWH_PER_BTU_PER_KWH, allowed_techs, bridge_share, grid_wait_yr
 from optimizer.model.workloads import tokens_ptok_per_rack_hour
-from optimizer.scenario import HOURS_PER_YEAR, Scenario
-from optimizer.solve import SolveError, SolveResult, solve
-from optimizer.units import KW_PER_MW, TOKENS_PER_PTOK, USD_PER_MUSD, crf, usd_per_mtok
+from optimizer.inputs.scenario import HOURS_PER_YEAR, Scenario
+from optimizer.solve.milp import SolveError, SolveResult, solve
+from optimizer.constants import KW_PER_MW, TOKENS_PER_PTOK, USD_PER_MUSD, crf, usd_per_mtok
 
 #: PUE a planner assumes before the cooling is chosen (hyperscale campuses report 1.1 to 1.2)
 TYPICAL_PUE = 1.2

@@ -93,7 +93,7 @@ def _magnitudes(values: np.ndarray, groups: np.ndarray, names: list[str]) -> pd.
 
 
 def model_stats(cm) -> ModelStats:
-    """Coefficient ranges of a :class:`optimizer.solve.CompiledModel` by family."""
+    """Coefficient ranges of a :class:`optimizer.solve.milp.CompiledModel` by family."""
     lp = cm.highs.getLp()
     starts = np.asarray(lp.a_matrix_.start_)
     row_of_entry = np.asarray(lp.a_matrix_.index_)

@@ -80,7 +80,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from optimizer.safe_io import UnsafeFileError, read_text
+from optimizer.inputs.safe_io import UnsafeFileError, read_text
 
 HOURS_PER_YEAR = 8760
 HOURS_PER_DAY = 24

@@ -37,12 +37,12 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from optimizer.cooling import hourly_pue_wue
-from optimizer.greedy import site_ranking
+from optimizer.inputs.cooling import hourly_pue_wue
+from optimizer.solve.greedy import site_ranking
 from optimizer.model import FactoryModel, build_model
 from optimizer.model.applications import site_region_latency_ms
-from optimizer.scenario import Scenario, ScenarioError
-from optimizer.solve import CompiledModel, SolveResult, _run_highs, compile_to_highs, solve
+from optimizer.inputs.scenario import Scenario, ScenarioError
+from optimizer.solve.milp import CompiledModel, SolveResult, _run_highs, compile_to_highs, solve
 
 #: hours merged into one slice of the block relaxation
 BLOCK_HOURS = 4

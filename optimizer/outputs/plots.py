@@ -17,7 +17,7 @@ import pandas as pd
 # that imports this module keeps its own inline plots
 from matplotlib.figure import Figure
 
-from optimizer.safe_io import checked_file, read_csv
+from optimizer.inputs.safe_io import checked_file, read_csv
 
 LAYER_COLOURS = {"energy": "#e6a817", "chips": "#3b6fb6", "infrastructure": "#7a8b99"}
 SOURCE_COLOURS = {
@@ -282,7 +282,7 @@ def sensitivity(sweep: pd.DataFrame, metric: str = "usd_per_mtok") -> tuple[pd.D
     highest quartile. The reference is the base case where the sweep has one (no parameter set),
     else the mean of all solved cases. Cases without a plan are left out.
     """
-    from optimizer.sweep import SOLVED
+    from optimizer.analysis.sweep import SOLVED
 
     if metric not in sweep.columns:
         raise PlotOptionError(f"sweep.csv has no column '{metric}'")
