@@ -1,4 +1,5 @@
-"""Tests of optimizer.inputs.weather: synthetic 8760-hour profiles, humidity formulas and the CSV loader."""
+"""Tests of the synthetic 8760-hour profiles (data/scripts/synthetic_weather.py), the humidity formulas
+(optimizer.inputs.psychrometrics) and the loader of users' hourly CSVs (optimizer.inputs.weather)."""
 
 from __future__ import annotations
 
@@ -11,26 +12,69 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optimizer import weather
+from optimizer.inputs import psychrometrics
 from optimizer.inputs.weather import WeatherFileError, read_site_hourly_csv
 
 REPO = Path(__file__).resolve().parents[1]
 HOURLY = REPO / "data" / "hourly.csv.gz"
+SCRIPTS = REPO / "data" / "scripts"
+
+# the generator is a data script beside build_weather.py, not part of the optimizer package
+sys.path.insert(0, str(SCRIPTS))
+try:
+    import synthetic_weather
+finally:
+    sys.path.remove(str(SCRIPTS))
 
 #: three contrasting sites: south-west Texas, northern plains, Pacific north-west (standard time)
-SITES = pd.DataFrame([
-    dict(site_id="south", lat=32.449, lon=-99.733, utc_offset_h=-6, solar_cf=0.295, wind_cf=0.471,
-         temp_jan_c=7.7, temp_jul_c=29.2, temp_diurnal_range_c=12.8, dewpoint_jan_c=-2.2, dewpoint_jul_c=16.7),
-    dict(site_id="north", lat=46.003, lon=-98.527, utc_offset_h=-6, solar_cf=0.241, wind_cf=0.482,
-         temp_jan_c=-10.9, temp_jul_c=22.4, temp_diurnal_range_c=12.0, dewpoint_jan_c=-15.0, dewpoint_jul_c=15.6),
-    dict(site_id="west", lat=47.234, lon=-119.853, utc_offset_h=-8, solar_cf=0.241, wind_cf=0.338,
-         temp_jan_c=-1.6, temp_jul_c=24.3, temp_diurnal_range_c=14.5, dewpoint_jan_c=-5.0, dewpoint_jul_c=7.2),
-])
+SITES = pd.DataFrame(
+    [
+        dict(
+            site_id="south",
+            lat=32.449,
+            lon=-99.733,
+            utc_offset_h=-6,
+            solar_cf=0.295,
+            wind_cf=0.471,
+            temp_jan_c=7.7,
+            temp_jul_c=29.2,
+            temp_diurnal_range_c=12.8,
+            dewpoint_jan_c=-2.2,
+            dewpoint_jul_c=16.7,
+        ),
+        dict(
+            site_id="north",
+            lat=46.003,
+            lon=-98.527,
+            utc_offset_h=-6,
+            solar_cf=0.241,
+            wind_cf=0.482,
+            temp_jan_c=-10.9,
+            temp_jul_c=22.4,
+            temp_diurnal_range_c=12.0,
+            dewpoint_jan_c=-15.0,
+            dewpoint_jul_c=15.6,
+        ),
+        dict(
+            site_id="west",
+            lat=47.234,
+            lon=-119.853,
+            utc_offset_h=-8,
+            solar_cf=0.241,
+            wind_cf=0.338,
+            temp_jan_c=-1.6,
+            temp_jul_c=24.3,
+            temp_diurnal_range_c=14.5,
+            dewpoint_jan_c=-5.0,
+            dewpoint_jul_c=7.2,
+        ),
+    ]
+)
 
 
 @pytest.fixture(scope="module")
 def hourly() -> pd.DataFrame:
-    return weather.synthetic_hourly(SITES)
+    return synthetic_weather.synthetic_hourly(SITES)
 
 
 def site_frame(hourly: pd.DataFrame, site_id: str) -> pd.DataFrame:
@@ -48,8 +92,9 @@ def solar_noon_standard_time(lon: float, utc_offset_h: int) -> float:
 
 # --- shape of the table ---------------------------------------------------------------------------
 
+
 def test_table_layout(hourly):
-    assert list(hourly.columns) == list(weather.HOURLY_COLUMNS)
+    assert list(hourly.columns) == list(synthetic_weather.HOURLY_COLUMNS)
     assert len(hourly) == len(SITES) * 8760
     assert list(hourly["site_id"].unique()) == list(SITES["site_id"])
     for _, frame in hourly.groupby("site_id"):
@@ -58,12 +103,13 @@ def test_table_layout(hourly):
 
 
 def test_reproducible_per_site():
-    first = weather.synthetic_hourly(SITES.iloc[[0]])
-    again = weather.synthetic_hourly(SITES.iloc[[0]])
+    first = synthetic_weather.synthetic_hourly(SITES.iloc[[0]])
+    again = synthetic_weather.synthetic_hourly(SITES.iloc[[0]])
     pd.testing.assert_frame_equal(first, again)
 
 
 # --- solar ------------------------------------------------------------------------------------------
+
 
 def test_solar_zero_at_night_and_positive_by_day(hourly):
     import pvlib
@@ -91,7 +137,7 @@ def test_solar_peaks_at_local_solar_noon(hourly):
         plateau = np.flatnonzero(profile >= 0.9 * profile.max())
         assert abs((plateau[0] + plateau[-1] + 1) / 2.0 - noon) <= 1.0, (site.site_id, plateau, noon)
         # morning and afternoon roughly mirror each other about solar noon
-        assert abs(profile[: int(noon)].sum() - profile[int(noon) + 1:].sum()) < 0.1 * profile.sum()
+        assert abs(profile[: int(noon)].sum() - profile[int(noon) + 1 :].sum()) < 0.1 * profile.sum()
 
 
 def test_solar_annual_cf_equals_target(hourly):
@@ -122,6 +168,7 @@ def test_solar_days_differ(hourly):
 
 # --- wind -------------------------------------------------------------------------------------------
 
+
 def test_wind_annual_cf_range_and_night_peak(hourly):
     for site in SITES.itertuples():
         frame = site_frame(hourly, site.site_id)
@@ -144,10 +191,11 @@ def test_wind_seasons(hourly):
 def test_wind_reaches_target_or_says_why():
     impossible = SITES.iloc[[0]].assign(wind_cf=0.95)
     with pytest.raises(ValueError, match="not reachable"):
-        weather.synthetic_hourly(impossible)
+        synthetic_weather.synthetic_hourly(impossible)
 
 
 # --- temperature and humidity ------------------------------------------------------------------------
+
 
 def test_temperature_seasons_and_diurnal_cycle(hourly):
     for site in SITES.itertuples():
@@ -165,37 +213,39 @@ def test_wetbulb_not_above_drybulb(hourly):
     assert (hourly["wetbulb_c"] < hourly["temp_c"] - 0.5).mean() > 0.8  # not saturated all the time
     humid = site_frame(hourly, "south")
     dry = site_frame(hourly, "west")
-    july = (humid["month"] == 7)
+    july = humid["month"] == 7
     # humid Texas July: wet-bulb depression smaller than in the dry north-west relative to temperature
     assert humid.loc[july, "wetbulb_c"].mean() > dry.loc[dry["month"] == 7, "wetbulb_c"].mean()
 
 
 def test_wetbulb_capped_where_stull_extrapolates():
     """Below about −25 °C Stull's fit can exceed the dry-bulb; the output is capped."""
-    assert float(weather.wetbulb_c(-35.0, 60.0)) > -35.0
-    arctic = SITES.iloc[[1]].assign(site_id="arctic", temp_jan_c=-35.0, temp_jul_c=5.0,
-                                    dewpoint_jan_c=-40.0, dewpoint_jul_c=0.0)
-    table = weather.synthetic_hourly(arctic)
+    assert float(psychrometrics.wetbulb_c(-35.0, 60.0)) > -35.0
+    arctic = SITES.iloc[[1]].assign(
+        site_id="arctic", temp_jan_c=-35.0, temp_jul_c=5.0, dewpoint_jan_c=-40.0, dewpoint_jul_c=0.0
+    )
+    table = synthetic_weather.synthetic_hourly(arctic)
     assert (table["wetbulb_c"] <= table["temp_c"]).all()
 
 
 def test_stull_and_magnus_values():
-    assert float(weather.wetbulb_c(20.0, 50.0)) == pytest.approx(13.7, abs=0.1)
-    assert float(weather.relative_humidity_percent(20.0, 20.0)) == pytest.approx(100.0)
-    assert float(weather.relative_humidity_percent(25.0, 15.0)) == pytest.approx(53.8, abs=0.3)
-    values = weather.wetbulb_c(np.array([20.0, 30.0]), np.array([50.0, 100.0]))
+    assert float(psychrometrics.wetbulb_c(20.0, 50.0)) == pytest.approx(13.7, abs=0.1)
+    assert float(psychrometrics.relative_humidity_percent(20.0, 20.0)) == pytest.approx(100.0)
+    assert float(psychrometrics.relative_humidity_percent(25.0, 15.0)) == pytest.approx(53.8, abs=0.3)
+    values = psychrometrics.wetbulb_c(np.array([20.0, 30.0]), np.array([50.0, 100.0]))
     assert values.shape == (2,) and values[1] == pytest.approx(30.0, abs=0.7)
 
 
 def test_standard_time_zones():
-    assert weather.standard_utc_offset_h("TX", -99.7) == -6  # Abilene: Central, not round(lon/15) = -7
-    assert weather.standard_utc_offset_h("TX", -106.5) == -7  # El Paso: Mountain
-    assert weather.standard_utc_offset_h("OH", -82.8) == -5
-    assert weather.standard_utc_offset_h("ND", -98.5) == -6
-    assert weather.standard_utc_offset_h(None, -90.0) == -6
+    assert synthetic_weather.standard_utc_offset_h("TX", -99.7) == -6  # Abilene: Central, not round(lon/15) = -7
+    assert synthetic_weather.standard_utc_offset_h("TX", -106.5) == -7  # El Paso: Mountain
+    assert synthetic_weather.standard_utc_offset_h("OH", -82.8) == -5
+    assert synthetic_weather.standard_utc_offset_h("ND", -98.5) == -6
+    assert synthetic_weather.standard_utc_offset_h(None, -90.0) == -6
 
 
 # --- loader ---------------------------------------------------------------------------------------------
+
 
 def write(path: Path, frame: pd.DataFrame, comments: tuple[str, ...] = ()) -> Path:
     with path.open("w") as handle:
@@ -221,12 +271,19 @@ def test_loader_round_trip(tmp_path, good):
 
 def test_loader_renewables_ninja_style(tmp_path, good):
     stamps = pd.date_range("2019-01-01 00:00", periods=8760, freq="h")
-    frame = pd.DataFrame({"time": (stamps + pd.Timedelta(hours=6)).strftime("%Y-%m-%d %H:%M"),
-                          "local_time": stamps.strftime("%Y-%m-%d %H:%M"),
-                          "solar_cf": good["solar_cf"], "t2m": good["temp_c"]})
-    comments = ("# Renewables.ninja PV (hourly data, 2019) - https://www.renewables.ninja",
-                "# Units: time in UTC, local_time in local time, electricity in kW",
-                '# {"params": {"lat": 32.4, "lon": -99.7, "capacity": 1.0}}')
+    frame = pd.DataFrame(
+        {
+            "time": (stamps + pd.Timedelta(hours=6)).strftime("%Y-%m-%d %H:%M"),
+            "local_time": stamps.strftime("%Y-%m-%d %H:%M"),
+            "solar_cf": good["solar_cf"],
+            "t2m": good["temp_c"],
+        }
+    )
+    comments = (
+        "# Renewables.ninja PV (hourly data, 2019) - https://www.renewables.ninja",
+        "# Units: time in UTC, local_time in local time, electricity in kW",
+        '# {"params": {"lat": 32.4, "lon": -99.7, "capacity": 1.0}}',
+    )
     path = write(tmp_path / "ninja.csv", frame, comments)
     with pytest.warns(UserWarning, match="t2m"):
         loaded = read_site_hourly_csv(path, "south")
@@ -238,8 +295,9 @@ def test_loader_leap_year_timestamps_and_dewpoint(tmp_path):
     # local clock time with daylight saving, written with its UTC offset (-06:00 in winter, -05:00 in summer)
     stamps = pd.date_range("2020-01-01 06:00", periods=8784, freq="h", tz="UTC").tz_convert("America/Chicago")
     temp = 15.0 + 10.0 * np.sin(np.arange(8784) / 500.0)
-    frame = pd.DataFrame({"local_time": stamps.astype(str), "temp_c": temp, "dewpoint_c": temp - 8.0,
-                          "grid_price_usd_per_mwh": 40.0})
+    frame = pd.DataFrame(
+        {"local_time": stamps.astype(str), "temp_c": temp, "dewpoint_c": temp - 8.0, "grid_price_usd_per_mwh": 40.0}
+    )
     path = write(tmp_path / "leap.csv", frame)
     with pytest.warns(UserWarning, match="29 February"):
         loaded = read_site_hourly_csv(path, "x")
@@ -360,12 +418,13 @@ def test_loader_rh_rules(tmp_path, good):
 
 # --- the committed dataset ---------------------------------------------------------------------------
 
+
 def test_committed_hourly_table():
     assert HOURLY.exists(), "run python data/scripts/build_weather.py"
     table = pd.read_csv(HOURLY)
     features = json.loads((REPO / "data" / "sites.geojson").read_text())["features"]
     site_ids = [feature["properties"]["site_id"] for feature in features]
-    assert list(table.columns) == list(weather.HOURLY_COLUMNS)
+    assert list(table.columns) == list(synthetic_weather.HOURLY_COLUMNS)
     assert len(table) == 24 * 8760 == len(site_ids) * 8760
     assert not table.isna().any().any()
     assert list(table["site_id"].drop_duplicates()) == site_ids
@@ -380,6 +439,7 @@ def test_committed_hourly_table():
         sys.path.pop(0)
     classes = pd.read_csv(REPO / "data" / "scripts" / "site_attributes.csv").set_index("site_id")
     means = table.groupby("site_id")[["solar_cf", "wind_cf"]].mean()
-    targets = pd.DataFrame({"solar_cf": classes["pv_class"].map(PV_CF_BY_CLASS),
-                            "wind_cf": classes["wind_class"].map(WIND_CF_BY_CLASS)}).loc[means.index]
+    targets = pd.DataFrame(
+        {"solar_cf": classes["pv_class"].map(PV_CF_BY_CLASS), "wind_cf": classes["wind_class"].map(WIND_CF_BY_CLASS)}
+    ).loc[means.index]
     assert np.abs(means - targets).to_numpy().max() < 1e-3

@@ -32,8 +32,18 @@ DEFAULT_OUT = REPO / "data" / "sites.geojson"
 # --- grid ---------------------------------------------------------------------------------------
 PLAN_START_YEAR = 2026
 #: years from request to operation by market (assumption grounded on LBNL "Queued Up")
-QUEUE_YEARS = {"ERCOT": 2, "SPP": 3, "MISO": 4, "PJM": 6, "TVA": 3, "SOCO": 3, "SERC": 3,
-               "WECC-NW": 4, "WECC-SW": 4, "WECC-RM": 4}
+QUEUE_YEARS = {
+    "ERCOT": 2,
+    "SPP": 3,
+    "MISO": 4,
+    "PJM": 6,
+    "TVA": 3,
+    "SOCO": 3,
+    "SERC": 3,
+    "WECC-NW": 4,
+    "WECC-SW": 4,
+    "WECC-RM": 4,
+}
 #: first year for sites whose interconnection is already built (assumption)
 BUILT_INTERCONNECTION_YEAR = 2027
 #: states missing from the EIA extract -> neighbours whose mean price stands in (assumption)
@@ -55,18 +65,44 @@ WIND_CF_BY_CLASS[4] = round((WIND_CF_BY_CLASS[3] + WIND_CF_BY_CLASS[5]) / 2, 3) 
 
 # --- land ---------------------------------------------------------------------------------------
 DC_PARCEL_USD_PER_ACRE = 244_000  # Cushman & Wakefield 2025, US data-center parcels
-USDA_CROPLAND_2025_USD_PER_ACRE = {"IL": 9850, "IN": 8250, "IA": 10300, "OH": 9750, "MN": 7000, "WI": 7250,
-                                   "NE": 6800, "KS": 3440, "ND": 2710, "SD": 4610, "OK": 2470, "TX": 2710,
-                                   "LA": 3570, "MS": 3960}
+USDA_CROPLAND_2025_USD_PER_ACRE = {
+    "IL": 9850,
+    "IN": 8250,
+    "IA": 10300,
+    "OH": 9750,
+    "MN": 7000,
+    "WI": 7250,
+    "NE": 6800,
+    "KS": 3440,
+    "ND": 2710,
+    "SD": 4610,
+    "OK": 2470,
+    "TX": 2710,
+    "LA": 3570,
+    "MS": 3960,
+}
 USDA_FARM_REAL_ESTATE_2025_USD_PER_ACRE = 4350  # national average, for states without a cropland value
 RURAL_INDUSTRIAL_PREMIUM = 3.0  # assumption: industrial-zoned rural parcel over farmland
 IT_ACRES_PER_MW = 0.85  # AI campus, press (Abilene)
 GENERATION_ACRES_PER_MW = 0.15  # assumption: on-site generation, substation, setbacks
 DEFAULT_LAND_ACRES = 600.0  # assumption for sites without announced MW or acreage
 
-COLUMNS = ["site_id", "name", "state", "iso", "egrid_subregion", "land_acres", "land_price_usd_per_acre",
-           "grid_capacity_mw", "grid_online_year", "grid_price_usd_per_mwh", "grid_co2_kg_per_mwh",
-           "grid_cfe_share", "gas_price_usd_per_mmbtu", "water_limit_ml_per_yr"]
+COLUMNS = [
+    "site_id",
+    "name",
+    "state",
+    "iso",
+    "egrid_subregion",
+    "land_acres",
+    "land_price_usd_per_acre",
+    "grid_capacity_mw",
+    "grid_online_year",
+    "grid_price_usd_per_mwh",
+    "grid_co2_kg_per_mwh",
+    "grid_cfe_share",
+    "gas_price_usd_per_mmbtu",
+    "water_limit_ml_per_yr",
+]
 #: eGRID resource-mix columns counted as carbon-free generation
 CARBON_FREE_PCT_COLUMNS = ["nuclear_pct", "wind_pct", "solar_pct", "hydro_pct"]
 STATUS_RANK = {"press-reported": 0, "unverified press knowledge": 1}
@@ -96,8 +132,9 @@ def egrid_subregions(points: gpd.GeoDataFrame, reference: Path) -> pd.Series:
     outside = subregion.isna()
     if outside.any():
         equal_area = "EPSG:5070"  # CONUS Albers, metres
-        nearest = gpd.sjoin_nearest(points[outside].to_crs(equal_area), polygons.to_crs(equal_area),
-                                    how="left", distance_col="distance_m")
+        nearest = gpd.sjoin_nearest(
+            points[outside].to_crs(equal_area), polygons.to_crs(equal_area), how="left", distance_col="distance_m"
+        )
         nearest = nearest[~nearest.index.duplicated(keep="first")]
         for row in nearest.itertuples():
             print(f"{row.site_id}: outside every polygon, nearest {row.subregion} ({row.distance_m / 1000:.1f} km)")
@@ -108,14 +145,14 @@ def egrid_subregions(points: gpd.GeoDataFrame, reference: Path) -> pd.Series:
 def state_prices_usd_per_mwh(reference: Path) -> dict[str, float]:
     """State industrial price 2023 (nominal) in USD/MWh, gaps filled from neighbouring states."""
     table = pd.read_csv(reference / "eia_industrial_price_2023_cents_per_kwh.csv")
-    cents = table.dropna(subset=["industrial_cents_per_kwh_2023"]).set_index("state")[
-        "industrial_cents_per_kwh_2023"]
+    cents = table.dropna(subset=["industrial_cents_per_kwh_2023"]).set_index("state")["industrial_cents_per_kwh_2023"]
     prices = (cents * 10.0).to_dict()
     for state, neighbours in PRICE_NEIGHBOURS.items():
         if state not in prices:
             prices[state] = sum(prices[n] for n in neighbours) / len(neighbours)
-            print(f"{state}: no EIA price in the extract, mean of {', '.join(neighbours)} "
-                  f"= {prices[state]:.1f} USD/MWh")
+            print(
+                f"{state}: no EIA price in the extract, mean of {', '.join(neighbours)} = {prices[state]:.1f} USD/MWh"
+            )
     return prices
 
 
@@ -161,17 +198,20 @@ def build(reference: Path) -> gpd.GeoDataFrame:
     points["grid_cfe_share"] = points["egrid_subregion"].map(cfe_share)
     points["grid_price_usd_per_mwh"] = points["state"].map(prices).round(1)
     points["land_acres"] = [land_acres(a, mw) for a, mw in zip(points["land_acres_announced"], points["announced_mw"])]
-    points["land_price_usd_per_acre"] = [land_price(s, bool(e)) for s, e in
-                                         zip(points["state"], points["established_dc_market"])]
-    points["grid_online_year"] = [grid_online_year(i, bool(b), o) for i, b, o in
-                                  zip(points["iso"], points["built_interconnection"],
-                                      points["grid_online_year_override"])]
+    points["land_price_usd_per_acre"] = [
+        land_price(s, bool(e)) for s, e in zip(points["state"], points["established_dc_market"])
+    ]
+    points["grid_online_year"] = [
+        grid_online_year(i, bool(b), o)
+        for i, b, o in zip(points["iso"], points["built_interconnection"], points["grid_online_year_override"])
+    ]
     points["gas_price_usd_per_mmbtu"] = round(
-        HENRY_HUB_2025_USD_PER_MMBTU + points["state"].map(DELIVERY_ADDER_BY_STATE).fillna(DELIVERY_ADDER_DEFAULT), 2)
+        HENRY_HUB_2025_USD_PER_MMBTU + points["state"].map(DELIVERY_ADDER_BY_STATE).fillna(DELIVERY_ADDER_DEFAULT), 2
+    )
 
     result = points[[*COLUMNS, "geometry"]].copy()
     numeric_required = [c for c in COLUMNS[5:] if c != "water_limit_ml_per_yr"]
-    if result[numeric_required + ["egrid_subregion", "iso"]].isna().any().any():
+    if result[[*numeric_required, "egrid_subregion", "iso"]].isna().any().any():
         raise SystemExit("a required site attribute is missing:\n" + result[result.isna().any(axis=1)].to_string())
     result["grid_online_year"] = result["grid_online_year"].astype(int)
     return result
@@ -179,8 +219,9 @@ def build(reference: Path) -> gpd.GeoDataFrame:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--reference", type=Path, default=DEFAULT_REFERENCE,
-                        help="folder with the shared reference tables and polygons")
+    parser.add_argument(
+        "--reference", type=Path, default=DEFAULT_REFERENCE, help="folder with the shared reference tables and polygons"
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="GeoJSON file to write")
     args = parser.parse_args()
     sites = build(args.reference)

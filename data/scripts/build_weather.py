@@ -3,10 +3,10 @@
 Reads ``data/sites.geojson`` (site_id, state, lon/lat) and ``data/scripts/site_attributes.csv``
 (pv_class, wind_class, temperature and dew-point normals), maps the resource classes to NREL ATB
 capacity factors with the tables of ``build_sites.py``, and calls
-:func:`optimizer.inputs.weather.synthetic_hourly` (method in its docstring and in
-``docs/weather_sources.md``). Each site runs on its legal standard time zone
-(:func:`optimizer.inputs.weather.standard_utc_offset_h` from state and longitude). The output is
-reproducible byte for byte.
+:func:`synthetic_weather.synthetic_hourly` (the generator beside this script; method in its module
+docstring, constants with their sources in ``data/SOURCES.md``, section "hourly.csv.gz"). Each site
+runs on its legal standard time zone (:func:`synthetic_weather.standard_utc_offset_h` from state and
+longitude). The output is reproducible byte for byte.
 
 Usage::
 
@@ -28,20 +28,28 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import synthetic_weather  # noqa: E402  (beside this script, on sys.path above)
 from build_sites import PV_CF_BY_CLASS, WIND_CF_BY_CLASS  # noqa: E402
 
-from optimizer import weather  # noqa: E402
-
-ATTRIBUTE_COLUMNS = ["site_id", "pv_class", "wind_class", "temp_jan_c", "temp_jul_c", "temp_diurnal_range_c",
-                     "dewpoint_jan_c", "dewpoint_jul_c"]
+ATTRIBUTE_COLUMNS = [
+    "site_id",
+    "pv_class",
+    "wind_class",
+    "temp_jan_c",
+    "temp_jul_c",
+    "temp_diurnal_range_c",
+    "dewpoint_jan_c",
+    "dewpoint_jul_c",
+]
 ROUNDING = {"solar_cf": 4, "wind_cf": 4, "temp_c": 2, "wetbulb_c": 2}
 
 
 def site_inputs(sites_path: Path, attributes_path: Path) -> pd.DataFrame:
     """One row per site in sites.geojson order with every input of ``synthetic_hourly``."""
     sites = gpd.read_file(sites_path)
-    frame = pd.DataFrame({"site_id": sites["site_id"], "state": sites["state"],
-                          "lat": sites.geometry.y, "lon": sites.geometry.x})
+    frame = pd.DataFrame(
+        {"site_id": sites["site_id"], "state": sites["state"], "lat": sites.geometry.y, "lon": sites.geometry.x}
+    )
     attributes = pd.read_csv(attributes_path)
     missing = [c for c in ATTRIBUTE_COLUMNS if c not in attributes.columns]
     if missing:
@@ -52,8 +60,10 @@ def site_inputs(sites_path: Path, attributes_path: Path) -> pd.DataFrame:
     frame = frame.merge(attributes[ATTRIBUTE_COLUMNS], on="site_id", how="left", validate="one_to_one")
     frame["solar_cf"] = frame["pv_class"].map(PV_CF_BY_CLASS)
     frame["wind_cf"] = frame["wind_class"].map(WIND_CF_BY_CLASS)
-    frame["utc_offset_h"] = [weather.standard_utc_offset_h(state, lon)
-                             for state, lon in zip(frame["state"], frame["lon"], strict=True)]
+    frame["utc_offset_h"] = [
+        synthetic_weather.standard_utc_offset_h(state, lon)
+        for state, lon in zip(frame["state"], frame["lon"], strict=True)
+    ]
     blank = frame.isna().any(axis=1)
     if blank.any():
         raise SystemExit("blank or unknown class in:\n" + frame[blank].to_string())
@@ -62,9 +72,14 @@ def site_inputs(sites_path: Path, attributes_path: Path) -> pd.DataFrame:
 
 def summary(hourly: pd.DataFrame, inputs: pd.DataFrame) -> pd.DataFrame:
     stats = hourly.groupby("site_id", sort=False).agg(
-        solar_cf=("solar_cf", "mean"), wind_cf=("wind_cf", "mean"), temp_mean=("temp_c", "mean"),
-        temp_min=("temp_c", "min"), temp_max=("temp_c", "max"), wetbulb_mean=("wetbulb_c", "mean"),
-        wetbulb_max=("wetbulb_c", "max"))
+        solar_cf=("solar_cf", "mean"),
+        wind_cf=("wind_cf", "mean"),
+        temp_mean=("temp_c", "mean"),
+        temp_min=("temp_c", "min"),
+        temp_max=("temp_c", "max"),
+        wetbulb_mean=("wetbulb_c", "mean"),
+        wetbulb_max=("wetbulb_c", "max"),
+    )
     targets = inputs.set_index("site_id")
     stats.insert(0, "utc", targets["utc_offset_h"])
     stats.insert(2, "solar_target", targets["solar_cf"])
@@ -75,8 +90,12 @@ def summary(hourly: pd.DataFrame, inputs: pd.DataFrame) -> pd.DataFrame:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sites", type=Path, default=REPO / "data" / "sites.geojson", help="sites GeoJSON")
-    parser.add_argument("--attributes", type=Path, default=Path(__file__).resolve().parent / "site_attributes.csv",
-                        help="per-site attribute table (classes, temperature and dew-point normals)")
+    parser.add_argument(
+        "--attributes",
+        type=Path,
+        default=Path(__file__).resolve().parent / "site_attributes.csv",
+        help="per-site attribute table (classes, temperature and dew-point normals)",
+    )
     parser.add_argument("--out", type=Path, default=REPO / "data" / "hourly.csv.gz", help="gzip CSV to write")
     parser.add_argument("--only", nargs="+", metavar="SITE_ID", help="build only these sites (for a quick look)")
     args = parser.parse_args()
@@ -92,11 +111,12 @@ def main() -> None:
     parts = []
     try:
         from tqdm import tqdm
+
         rows = tqdm(range(len(inputs)), desc="sites", unit="site")
     except ImportError:  # progress bar is optional
         rows = range(len(inputs))
     for i in rows:
-        parts.append(weather.synthetic_hourly(inputs.iloc[[i]]))
+        parts.append(synthetic_weather.synthetic_hourly(inputs.iloc[[i]]))
     hourly = pd.concat(parts, ignore_index=True)
     elapsed = time.perf_counter() - started
 
