@@ -43,7 +43,9 @@ def _share_below(value: np.ndarray, limit: float, band_c: float) -> np.ndarray:
     return np.clip((limit + band_c - value) / band_c, 0.0, 1.0)
 
 
-def stage_shares(cooling: pd.Series, drybulb_c: np.ndarray, wetbulb_c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def stage_shares(
+    cooling: pd.Series, drybulb_c: np.ndarray, wetbulb_c: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Shares of the heat carried by free cooling, evaporative assist and chillers (sum to 1)."""
     band = float(cooling["transition_band_c"])
     free = _share_below(drybulb_c, float(cooling["free_cooling_max_drybulb_c"]), band)
@@ -57,7 +59,9 @@ def stage_shares(cooling: pd.Series, drybulb_c: np.ndarray, wetbulb_c: np.ndarra
 
 def chiller_cop(cooling: pd.Series, drybulb_c: np.ndarray) -> np.ndarray:
     gain = float(cooling["chiller_cop_gain_per_c"])
-    return np.maximum(MIN_CHILLER_COP, float(cooling["chiller_cop_at_35c"]) + gain * (CHILLER_RATING_TEMP_C - drybulb_c))
+    return np.maximum(
+        MIN_CHILLER_COP, float(cooling["chiller_cop_at_35c"]) + gain * (CHILLER_RATING_TEMP_C - drybulb_c)
+    )
 
 
 def pue(cooling: pd.Series, drybulb_c: np.ndarray, wetbulb_c: np.ndarray) -> np.ndarray:
@@ -78,7 +82,9 @@ def hourly_pue_wue(cooling_table: pd.DataFrame, weather: pd.DataFrame) -> tuple[
     """PUE and WUE (columns: cooling ids) for every row of ``weather`` (needs ``temp_c``, ``wetbulb_c``)."""
     drybulb = weather["temp_c"].to_numpy(dtype=float)
     wetbulb = weather["wetbulb_c"].to_numpy(dtype=float)
-    pue_table = pd.DataFrame({k: pue(row, drybulb, wetbulb) for k, row in cooling_table.iterrows()}, index=weather.index)
+    pue_table = pd.DataFrame(
+        {k: pue(row, drybulb, wetbulb) for k, row in cooling_table.iterrows()}, index=weather.index
+    )
     wue_table = pd.DataFrame(
         {k: wue_l_per_kwh(row, drybulb, wetbulb) for k, row in cooling_table.iterrows()}, index=weather.index
     )

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import functools
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 from pyproj import Geod
+
+from optimizer.constants import M_PER_KM
 
 WGS84 = Geod(ellps="WGS84")
 
@@ -18,7 +19,7 @@ def distance_km(sites: pd.DataFrame, regions: pd.DataFrame) -> pd.DataFrame:
     site_lon, region_lon = np.meshgrid(sites["lon"].to_numpy(), regions["lon"].to_numpy(), indexing="ij")
     site_lat, region_lat = np.meshgrid(sites["lat"].to_numpy(), regions["lat"].to_numpy(), indexing="ij")
     _, _, metres = WGS84.inv(site_lon, site_lat, region_lon, region_lat)
-    return pd.DataFrame(metres / 1000.0, index=sites.index, columns=regions.index)
+    return pd.DataFrame(metres / M_PER_KM, index=sites.index, columns=regions.index)
 
 
 def round_trip_latency_ms(
@@ -26,11 +27,6 @@ def round_trip_latency_ms(
 ) -> pd.DataFrame:
     """Network round trip: there and back along a fibre route longer than the great circle."""
     return 2.0 * distance * route_factor / fibre_km_per_ms + overhead_ms
-
-
-def points(frame: pd.DataFrame) -> gpd.GeoDataFrame:
-    """A table with lat/lon columns as a GeoDataFrame of points (EPSG:4326)."""
-    return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(frame["lon"], frame["lat"]), crs="EPSG:4326")
 
 
 #: a site may lie this far outside the outline of the state it names (outlines are simplified), degrees
@@ -65,8 +61,10 @@ def sites_outside_their_state(sites: pd.DataFrame) -> list[str]:
             continue
         off_deg = outline.distance(shapely.Point(row["lon"], row["lat"]))
         if off_deg > STATE_TOLERANCE_DEG:
-            problems.append(f"site '{site_id}' at lat {row['lat']:g}, lon {row['lon']:g} lies {off_deg:.1f} degrees "
-                            f"outside its state {row['state']} (latitude and longitude swapped, or a sign lost?)")
+            problems.append(
+                f"site '{site_id}' at lat {row['lat']:g}, lon {row['lon']:g} lies {off_deg:.1f} degrees "
+                f"outside its state {row['state']} (latitude and longitude swapped, or a sign lost?)"
+            )
     return problems
 
 
@@ -79,5 +77,6 @@ def regions_far_from_sites(sites: pd.DataFrame, regions: pd.DataFrame) -> list[s
         f"region '{region}' at lat {regions.loc[region, 'lat']:g}, lon {regions.loc[region, 'lon']:g} is "
         f"{km:,.0f} km from the nearest candidate site, more than {MAX_REGION_TO_SITE_KM:,.0f} km "
         f"(latitude and longitude swapped, or a sign lost?)"
-        for region, km in nearest.items() if km > MAX_REGION_TO_SITE_KM
+        for region, km in nearest.items()
+        if km > MAX_REGION_TO_SITE_KM
     ]

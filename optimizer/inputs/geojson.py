@@ -32,7 +32,9 @@ def _parse(path: Path) -> dict:
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
-        raise GeoJSONError(f"{path}: not valid JSON at line {error.lineno}, column {error.colno}: {error.msg}") from None
+        raise GeoJSONError(
+            f"{path}: not valid JSON at line {error.lineno}, column {error.colno}: {error.msg}"
+        ) from None
     except RecursionError:
         raise GeoJSONError(f"{path}: nested too deeply to be a GeoJSON feature collection") from None
     if not isinstance(document, dict) or document.get("type") != "FeatureCollection":
@@ -42,17 +44,22 @@ def _parse(path: Path) -> dict:
     return document
 
 
-def _point(feature, number: int, path: Path) -> tuple[float, float]:
+def _point(feature: object, number: int, path: Path) -> tuple[float, float]:
     """(lon, lat) of one feature, which must be a Point with two finite coordinates."""
     where = f"{path}: feature {number}"
     geometry = feature.get("geometry") if isinstance(feature, dict) else None
     if not isinstance(geometry, dict):
         raise GeoJSONError(f"{where} has no geometry; every site is a Point")
     if geometry.get("type") != "Point":
-        raise GeoJSONError(f"{where} is a {geometry.get('type')!s}, not a Point; give each site as a point (its facility)")
+        raise GeoJSONError(
+            f"{where} is a {geometry.get('type')!s}, not a Point; give each site as a point (its facility)"
+        )
     coordinates = geometry.get("coordinates")
-    if not (isinstance(coordinates, list) and len(coordinates) in (2, 3)
-            and all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in coordinates)):
+    if not (
+        isinstance(coordinates, list)
+        and len(coordinates) in (2, 3)
+        and all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in coordinates)
+    ):
         raise GeoJSONError(f"{where}: coordinates must be [longitude, latitude], not {coordinates!r}")
     lon, lat = float(coordinates[0]), float(coordinates[1])
     if not (math.isfinite(lon) and math.isfinite(lat)):
@@ -62,7 +69,8 @@ def _point(feature, number: int, path: Path) -> tuple[float, float]:
 
 def _to_wgs84(frame: pd.DataFrame, document: dict, path: Path) -> pd.DataFrame:
     """Re-project coordinates given in another CRS (an old-style 'crs' member) to WGS84."""
-    name = (document.get("crs") or {}).get("properties", {}).get("name") if isinstance(document.get("crs"), dict) else None
+    crs = document.get("crs")
+    name = (crs or {}).get("properties", {}).get("name") if isinstance(crs, dict) else None
     if name is None or name in WGS84_NAMES:
         return frame
     try:

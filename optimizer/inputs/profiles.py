@@ -33,8 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-HOURS_PER_DAY = 24
-DAYS_PER_YEAR = 365
+from optimizer.constants import DAYS_PER_YEAR, HOURS_PER_DAY
+
 #: quantities that vary by hour at each site, in the ``hourly`` table's units
 HOURLY_QUANTITIES = ("solar_cf", "wind_cf", "temp_c", "wetbulb_c", "grid_price_usd_per_mwh", "grid_co2_kg_per_mwh")
 #: hourly columns a user may leave blank: the site's annual value from ``sites`` applies
@@ -85,14 +85,16 @@ def _error(original: pd.DataFrame, reconstructed: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (site, quantity), series in original.items():
         a, b = series.to_numpy(dtype=float), reconstructed[(site, quantity)].to_numpy(dtype=float)
-        rows.append({
-            "site_id": site,
-            "quantity": quantity,
-            "annual_mean": a.mean(),
-            "mean_error": b.mean() - a.mean(),
-            "rmse": float(np.sqrt(np.mean((a - b) ** 2))),
-            "duration_rmse": float(np.sqrt(np.mean((np.sort(a) - np.sort(b)) ** 2))),
-        })
+        rows.append(
+            {
+                "site_id": site,
+                "quantity": quantity,
+                "annual_mean": a.mean(),
+                "mean_error": b.mean() - a.mean(),
+                "rmse": float(np.sqrt(np.mean((a - b) ** 2))),
+                "duration_rmse": float(np.sqrt(np.mean((np.sort(a) - np.sort(b)) ** 2))),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -103,7 +105,7 @@ def _cluster(wide: pd.DataFrame, n_days: int, extremes: list[str]) -> tuple[np.n
     varying = [column for column in wide.columns if wide[column].std() > 0.0]
     data = wide[varying].copy()
     data.columns = ["|".join(column) for column in varying]
-    config = {field: [] for field, _ in EXTREME_DAYS.values()}
+    config: dict[str, list[str]] = {field: [] for field, _ in EXTREME_DAYS.values()}
     for name in extremes:
         field, quantity = EXTREME_DAYS[name]
         fleet = wide.xs(quantity, axis=1, level=1).mean(axis=1)
@@ -174,12 +176,14 @@ def representative_days(hourly: pd.DataFrame, n_days: int, extremes: list[str]) 
             values[:, :, position] = np.clip(values[:, :, position], 0.0, 1.0)
 
     n_periods = len(weights_days)
-    slices = pd.DataFrame({
-        "slice_id": np.arange(n_periods * HOURS_PER_DAY),
-        "period": np.repeat(np.arange(n_periods), HOURS_PER_DAY),
-        "hour": np.tile(np.arange(HOURS_PER_DAY), n_periods),
-        "weight_h": np.repeat(weights_days, HOURS_PER_DAY),
-    }).set_index("slice_id")
+    slices = pd.DataFrame(
+        {
+            "slice_id": np.arange(n_periods * HOURS_PER_DAY),
+            "period": np.repeat(np.arange(n_periods), HOURS_PER_DAY),
+            "hour": np.tile(np.arange(HOURS_PER_DAY), n_periods),
+            "weight_h": np.repeat(weights_days, HOURS_PER_DAY),
+        }
+    ).set_index("slice_id")
     flat = pd.DataFrame(values.reshape(n_periods * HOURS_PER_DAY, -1), columns=wide.columns)
     flat.index.name = "slice_id"
     profiles = flat.stack(level=0, future_stack=True).swaplevel().sort_index()
@@ -204,22 +208,25 @@ def peak_hours(pue: pd.DataFrame, hourly: pd.DataFrame) -> pd.DataFrame:
     """
     pue_values = pue.reindex(hourly.index).to_numpy(dtype=float)  # rows aligned with the hourly table
     solar, wind = hourly["solar_cf"].to_numpy(dtype=float), hourly["wind_cf"].to_numpy(dtype=float)
-    rows, coolings = [], []
+    row_parts: list[np.ndarray] = []
+    cooling_parts: list[np.ndarray] = []
     for positions in hourly.groupby(level="site_id", sort=False).indices.values():
         for cooling in range(pue_values.shape[1]):
             kept = _non_dominated(pue_values[positions, cooling], solar[positions], wind[positions])
-            rows.append(positions[kept])
-            coolings.append(np.full(len(kept), cooling))
-    rows = np.concatenate(rows) if rows else np.empty(0, dtype=int)
-    coolings = np.concatenate(coolings) if coolings else np.empty(0, dtype=int)
-    frame = pd.DataFrame({
-        "site_id": hourly.index.get_level_values("site_id")[rows],
-        "cooling_id": pue.columns[coolings],
-        "hour": hourly.index.get_level_values("hour")[rows],
-        "pue": pue_values[rows, coolings],
-        "solar_cf": solar[rows],
-        "wind_cf": wind[rows],
-    })
+            row_parts.append(positions[kept])
+            cooling_parts.append(np.full(len(kept), cooling))
+    rows = np.concatenate(row_parts) if row_parts else np.empty(0, dtype=int)
+    coolings = np.concatenate(cooling_parts) if cooling_parts else np.empty(0, dtype=int)
+    frame = pd.DataFrame(
+        {
+            "site_id": hourly.index.get_level_values("site_id")[rows],
+            "cooling_id": pue.columns[coolings],
+            "hour": hourly.index.get_level_values("hour")[rows],
+            "pue": pue_values[rows, coolings],
+            "solar_cf": solar[rows],
+            "wind_cf": wind[rows],
+        }
+    )
     return frame.set_index(PEAK_HOUR_INDEX)
 
 

@@ -20,8 +20,12 @@ import io
 import stat
 import zlib
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import yaml
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: largest input table or hourly file read from disk (1,000 sites x 8,760 hours is ~0.6 GB as CSV)
 MAX_TABLE_BYTES = 1 << 30
@@ -125,8 +129,9 @@ def read_text(path: str | Path, max_bytes: int = MAX_TABLE_BYTES, what: str = "f
     path = Path(path)
     text = decode_text(read_bytes(path, max_bytes, what), path)
     if "\x00" in text:
-        raise UnsafeFileError(f"{path}: {what} holds NUL bytes: a binary file, or text in an encoding other than "
-                              "UTF-8, UTF-16 or Latin-1")
+        raise UnsafeFileError(
+            f"{path}: {what} holds NUL bytes: a binary file, or text in an encoding other than UTF-8, UTF-16 or Latin-1"
+        )
     return text
 
 
@@ -136,7 +141,7 @@ class _BoundedLoader(yaml.SafeLoader):
 
     depth = 0
 
-    def compose_node(self, parent, index):
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         self.depth += 1
         if self.depth > MAX_YAML_DEPTH:
             mark = self.peek_event().start_mark
@@ -190,7 +195,7 @@ def load_yaml(path: str | Path, what: str = "YAML file") -> object:
         loader.dispose()
 
 
-def read_csv(path: str | Path, what: str = "table", max_bytes: int = MAX_TABLE_BYTES, **options):
+def read_csv(path: str | Path, what: str = "table", max_bytes: int = MAX_TABLE_BYTES, **options: Any) -> pd.DataFrame:
     """A CSV (optionally gzipped) as a DataFrame, read within the limits in any common encoding;
     ``options`` go to ``pandas.read_csv``."""
     import pandas as pd  # pandas stays out of the YAML-only paths' imports

@@ -21,22 +21,22 @@ import copy
 import difflib
 import math
 import typing
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import geopandas as gpd
 import pandas as pd
 import pandera.pandas as pa
 import yaml
 
+from optimizer.constants import DAYS_PER_YEAR, HOURS_PER_YEAR
 from optimizer.inputs.geo import regions_far_from_sites, sites_outside_their_state, us_state_outlines
 from optimizer.inputs.geojson import GeoJSONError, read_points
-from optimizer.inputs.profiles import DAYS_PER_YEAR, EXTREME_DAYS, complete_hourly, representative_days
+from optimizer.inputs.profiles import EXTREME_DAYS, complete_hourly, representative_days
 from optimizer.inputs.safe_io import UnsafeFileError, inside, load_yaml, read_csv
 from optimizer.inputs.schemas import FACILITY_PARAMETERS, FALSE_WORDS, TABLES, TRUE_WORDS
-
-HOURS_PER_YEAR = 8760.0
 
 
 class ScenarioError(ValueError):
@@ -108,6 +108,8 @@ class SolverOptions:
     """print the HiGHS log"""
 
 
+#: one section of a scenario's options
+Section = TypeVar("Section", FinanceOptions, ObjectiveOptions, ConstraintOptions, TimeOptions, SolverOptions)
 OPTION_SECTIONS: dict[str, type] = {
     "finance": FinanceOptions,
     "objective": ObjectiveOptions,
@@ -177,7 +179,7 @@ class Scenario:
         beside the inputs, so a plan can be re-checked from its folder without re-clustering.
         """
         folder.mkdir(parents=True, exist_ok=True)
-        for table, (_, ids, file_name) in TABLES.items():
+        for table, (_, _ids, file_name) in TABLES.items():
             frame = self.tables[table].reset_index()
             if file_name.endswith(".geojson"):
                 geometry = gpd.points_from_xy(frame["lon"], frame["lat"], crs="EPSG:4326")
@@ -193,10 +195,10 @@ class Scenario:
         return path
 
 
-def _nearest(word: str, choices) -> str:
-    choices = [str(choice) for choice in choices]
-    match = difflib.get_close_matches(word, choices, n=1, cutoff=0.5)
-    return f" Did you mean '{match[0]}'?" if match else f" Valid keys: {', '.join(sorted(choices))}."
+def _nearest(word: str, choices: Iterable[object]) -> str:
+    names = [str(choice) for choice in choices]
+    match = difflib.get_close_matches(word, names, n=1, cutoff=0.5)
+    return f" Did you mean '{match[0]}'?" if match else f" Valid keys: {', '.join(sorted(names))}."
 
 
 def _yaml_place(error: yaml.YAMLError) -> str:
@@ -235,6 +237,7 @@ DOCUMENT_SHAPES = {
 
 def _check_document_shape(document: dict, path: Path) -> None:
     """Reject a key whose value has the wrong shape (a list for a mapping, a number for a path)."""
+
     def fail(key: str) -> None:
         raise ScenarioError(f"{path}: '{key}' must be {DOCUMENT_SHAPES[key]}, not {document[key]!r}")
 
@@ -256,8 +259,10 @@ def _check_document_shape(document: dict, path: Path) -> None:
                 raise ScenarioError(f"{path}: overrides.{table}.{row_id} must map columns to values, not {columns!r}")
             for column, value in columns.items():
                 if isinstance(value, (list, tuple)) or (isinstance(value, dict) and set(value) != {"scale"}):
-                    raise ScenarioError(f"{path}: overrides.{table}.{row_id}.{column}: use a single value or "
-                                        f"{{scale: x}}, not {value!r}")
+                    raise ScenarioError(
+                        f"{path}: overrides.{table}.{row_id}.{column}: use a single value or "
+                        f"{{scale: x}}, not {value!r}"
+                    )
     for section in OPTION_SECTIONS:
         if document.get(section) is not None and not isinstance(document[section], dict):
             raise ScenarioError(f"{path}: '{section}' must be a mapping of options, not {document[section]!r}")
@@ -288,9 +293,10 @@ def _reference(yaml_path: Path, reference: str, what: str, trusted_root: Path | 
         return target.resolve()
     resolved = target if target.is_absolute() else yaml_path.parent / target
     if not inside(resolved, root):
-        raise ScenarioError(f"{yaml_path}: {what} '{reference}' lies outside {root}; a relative path may reach at most "
-                            "one folder above the scenario's own" + ("" if trusted_root else " (give an absolute path to "
-                                                                     "use a file elsewhere)"))
+        raise ScenarioError(
+            f"{yaml_path}: {what} '{reference}' lies outside {root}; a relative path may reach at most one folder "
+            "above the scenario's own" + ("" if trusted_root else " (give an absolute path to use a file elsewhere)")
+        )
     return resolved.resolve()
 
 
@@ -333,8 +339,7 @@ def _fits(value: Any, hint: Any) -> bool:
     return False
 
 
-def _options(section: str, values: Any, path: Path):
-    cls = OPTION_SECTIONS[section]
+def _options(section: str, cls: type[Section], values: Any, path: Path) -> Section:
     if values is None:
         return cls()
     if not isinstance(values, dict):
@@ -365,7 +370,9 @@ def _rule_words(rule: str, dtype: str) -> str:
     return f"breaks rule {rule}"
 
 
-def _failure_message(table: str, file: str, frame: pd.DataFrame, errors: pa.errors.SchemaErrors, ids) -> str:
+def _failure_message(
+    table: str, file: str, frame: pd.DataFrame, errors: pa.errors.SchemaErrors, ids: Sequence[str]
+) -> str:
     """One line per problem: a cell is named once (its first broken rule), and column-wide checks
     that only failed because a cell was text are left out, since the cell's line says so."""
     schema = TABLES[table][0]
@@ -385,8 +392,9 @@ def _failure_message(table: str, file: str, frame: pd.DataFrame, errors: pa.erro
         seen.add((row, column))
         key = "/".join(str(frame.iloc[row][c]) for c in ids if c in frame.columns)
         dtype = str(schema.columns[column].dtype) if column in schema.columns else ""
-        lines.append(f"{file}: row {row + 1} ({key}), column '{column}': value {case.failure_case!r} "
-                     f"{_rule_words(rule, dtype)}")
+        lines.append(
+            f"{file}: row {row + 1} ({key}), column '{column}': value {case.failure_case!r} {_rule_words(rule, dtype)}"
+        )
     shown = lines[:8]
     if len(lines) > len(shown):
         shown.append(f"{file}: ... and {len(lines) - len(shown)} more problems")
@@ -419,8 +427,10 @@ def _strict_booleans(table: str, frame: pd.DataFrame, where: str) -> pd.DataFram
         known = truth | words.isin(FALSE_WORDS)
         for row in known[~known].index[:1]:
             key = "/".join(str(frame.loc[row, c]) for c in ids if c in frame.columns)
-            raise ScenarioError(f"{where}: row {row + 1} ({key}), column '{name}': value {frame.loc[row, name]!r} "
-                                f"must be true or false (also read: 1/0, yes/no)")
+            raise ScenarioError(
+                f"{where}: row {row + 1} ({key}), column '{name}': value {frame.loc[row, name]!r} "
+                f"must be true or false (also read: 1/0, yes/no)"
+            )
         frame[name] = truth
     return frame
 
@@ -449,7 +459,7 @@ def _replace_site_hours(hourly: pd.DataFrame, site_files: Any, path: Path) -> pd
     """Replace a site's hourly columns with a user's 8760-hour CSV (``hourly_files: {site: file}``)."""
     if not site_files:
         return hourly
-    from optimizer.inputs.weather import WeatherFileError, read_site_hourly_csv  # pvlib loads only when needed
+    from optimizer.inputs.weather import WeatherFileError, read_site_hourly_csv  # read only when a site names a file
 
     if not isinstance(site_files, dict):
         raise ScenarioError(f"{path}: hourly_files must map site ids to CSV files")
@@ -484,9 +494,7 @@ def _apply_overrides(table: str, frame: pd.DataFrame, changes: Any, where: str) 
     for row_id, columns in changes.items():
         rows = keys.index if str(row_id) == "*" else keys.index[keys == str(row_id)]
         if len(rows) == 0:
-            raise ScenarioError(
-                f"{where}: overrides.{table}: unknown row id '{row_id}'.{_nearest(str(row_id), keys)}"
-            )
+            raise ScenarioError(f"{where}: overrides.{table}: unknown row id '{row_id}'.{_nearest(str(row_id), keys)}")
         if not isinstance(columns, dict):
             raise ScenarioError(f"{where}: overrides.{table}.{row_id} must map columns to values")
         for column, value in columns.items():
@@ -537,18 +545,36 @@ def _unknown_ids(tables: dict[str, pd.DataFrame], files: dict[str, str]) -> None
 #: (table, column, low, high, hint below low, hint above high): values outside [low, high] are legal
 #: but typical of another unit; a zero is never suspicious (no grid CO2, no demand)
 UNIT_HINTS = (
-    ("sites", "grid_price_usd_per_mwh", 5.0, 500.0, "a price in $/kWh? ($/MWh = $/kWh x 1000)",
-     "a price in cents/kWh x 100 or $/GWh?"),
-    ("sites", "grid_co2_kg_per_mwh", 1.0, 1500.0, "a rate in t/MWh? (kg/MWh = t/MWh x 1000)",
-     "a rate in lb/MWh? (kg = lb / 2.2046)"),
+    (
+        "sites",
+        "grid_price_usd_per_mwh",
+        5.0,
+        500.0,
+        "a price in $/kWh? ($/MWh = $/kWh x 1000)",
+        "a price in cents/kWh x 100 or $/GWh?",
+    ),
+    (
+        "sites",
+        "grid_co2_kg_per_mwh",
+        1.0,
+        1500.0,
+        "a rate in t/MWh? (kg/MWh = t/MWh x 1000)",
+        "a rate in lb/MWh? (kg = lb / 2.2046)",
+    ),
     ("sites", "gas_price_usd_per_mmbtu", 0.5, 40.0, "a price in $/therm x 0.1?", "a price in $/MWh or $/Mcf x 10?"),
     ("sites", "land_acres", 1.0, 100_000.0, "an area in km2 or square miles?", "an area in m2 or ft2?"),
     ("chips", "price_usd_per_chip", 1_000.0, 200_000.0, "a price in thousands of USD?", "a price per server or rack?"),
     ("chips", "rack_power_kw", 2.0, 300.0, "a power in MW?", "a power in W?"),
     ("power_techs", "capex_usd_per_kw", 10.0, 30_000.0, "a cost in $/W? ($/kW = $/W x 1000)", "a cost in $/MW?"),
     ("demand", "tokens_per_yr", 1e9, 1e19, "tokens per second, or billions of tokens?", "a total over many years?"),
-    ("chip_throughput", "tokens_per_s_per_chip", 1.0, 100_000.0, "tokens per second per rack divided twice?",
-     "tokens per second per server or rack, not per accelerator?"),
+    (
+        "chip_throughput",
+        "tokens_per_s_per_chip",
+        1.0,
+        100_000.0,
+        "tokens per second per rack divided twice?",
+        "tokens per second per server or rack, not per accelerator?",
+    ),
 )
 
 
@@ -560,8 +586,10 @@ def _unit_warnings(tables: dict[str, pd.DataFrame], files: dict[str, str]) -> li
         for key, value in values[(values > 0) & ((values < low) | (values > high))].items():
             row = "/".join(map(str, key)) if isinstance(key, tuple) else str(key)
             hint = below if value < low else above
-            warnings.append(f"{files[table]}: row '{row}', column '{column}': {value:g} is outside the usual "
-                            f"{low:g} .. {high:g}; {hint}")
+            warnings.append(
+                f"{files[table]}: row '{row}', column '{column}': {value:g} is outside the usual "
+                f"{low:g} .. {high:g}; {hint}"
+            )
     return warnings
 
 
@@ -578,8 +606,10 @@ def _consistency(tables: dict[str, pd.DataFrame], files: dict[str, str]) -> None
         value = facility[name]
         if not low <= value <= high:
             row = facility.index.get_loc(name) + 1
-            raise ScenarioError(f"{files['facility']}: row {row} ({name}), column 'value': {value:g} {unit} is "
-                                f"outside {low:g} .. {high:g}")
+            raise ScenarioError(
+                f"{files['facility']}: row {row} ({name}), column 'value': {value:g} {unit} is "
+                f"outside {low:g} .. {high:g}"
+            )
     hours = tables["hourly"].groupby(level="site_id").size().reindex(tables["sites"].index, fill_value=0)
     short = hours[hours != HOURS_PER_YEAR]
     if len(short):
@@ -593,7 +623,9 @@ def _consistency(tables: dict[str, pd.DataFrame], files: dict[str, str]) -> None
         raise ScenarioError(f"{files['storage_techs']}: row '{bad[0]}': min_duration_h exceeds max_duration_h")
     grid_rows = (tables["power_techs"]["kind"] == "grid").sum()
     if grid_rows != 1:
-        raise ScenarioError(f"{files['power_techs']}: exactly one technology of kind 'grid' is needed, found {grid_rows}")
+        raise ScenarioError(
+            f"{files['power_techs']}: exactly one technology of kind 'grid' is needed, found {grid_rows}"
+        )
     _plausible_coordinates(tables, files)
 
 
@@ -608,8 +640,11 @@ def _plausible_coordinates(tables: dict[str, pd.DataFrame], files: dict[str, str
 
 def _unknown_states(sites: pd.DataFrame, file: str) -> list[str]:
     known = us_state_outlines()
-    return [f"{file}: row '{site}', column 'state': '{state}' is not a US state code; its coordinates are not checked"
-            for site, state in sites["state"].items() if state not in known]
+    return [
+        f"{file}: row '{site}', column 'state': '{state}' is not a US state code; its coordinates are not checked"
+        for site, state in sites["state"].items()
+        if state not in known
+    ]
 
 
 #: (section, option) -> (low, high, rule in words): the range a numeric option may take
@@ -623,7 +658,11 @@ OPTION_RANGES: dict[tuple[str, str], tuple[float, float, str]] = {
     ("objective", "max_iterations"): (1, 1000, "a count in 1..1000"),
     ("constraints", "online_by_year"): (2000, 2100, "a year in 2000..2100"),
     ("constraints", "carbon_cap_t_per_yr"): (0.0, math.inf, "a tonnage of at least 0"),
-    ("constraints", "carbon_price_usd_per_t"): (0.0, math.inf, "a price of at least 0 (a negative price pays for emitting)"),
+    ("constraints", "carbon_price_usd_per_t"): (
+        0.0,
+        math.inf,
+        "a price of at least 0 (a negative price pays for emitting)",
+    ),
     ("constraints", "capex_budget_usd"): (0.0, math.inf, "an amount of at least 0"),
     ("constraints", "cfe_share"): (0.0, 1.0, "a fraction in [0, 1]"),
     ("time", "representative_days"): (1, DAYS_PER_YEAR, f"a count between 1 and {DAYS_PER_YEAR}"),
@@ -655,17 +694,23 @@ def check_options(scenario: Scenario, where: str) -> None:
     after they replace the YAML's, so ``--time-limit 0`` is refused like ``time_limit_s: 0``."""
     problems = _option_problems(scenario)
     if scenario.objective.mode not in OBJECTIVE_MODES:
-        problems.append(f"objective.mode '{scenario.objective.mode}' is not one of {OBJECTIVE_MODES}."
-                        f"{_nearest(scenario.objective.mode, OBJECTIVE_MODES)}")
+        problems.append(
+            f"objective.mode '{scenario.objective.mode}' is not one of {OBJECTIVE_MODES}."
+            f"{_nearest(scenario.objective.mode, OBJECTIVE_MODES)}"
+        )
     for name in scenario.time.extreme_days or []:
         if name not in EXTREME_DAYS:
             problems.append(f"time.extreme_days: unknown day '{name}'.{_nearest(name, EXTREME_DAYS)}")
     if scenario.objective.mode == "min_cost_per_token" and not scenario.tables["demand"]["tokens_per_yr"].sum() > 0:
-        problems.append("objective.mode min_cost_per_token needs some demand: a cost per token of no tokens is undefined")
+        problems.append(
+            "objective.mode min_cost_per_token needs some demand: a cost per token of no tokens is undefined"
+        )
     online_by = scenario.constraints.online_by_year
     if online_by is not None and online_by < scenario.finance.start_year:
-        problems.append(f"constraints.online_by_year {online_by} is before finance.start_year "
-                        f"{scenario.finance.start_year}: nothing can be built in time")
+        problems.append(
+            f"constraints.online_by_year {online_by} is before finance.start_year "
+            f"{scenario.finance.start_year}: nothing can be built in time"
+        )
     tables = scenario.tables
     choices = {
         "allowed_power_techs": [*tables["power_techs"].index, *tables["storage_techs"].index],
@@ -674,7 +719,9 @@ def check_options(scenario: Scenario, where: str) -> None:
     for option, known in choices.items():
         chosen = getattr(scenario.constraints, option)
         if chosen is not None and not chosen:
-            problems.append(f"constraints.{option} is an empty list: nothing could be built (leave it out to allow all)")
+            problems.append(
+                f"constraints.{option} is an empty list: nothing could be built (leave it out to allow all)"
+            )
         for item in chosen or []:
             if item not in known:
                 problems.append(f"constraints.{option}: unknown id '{item}'.{_nearest(item, known)}")
@@ -725,14 +772,19 @@ def load_scenario(path: str | Path, trusted_root: str | Path | None = None) -> S
         source=str(path),
         data_folder=str(data_dir),
         warnings=_unit_warnings(tables, files) + _unknown_states(tables["sites"], files["sites"]),
-        **{section: _options(section, document.get(section), path) for section in OPTION_SECTIONS},
+        finance=_options("finance", FinanceOptions, document.get("finance"), path),
+        objective=_options("objective", ObjectiveOptions, document.get("objective"), path),
+        constraints=_options("constraints", ConstraintOptions, document.get("constraints"), path),
+        time=_options("time", TimeOptions, document.get("time"), path),
+        solver=_options("solver", SolverOptions, document.get("solver"), path),
     )
     check_options(scenario, str(path))
     if scenario.constraints.allowed_sites is not None:
         # only the allowed candidates enter the model, and the representative days fit their weather
         keep = tables["sites"].index.isin(scenario.constraints.allowed_sites)
         tables["sites"] = tables["sites"][keep]
-        tables["hourly"] = tables["hourly"][tables["hourly"].index.get_level_values("site_id").isin(tables["sites"].index)]
+        hourly_sites = tables["hourly"].index.get_level_values("site_id")
+        tables["hourly"] = tables["hourly"][hourly_sites.isin(tables["sites"].index)]
     extremes = scenario.time.extreme_days or []
     time = representative_days(
         complete_hourly(tables["hourly"], tables["sites"]), scenario.time.representative_days, extremes

@@ -7,6 +7,8 @@ planner can read back in an error message ("greater_than_or_equal_to(0)"). Cross
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandera.pandas as pa
 from pandera.pandas import Check, Column, DataFrameSchema
@@ -24,7 +26,9 @@ FALSE_WORDS = ("false", "0", "no")
 LIFE_YR = Check.in_range(1, 100)
 
 
-def _col(dtype, description: str, checks=None, nullable: bool = False, required: bool = True):
+def _col(
+    dtype: type, description: str, checks: Sequence[Check] | None = None, nullable: bool = False, required: bool = True
+) -> Column:
     """A column that must be present (unless optional) and coercible to ``dtype``; numbers finite."""
     checks = list(checks or [])
     if dtype in (float, int):
@@ -58,10 +62,16 @@ SITES = DataFrameSchema(
         "grid_online_year": _col(int, "first year the grid connection delivers", [YEAR]),
         "grid_price_usd_per_mwh": _col(float, "grid energy price, USD/MWh", [NON_NEGATIVE, Check.le(2000)]),
         "grid_co2_kg_per_mwh": _col(float, "grid CO2 output rate, kg/MWh", [NON_NEGATIVE, Check.le(2000)]),
-        "grid_cfe_share": _col(float, "carbon-free share of the grid's generation (nuclear, wind, solar, hydro)", [FRACTION]),
+        "grid_cfe_share": _col(
+            float, "carbon-free share of the grid's generation (nuclear, wind, solar, hydro)", [FRACTION]
+        ),
         "gas_price_usd_per_mmbtu": _col(float, "delivered natural gas price, USD/MMBtu", [NON_NEGATIVE, Check.le(100)]),
         "water_limit_ml_per_yr": _col(
-            float, "on-site water available, megalitres/yr (blank = no limit)", [NON_NEGATIVE], nullable=True, required=False
+            float,
+            "on-site water available, megalitres/yr (blank = no limit)",
+            [NON_NEGATIVE],
+            nullable=True,
+            required=False,
         ),
     },
     unique=["site_id"],
@@ -73,14 +83,22 @@ POWER_TECHS = DataFrameSchema(
     {
         "tech_id": _id("unique power technology id"),
         "name": _col(str, "technology name"),
-        "kind": _col(str, "grid | solar | wind | thermal | nuclear", [Check.isin(["grid", "solar", "wind", "thermal", "nuclear"])]),
+        "kind": _col(
+            str,
+            "grid | solar | wind | thermal | nuclear",
+            [Check.isin(["grid", "solar", "wind", "thermal", "nuclear"])],
+        ),
         "unit_size_mw": _col(float, "size of one unit, MW (blank = continuous)", [POSITIVE], nullable=True),
         "capex_usd_per_kw": _col(float, "overnight capital cost, USD/kW", [NON_NEGATIVE, Check.le(50_000)]),
         "fom_usd_per_kw_yr": _col(float, "fixed O&M, USD/kW-yr", [NON_NEGATIVE]),
         "vom_usd_per_mwh": _col(float, "variable O&M, USD/MWh", [NON_NEGATIVE]),
-        "heat_rate_btu_per_kwh": _col(float, "heat rate, Btu/kWh (blank = no fuel)", [Check.in_range(3412, 20_000)], nullable=True),
+        "heat_rate_btu_per_kwh": _col(
+            float, "heat rate, Btu/kWh (blank = no fuel)", [Check.in_range(3412, 20_000)], nullable=True
+        ),
         "fuel": _col(str, "none | gas | uranium", [Check.isin(["none", "gas", "uranium"])]),
-        "fuel_price_usd_per_mmbtu": _col(float, "fuel price where not site-specific, USD/MMBtu", [NON_NEGATIVE], nullable=True),
+        "fuel_price_usd_per_mmbtu": _col(
+            float, "fuel price where not site-specific, USD/MMBtu", [NON_NEGATIVE], nullable=True
+        ),
         "co2_kg_per_mmbtu": _col(float, "fuel CO2 content, kg/MMBtu", [NON_NEGATIVE]),
         "life_yr": _col(float, "economic life, years", [LIFE_YR]),
         "lead_time_yr": _col(float, "years from decision to operation", [NON_NEGATIVE]),
@@ -122,7 +140,9 @@ CHIPS = DataFrameSchema(
         "life_yr": _col(float, "economic life, years", [LIFE_YR]),
         "fom_pct_per_yr": _col(float, "maintenance, % of capex per year", [Check.in_range(0, 100)]),
         "available_year": _col(int, "first year the SKU ships in volume", [YEAR]),
-        "supply_limit_chips": _col(float, "most accelerators obtainable (blank = unlimited)", [NON_NEGATIVE], nullable=True),
+        "supply_limit_chips": _col(
+            float, "most accelerators obtainable (blank = unlimited)", [NON_NEGATIVE], nullable=True
+        ),
     },
     unique=["chip_id"],
     name="chips",
@@ -145,18 +165,34 @@ COOLING = DataFrameSchema(
         "name": _col(str, "cooling name"),
         "max_rack_kw": _col(float, "densest rack the cooling can carry, kW", [POSITIVE]),
         "power_overhead": _col(float, "UPS, distribution, lighting losses per kW of IT", [Check.in_range(0, 0.5)]),
-        "fan_pump_kw_per_kw_it": _col(float, "fans and pumps that always run, kW per kW of IT", [Check.in_range(0, 0.5)]),
-        "free_cooling_max_drybulb_c": _col(float, "dry-bulb up to which free cooling carries all heat, C", [Check.in_range(-40, 60)]),
-        "evaporative_max_wetbulb_c": _col(
-            float, "wet-bulb up to which evaporation carries the rest, C (blank = no evaporative stage)",
-            [Check.in_range(-40, 60)], nullable=True,
+        "fan_pump_kw_per_kw_it": _col(
+            float, "fans and pumps that always run, kW per kW of IT", [Check.in_range(0, 0.5)]
         ),
-        "evaporative_l_per_kwh": _col(float, "water evaporated per kWh of IT heat in evaporative hours, L/kWh", [Check.in_range(0, 20)]),
-        "evaporative_kw_per_kw_it": _col(float, "pumps and extra fan power in evaporative hours, kW per kW of IT", [Check.in_range(0, 0.5)]),
-        "chiller_cop_at_35c": _col(float, "chiller coefficient of performance at 35 C dry-bulb", [Check.in_range(1, 20)]),
+        "free_cooling_max_drybulb_c": _col(
+            float, "dry-bulb up to which free cooling carries all heat, C", [Check.in_range(-40, 60)]
+        ),
+        "evaporative_max_wetbulb_c": _col(
+            float,
+            "wet-bulb up to which evaporation carries the rest, C (blank = no evaporative stage)",
+            [Check.in_range(-40, 60)],
+            nullable=True,
+        ),
+        "evaporative_l_per_kwh": _col(
+            float, "water evaporated per kWh of IT heat in evaporative hours, L/kWh", [Check.in_range(0, 20)]
+        ),
+        "evaporative_kw_per_kw_it": _col(
+            float, "pumps and extra fan power in evaporative hours, kW per kW of IT", [Check.in_range(0, 0.5)]
+        ),
+        "chiller_cop_at_35c": _col(
+            float, "chiller coefficient of performance at 35 C dry-bulb", [Check.in_range(1, 20)]
+        ),
         "chiller_cop_gain_per_c": _col(float, "chiller COP gained per C cooler than 35 C", [Check.in_range(0, 1)]),
-        "chiller_l_per_kwh": _col(float, "water per kWh of IT heat in chiller hours (towers), L/kWh", [Check.in_range(0, 20)]),
-        "transition_band_c": _col(float, "width of the partial free-cooling and evaporative range, C", [Check.in_range(0.1, 20)]),
+        "chiller_l_per_kwh": _col(
+            float, "water per kWh of IT heat in chiller hours (towers), L/kWh", [Check.in_range(0, 20)]
+        ),
+        "transition_band_c": _col(
+            float, "width of the partial free-cooling and evaporative range, C", [Check.in_range(0.1, 20)]
+        ),
         "capex_usd_per_kw_it": _col(float, "cooling plant capital cost, USD/kW of IT", [NON_NEGATIVE]),
         "fom_usd_per_kw_it_yr": _col(float, "cooling fixed O&M, USD/kW-yr of IT", [NON_NEGATIVE]),
         "life_yr": _col(float, "economic life, years", [LIFE_YR]),
@@ -213,18 +249,26 @@ FACILITY = DataFrameSchema(
 HOURLY = DataFrameSchema(
     {
         "site_id": _id("site id"),
-        "hour": _col(int, "hour of a non-leap year, local standard time, 0 = 1 Jan 00:00-01:00", [Check.in_range(0, 8759)]),
+        "hour": _col(
+            int, "hour of a non-leap year, local standard time, 0 = 1 Jan 00:00-01:00", [Check.in_range(0, 8759)]
+        ),
         "solar_cf": _col(float, "PV AC output per MW of AC capacity", [FRACTION]),
         "wind_cf": _col(float, "wind output per MW installed", [FRACTION]),
         "temp_c": _col(float, "ambient dry-bulb temperature, C", [Check.in_range(-60, 60)]),
         "wetbulb_c": _col(float, "ambient wet-bulb temperature, C", [Check.in_range(-60, 60)]),
         "grid_price_usd_per_mwh": _col(
-            float, "hourly grid energy price, USD/MWh (blank = the site's annual price)",
-            [Check.in_range(-1000, 10_000)], nullable=True, required=False,
+            float,
+            "hourly grid energy price, USD/MWh (blank = the site's annual price)",
+            [Check.in_range(-1000, 10_000)],
+            nullable=True,
+            required=False,
         ),
         "grid_co2_kg_per_mwh": _col(
-            float, "hourly grid CO2 rate, kg/MWh (blank = the site's annual eGRID rate)",
-            [Check.in_range(0, 2000)], nullable=True, required=False,
+            float,
+            "hourly grid CO2 rate, kg/MWh (blank = the site's annual eGRID rate)",
+            [Check.in_range(0, 2000)],
+            nullable=True,
+            required=False,
         ),
     },
     unique=["site_id", "hour"],
@@ -261,4 +305,4 @@ FACILITY_PARAMETERS: dict[str, tuple[str, float, float]] = {
     "latency_overhead_ms": ("ms", 0, 1000),
 }
 
-__all__ = ["TABLES", "FACILITY_PARAMETERS", "TRUE_WORDS", "FALSE_WORDS", "pa"]
+__all__ = ["FACILITY_PARAMETERS", "FALSE_WORDS", "TABLES", "TRUE_WORDS", "pa"]
