@@ -45,18 +45,20 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from rich.table import Table
 from rich.text import Text
 
-from optimizer.verify.recorder import CheckResult, Recorder, Verification
-from optimizer.verify.folder import read_plan
-from optimizer.verify.registry import CHECKS, FILES_CHECK
+if TYPE_CHECKING:
+    from rich.console import JustifyMethod
+
+from optimizer.constants import DAYS_PER_YEAR
+
 # each check module registers its checks when imported; this order is the order they are reported
-from optimizer.verify import checks_tables, checks_energy, checks_delivery, checks_full_year, checks_claims
+from optimizer.verify import checks_claims, checks_delivery, checks_energy, checks_full_year, checks_tables
 from optimizer.verify.contract import (
-    DAYS_PER_YEAR,
     DESCRIPTIVE_COLUMNS,
     LAYERS,
     MAX_PLAN_FOLDER_ENTRIES,
@@ -66,13 +68,31 @@ from optimizer.verify.contract import (
     RTOL,
     STATUSES,
 )
+from optimizer.verify.folder import read_plan
 from optimizer.verify.formulas import cooling_pue_wue, present_value_share
+from optimizer.verify.recorder import CheckResult, Recorder, Verification
+from optimizer.verify.registry import CHECKS, FILES_CHECK
 
 CHECK_MODULES = (checks_tables, checks_energy, checks_delivery, checks_full_year, checks_claims)
 __all__ = [
-    "CHECKS", "CheckResult", "Recorder", "Verification", "verify_plan", "verify_plan_folder", "verification_table",
-    "cooling_pue_wue", "present_value_share", "DAYS_PER_YEAR", "DESCRIPTIVE_COLUMNS", "LAYERS", "PLAN_COLUMNS", "RTOL",
-    "STATUSES", "MAX_PLAN_FOLDER_ENTRIES", "MAX_PLAN_TABLE_BYTES", "MAX_PLAN_YAML_BYTES",
+    "CHECKS",
+    "DAYS_PER_YEAR",
+    "DESCRIPTIVE_COLUMNS",
+    "LAYERS",
+    "MAX_PLAN_FOLDER_ENTRIES",
+    "MAX_PLAN_TABLE_BYTES",
+    "MAX_PLAN_YAML_BYTES",
+    "PLAN_COLUMNS",
+    "RTOL",
+    "STATUSES",
+    "CheckResult",
+    "Recorder",
+    "Verification",
+    "cooling_pue_wue",
+    "present_value_share",
+    "verification_table",
+    "verify_plan",
+    "verify_plan_folder",
 ]
 
 
@@ -134,12 +154,27 @@ def verification_table(verification: Verification) -> Table:
     """One row per check: items compared, worst margin and where, the rule it belongs to, status."""
     status = "consistent" if verification.ok else "NOT consistent"
     table = Table(title=f"Verification of {verification.folder}: {status}", header_style="bold")
-    for column, justify in (("check", "left"), ("items", "right"), ("worst margin", "right"), ("relative", "right"),
-                            ("where", "left"), ("rule", "left"), ("status", "left")):
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
+        ("check", "left"),
+        ("items", "right"),
+        ("worst margin", "right"),
+        ("relative", "right"),
+        ("where", "left"),
+        ("rule", "left"),
+        ("status", "left"),
+    )
+    for column, justify in columns:
         table.add_column(column, justify=justify)
     for check in verification.checks:
         relative = "" if math.isnan(check.worst_relative) else _signed(check.worst_relative, 2)
         # Text cells: ids and rules may hold brackets that rich would read as markup
-        table.add_row(Text(check.name), f"{check.checked:,}", _margin_text(check), relative, Text(check.worst_where),
-                      Text(check.worst_rule), _status_text(check))
+        table.add_row(
+            Text(check.name),
+            f"{check.checked:,}",
+            _margin_text(check),
+            relative,
+            Text(check.worst_where),
+            Text(check.worst_rule),
+            _status_text(check),
+        )
     return table

@@ -9,6 +9,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from optimizer.constants import HOURS_PER_YEAR, KG_PER_T, PERCENT, TOKENS_PER_MTOK
+from optimizer.verify.checks_tables import input_hours
 from optimizer.verify.contract import (
     CARBON_PRICE_ITEM,
     COST_ATOL_USD,
@@ -19,18 +21,13 @@ from optimizer.verify.contract import (
     FULL_YEAR_NOISE_MWH,
     FULL_YEAR_SITE_COLUMNS,
     GRID_ENERGY_ITEM,
-    HOURS_PER_YEAR,
-    KG_PER_T,
     LAYERS,
-    PERCENT,
-    TOKENS_PER_MTOK,
     VARIABLE_KINDS,
 )
-from optimizer.verify.recorder import Recorder, per_delivered
 from optimizer.verify.folder import Plan
 from optimizer.verify.formulas import cooling_pue_wue, fuel_t_co2_per_mwh, fuel_usd_per_mwh
+from optimizer.verify.recorder import Recorder, per_delivered
 from optimizer.verify.registry import register_check
-from optimizer.verify.checks_tables import input_hours
 
 
 def _site_hours(p: Plan, site: str, quantity: str) -> np.ndarray:
@@ -109,13 +106,24 @@ def _full_year_sites(p: Plan) -> pd.DataFrame:
         if bridge > 0:
             bridge_years = _merit_order_year(p, site, load, with_grid=False)
             year = {key: (1.0 - bridge) * value + bridge * bridge_years[key] for key, value in year.items()}
-        rows.append({
-            "site_id": site, "representative_peak_pue": pue[p.dispatch["site_id"] == site].max(),
-            "full_year_peak_pue": hourly_pue.max(), "full_year_peak_facility_mw": load.max(),
-            "exact": not (p.storage_power["site_id"] == site).any(), **year,
-        })
-    figures = [*FULL_YEAR_SITE_COLUMNS[:-1], *FULL_YEAR_ITEMS, "emissions_t", "unserved_mwh", "unserved_hours",
-               "lost_it_hours"]
+        rows.append(
+            {
+                "site_id": site,
+                "representative_peak_pue": pue[p.dispatch["site_id"] == site].max(),
+                "full_year_peak_pue": hourly_pue.max(),
+                "full_year_peak_facility_mw": load.max(),
+                "exact": not (p.storage_power["site_id"] == site).any(),
+                **year,
+            }
+        )
+    figures = [
+        *FULL_YEAR_SITE_COLUMNS[:-1],
+        *FULL_YEAR_ITEMS,
+        "emissions_t",
+        "unserved_mwh",
+        "unserved_hours",
+        "lost_it_hours",
+    ]
     frame = pd.DataFrame(rows, columns=["site_id", "exact", *figures]).set_index("site_id")
     return frame.astype({"exact": bool, **dict.fromkeys(figures, float)})  # typed even when nothing is built
 
@@ -123,17 +131,35 @@ def _full_year_sites(p: Plan) -> pd.DataFrame:
 def _check_full_year_sites(p: Plan, c: Recorder, year: pd.DataFrame) -> None:
     """sites.csv: peaks as recomputed; unserved energy exact without storage, within the merit order's with it."""
     for column in FULL_YEAR_SITE_COLUMNS[:-1]:
-        c.eq(f"{column} (sites.csv) vs recomputed", p.per_site(column), year[column].reindex(p.sites.index),
-             unit="MW" if column.endswith("_mw") else "", at=p.site_rows)
+        c.eq(
+            f"{column} (sites.csv) vs recomputed",
+            p.per_site(column),
+            year[column].reindex(p.sites.index),
+            unit="MW" if column.endswith("_mw") else "",
+            at=p.site_rows,
+        )
     reported = p.per_site("full_year_unserved_mwh_per_yr").to_numpy()
     merit = year["unserved_mwh"].reindex(p.sites.index).to_numpy()  # blank where not built
     merit_order = year["exact"].reindex(p.sites.index, fill_value=True).to_numpy(dtype=bool) & (
-        p.scenario.constraints.cfe_share == 0)
+        p.scenario.constraints.cfe_share == 0
+    )
     exact, linked = merit_order | np.isnan(merit), ~merit_order & ~np.isnan(merit)
-    c.eq("full_year_unserved_mwh_per_yr (sites.csv) = merit-order dispatch (no storage; blank if not built)",
-         reported[exact], merit[exact], unit="MWh/yr", at=p.site_rows[exact], atol=FULL_YEAR_NOISE_MWH)
-    c.le("full_year_unserved_mwh_per_yr (sites.csv) <= without storage", reported[linked], merit[linked],
-         unit="MWh/yr", at=p.site_rows[linked], atol=FULL_YEAR_NOISE_MWH)
+    c.eq(
+        "full_year_unserved_mwh_per_yr (sites.csv) = merit-order dispatch (no storage; blank if not built)",
+        reported[exact],
+        merit[exact],
+        unit="MWh/yr",
+        at=p.site_rows[exact],
+        atol=FULL_YEAR_NOISE_MWH,
+    )
+    c.le(
+        "full_year_unserved_mwh_per_yr (sites.csv) <= without storage",
+        reported[linked],
+        merit[linked],
+        unit="MWh/yr",
+        at=p.site_rows[linked],
+        atol=FULL_YEAR_NOISE_MWH,
+    )
     c.le("full_year_unserved_mwh_per_yr (sites.csv) >= 0", 0.0, reported[linked], unit="MWh/yr", at=p.site_rows[linked])
 
 
@@ -145,58 +171,126 @@ def _check_full_year_operation(p: Plan, c: Recorder, year: pd.DataFrame) -> None
         return
     planned = costs.loc[costs["item"].isin(FULL_YEAR_ITEMS), "usd_per_yr"].sum()
     total = costs["usd_per_yr"].sum() - planned + year[list(FULL_YEAR_ITEMS)].to_numpy().sum()
-    c.eq("full_year_total_cost_usd_per_yr = plan cost with the merit-order year's operating items", summary[
-        "full_year_total_cost_usd_per_yr"], total, unit="USD/yr", at="summary", atol=COST_ATOL_USD)
-    c.eq("full_year_emissions_t_per_yr = merit-order year", summary["full_year_emissions_t_per_yr"],
-         year["emissions_t"].sum(), unit="t/yr", at="summary", atol=EMISSIONS_ATOL_T)
-    c.eq("full_year_unserved_hours_per_yr = merit-order year", summary["full_year_unserved_hours_per_yr"],
-         year["unserved_hours"].sum(), unit="h", at="summary")
+    c.eq(
+        "full_year_total_cost_usd_per_yr = plan cost with the merit-order year's operating items",
+        summary["full_year_total_cost_usd_per_yr"],
+        total,
+        unit="USD/yr",
+        at="summary",
+        atol=COST_ATOL_USD,
+    )
+    c.eq(
+        "full_year_emissions_t_per_yr = merit-order year",
+        summary["full_year_emissions_t_per_yr"],
+        year["emissions_t"].sum(),
+        unit="t/yr",
+        at="summary",
+        atol=EMISSIONS_ATOL_T,
+    )
+    c.eq(
+        "full_year_unserved_hours_per_yr = merit-order year",
+        summary["full_year_unserved_hours_per_yr"],
+        year["unserved_hours"].sum(),
+        unit="h",
+        at="summary",
+    )
     served = 1.0 - year["lost_it_hours"] / HOURS_PER_YEAR
     tokens = (p.per_site("delivered_tokens_per_yr") * served.reindex(p.sites.index, fill_value=1.0)).sum()
-    c.eq("full_year_delivered_tokens_per_yr = tokens of the IT load served", summary[
-        "full_year_delivered_tokens_per_yr"], tokens, unit="tokens/yr", at="summary")
+    c.eq(
+        "full_year_delivered_tokens_per_yr = tokens of the IT load served",
+        summary["full_year_delivered_tokens_per_yr"],
+        tokens,
+        unit="tokens/yr",
+        at="summary",
+    )
 
 
 def _check_full_year_summary(p: Plan, c: Recorder) -> None:
     """summary.csv's full-year figures against each other, sites.csv and costs.csv: always."""
     summary, costs = p.summary, p.t["costs"]
     unserved = float(summary["full_year_unserved_mwh_per_yr"])
-    c.eq("full_year_unserved_mwh_per_yr = sum of sites.csv", unserved, p.per_site(
-        "full_year_unserved_mwh_per_yr").sum(), unit="MWh/yr", at="summary", atol=FULL_YEAR_NOISE_MWH)
+    c.eq(
+        "full_year_unserved_mwh_per_yr = sum of sites.csv",
+        unserved,
+        p.per_site("full_year_unserved_mwh_per_yr").sum(),
+        unit="MWh/yr",
+        at="summary",
+        atol=FULL_YEAR_NOISE_MWH,
+    )
     hours = float(summary["full_year_unserved_hours_per_yr"])
-    c.rule((hours > 0) == (unserved > FULL_YEAR_NOISE_MWH), f"summary.csv: {hours:g} full-year unserved hours but "
-           f"{unserved:g} MWh unserved")
-    c.le("full_year_unserved_hours_per_yr <= 8760 h x sites built", hours, HOURS_PER_YEAR * len(p.built), unit="h",
-         at="summary")
+    c.rule(
+        (hours > 0) == (unserved > FULL_YEAR_NOISE_MWH),
+        f"summary.csv: {hours:g} full-year unserved hours but {unserved:g} MWh unserved",
+    )
+    c.le(
+        "full_year_unserved_hours_per_yr <= 8760 h x sites built",
+        hours,
+        HOURS_PER_YEAR * len(p.built),
+        unit="h",
+        at="summary",
+    )
     shortfall = summary["full_year_cfe_shortfall_mwh_per_yr"]
     if p.scenario.constraints.cfe_share == 0:
-        c.eq("full_year_cfe_shortfall_mwh_per_yr = 0 without a carbon-free share", shortfall, 0.0, unit="MWh/yr",
-             at="summary")
+        c.eq(
+            "full_year_cfe_shortfall_mwh_per_yr = 0 without a carbon-free share",
+            shortfall,
+            0.0,
+            unit="MWh/yr",
+            at="summary",
+        )
     else:
         c.le("full_year_cfe_shortfall_mwh_per_yr >= 0", 0.0, shortfall, unit="MWh/yr", at="summary")
     tokens = float(summary["full_year_delivered_tokens_per_yr"])
     delivered = float(summary["delivered_tokens_per_yr"])
-    c.le("full_year_delivered_tokens_per_yr <= delivered_tokens_per_yr", tokens, delivered, unit="tokens/yr",
-         at="summary")
+    c.le(
+        "full_year_delivered_tokens_per_yr <= delivered_tokens_per_yr",
+        tokens,
+        delivered,
+        unit="tokens/yr",
+        at="summary",
+    )
     if unserved <= FULL_YEAR_NOISE_MWH:
-        c.eq("full_year_delivered_tokens_per_yr = delivered when every hour is served", tokens, delivered,
-             unit="tokens/yr", at="summary")
+        c.eq(
+            "full_year_delivered_tokens_per_yr = delivered when every hour is served",
+            tokens,
+            delivered,
+            unit="tokens/yr",
+            at="summary",
+        )
     mtok, full_mtok = delivered / TOKENS_PER_MTOK, tokens / TOKENS_PER_MTOK
     total = float(summary["full_year_total_cost_usd_per_yr"])
     by_layer = costs.groupby("layer")["usd_per_yr"].sum()
     fixed = {layer: float(by_layer.get(layer, 0.0)) for layer in LAYERS if layer != "energy"}  # not redispatched
     full = {"energy": total - sum(fixed.values()), **fixed}
-    c.eq("full_year_usd_per_mtok = full_year_total_cost / full-year Mtok", summary["full_year_usd_per_mtok"],
-         per_delivered(total, full_mtok), unit="USD/Mtok", at="summary")
-    c.eq("representative_error_pct = usd_per_mtok / full_year_usd_per_mtok - 1", summary["representative_error_pct"],
-         _error_pct(per_delivered(float(by_layer.sum()), mtok), per_delivered(total, full_mtok)), unit="%", at="summary")
+    c.eq(
+        "full_year_usd_per_mtok = full_year_total_cost / full-year Mtok",
+        summary["full_year_usd_per_mtok"],
+        per_delivered(total, full_mtok),
+        unit="USD/Mtok",
+        at="summary",
+    )
+    c.eq(
+        "representative_error_pct = usd_per_mtok / full_year_usd_per_mtok - 1",
+        summary["representative_error_pct"],
+        _error_pct(per_delivered(float(by_layer.sum()), mtok), per_delivered(total, full_mtok)),
+        unit="%",
+        at="summary",
+    )
     for layer in LAYERS:
-        c.eq(f"full_year_{layer}_usd_per_mtok = its layer's full-year cost / full-year Mtok",
-             summary[f"full_year_{layer}_usd_per_mtok"], per_delivered(full[layer], full_mtok), unit="USD/Mtok", at="summary")
-        c.eq(f"representative_{layer}_error_pct = {layer}_usd_per_mtok / full_year_{layer}_usd_per_mtok - 1",
-             summary[f"representative_{layer}_error_pct"], _error_pct(per_delivered(float(by_layer.get(layer, 0.0)), mtok),
-                                                                      per_delivered(full[layer], full_mtok)),
-             unit="%", at="summary")
+        c.eq(
+            f"full_year_{layer}_usd_per_mtok = its layer's full-year cost / full-year Mtok",
+            summary[f"full_year_{layer}_usd_per_mtok"],
+            per_delivered(full[layer], full_mtok),
+            unit="USD/Mtok",
+            at="summary",
+        )
+        c.eq(
+            f"representative_{layer}_error_pct = {layer}_usd_per_mtok / full_year_{layer}_usd_per_mtok - 1",
+            summary[f"representative_{layer}_error_pct"],
+            _error_pct(per_delivered(float(by_layer.get(layer, 0.0)), mtok), per_delivered(full[layer], full_mtok)),
+            unit="%",
+            at="summary",
+        )
 
 
 def _error_pct(representative: float, full_year: float) -> float:
@@ -204,9 +298,13 @@ def _error_pct(representative: float, full_year: float) -> float:
     return PERCENT * (representative / full_year - 1.0) if full_year > 0 else math.nan
 
 
-@register_check("full year", "The design run through all 8,760 hours: peak PUE and load from the hourly weather; where no "
-        "storage links the hours (and no hourly carbon-free share), unserved energy, operating cost, emissions and "
-        "tokens of the merit-order dispatch; full-year $/Mtok by layer and the representative days' error")
+@register_check(
+    "full year",
+    "The design run through all 8,760 hours: peak PUE and load from the hourly weather; "
+    "where no storage links the hours (and no hourly carbon-free share), unserved energy, operating cost, "
+    "emissions and tokens of the merit-order dispatch; full-year $/Mtok by layer and the representative days' "
+    "error",
+)
 def _check_full_year(p: Plan, c: Recorder) -> None:
     year = _full_year_sites(p)
     _check_full_year_sites(p, c, year)

@@ -11,16 +11,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from optimizer.constants import DAYS_PER_YEAR, HOURS_PER_DAY, HOURS_PER_YEAR
 from optimizer.inputs.safe_io import UnsafeFileError, read_text
-
 from optimizer.verify.contract import (
     ANNUAL_FALLBACK,
     BLANK_ALLOWED,
     BLANK_IDS,
-    DAYS_PER_YEAR,
     HOURLY_QUANTITIES,
-    HOURS_PER_DAY,
-    HOURS_PER_YEAR,
     MAX_PLAN_TABLE_BYTES,
     NUMBER,
     PLAN_COLUMNS,
@@ -29,8 +26,8 @@ from optimizer.verify.contract import (
     STORAGE_FLOWS,
     SUMMARY_RMSE,
 )
-from optimizer.verify.recorder import Recorder, cell_place, largest_magnitude, row_place
 from optimizer.verify.folder import Plan
+from optimizer.verify.recorder import Recorder, cell_place, largest_magnitude, row_place
 from optimizer.verify.registry import register_check
 
 
@@ -57,8 +54,10 @@ def _bad_cells(name: str, table: pd.DataFrame, contract: dict[str, str]) -> list
     values = table[numbers].to_numpy(dtype=float)
     blank_ok = np.array([(name, column) in BLANK_ALLOWED for column in numbers], dtype=bool)
     bad_numbers = ~np.isfinite(values) & ~(np.isnan(values) & blank_ok)
-    found = [(int(i), numbers[j], f"{'blank' if np.isnan(values[i, j]) else values[i, j]} where a finite number is "
-              f"needed") for i, j in zip(*np.nonzero(bad_numbers))]
+    found = [
+        (int(i), numbers[j], f"{'blank' if np.isnan(values[i, j]) else values[i, j]} where a finite number is needed")
+        for i, j in zip(*np.nonzero(bad_numbers))
+    ]
     for column in words:
         if (name, column) not in BLANK_IDS:
             blank = table[column].isna() | (table[column].astype(str).str.strip() == "")
@@ -66,8 +65,11 @@ def _bad_cells(name: str, table: pd.DataFrame, contract: dict[str, str]) -> list
     return found
 
 
-@register_check("values", "Every table holds exactly the columns of the data contract, and every cell what its column "
-        "promises: a finite number (blank only where the contract allows it), a non-blank id or word")
+@register_check(
+    "values",
+    "Every table holds exactly the columns of the data contract, and every cell what its column "
+    "promises: a finite number (blank only where the contract allows it), a non-blank id or word",
+)
 def _check_values(p: Plan, c: Recorder) -> None:
     for problem in p.non_numbers:
         c.rule(False, problem)
@@ -76,8 +78,11 @@ def _check_values(p: Plan, c: Recorder) -> None:
         missing = [column for column in PLAN_COLUMNS[name] if column not in table.columns]
         unknown = [column for column in table.columns if column not in contract]
         c.rule(not missing, f"{name}: no column {', '.join(map(repr, missing))}")
-        c.rule(not unknown, f"{name}: column {', '.join(map(repr, unknown))} is not in the data contract "
-               f"(PLAN_COLUMNS): nothing checks what it says")
+        c.rule(
+            not unknown,
+            f"{name}: column {', '.join(map(repr, unknown))} is not in the data contract "
+            f"(PLAN_COLUMNS): nothing checks what it says",
+        )
         cells = table.size - len(missing) * len(table)
         bad = _bad_cells(name, table, contract)
         c.rule(True, "", items=cells - len(bad))
@@ -85,17 +90,26 @@ def _check_values(p: Plan, c: Recorder) -> None:
             c.rule(False, f"{cell_place(name, table, i, column)}: {wrong}")
 
 
-@register_check("structure", "Sites, cooling and ids agree with the scenario; only built sites appear in the tables; "
-        "dispatch holds every slice of every built site once, with every column")
+@register_check(
+    "structure",
+    "Sites, cooling and ids agree with the scenario; only built sites appear in the tables; "
+    "dispatch holds every slice of every built site once, with every column",
+)
 def _check_structure(p: Plan, c: Recorder) -> None:
     for name, key in ROW_KEYS.items():
         table = p.t[name]
         twice = table[table.duplicated(list(key), keep=False)]
-        c.rule(twice.empty, f"{name}.csv: {len(twice)} rows share their {'/'.join(key)} (e.g. "
-               f"{row_place(twice, 0) if len(twice) else ''}); each may appear once", items=len(table))
+        c.rule(
+            twice.empty,
+            f"{name}.csv: {len(twice)} rows share their {'/'.join(key)} (e.g. "
+            f"{row_place(twice, 0) if len(twice) else ''}); each may appear once",
+            items=len(table),
+        )
     scenario_sites = set(p.s["sites"].index)
-    c.rule(set(p.sites.index) == scenario_sites,
-           f"sites.csv lists {sorted(set(p.sites.index) ^ scenario_sites)} differently from the scenario")
+    c.rule(
+        set(p.sites.index) == scenario_sites,
+        f"sites.csv lists {sorted(set(p.sites.index) ^ scenario_sites)} differently from the scenario",
+    )
     cooling = p.s["cooling"].index
     for site, built, k in zip(p.sites.index, p.sites["built"], p.sites["cooling_id"]):
         c.rule(built in (0, 1), f"site {site}: built = {built} is not 0/1")
@@ -114,8 +128,14 @@ def _check_structure(p: Plan, c: Recorder) -> None:
     unknown = sorted(set(costs["site_id"].astype(str)) - scenario_sites)
     c.rule(not unknown, f"costs.csv costs sites that are not candidates of the scenario: {unknown}")
     unbuilt = costs[~costs["site_id"].isin(built)]
-    c.eq("no cost at a site not built", unbuilt["usd_per_yr"], 0.0, unit="USD/yr", at=unbuilt,
-         describe=lambda x: f"costs.csv: site {x.site_id} is not built but costs {x.usd_per_yr:.6g} USD/yr ({x.item})")
+    c.eq(
+        "no cost at a site not built",
+        unbuilt["usd_per_yr"],
+        0.0,
+        unit="USD/yr",
+        at=unbuilt,
+        describe=lambda x: f"costs.csv: site {x.site_id} is not built but costs {x.usd_per_yr:.6g} USD/yr ({x.item})",
+    )
 
     # dispatch covers every slice of every built site exactly once
     slices, d = p.s["slices"], p.dispatch
@@ -123,8 +143,11 @@ def _check_structure(p: Plan, c: Recorder) -> None:
     got = list(zip(d["site_id"].astype(str), d["slice_id"].astype(int)))
     c.rule(len(got) == len(set(got)), "dispatch.csv has duplicate (site, slice) rows")
     missing, extra = expected - set(got), set(got) - expected
-    c.rule(not missing and not extra, f"dispatch.csv: {len(missing)} (site, slice) rows missing, {len(extra)} "
-           f"unexpected (e.g. {sorted(missing or extra)[:3]})")
+    c.rule(
+        not missing and not extra,
+        f"dispatch.csv: {len(missing)} (site, slice) rows missing, {len(extra)} "
+        f"unexpected (e.g. {sorted(missing or extra)[:3]})",
+    )
     for tech in p.s["power_techs"].index:
         c.rule(f"{tech}_mw" in d.columns, f"dispatch.csv has no column '{tech}_mw'")
     for column in ("carbon_free_mw", "pue", "wetbulb_c", "grid_price_usd_per_mwh", "grid_co2_kg_per_mwh"):
@@ -135,9 +158,16 @@ def _check_structure(p: Plan, c: Recorder) -> None:
                 c.rule(column in d.columns, f"dispatch.csv has no column '{column}' though {b} is built")
     for column, unit in (("weight_h", "h"), ("period", ""), ("hour", "")):
         frame = d.assign(v_expected=d["slice_id"].map(slices[column]))
-        c.eq(f"dispatch {column} = slices.csv", d[column], frame["v_expected"], unit=unit, at=frame,
-             describe=lambda x, col=column: f"dispatch {x.site_id}/{x.slice_id}: {col} {getattr(x, col)} differs "
-             f"from slices.csv ({x.v_expected})")
+        c.eq(
+            f"dispatch {column} = slices.csv",
+            d[column],
+            frame["v_expected"],
+            unit=unit,
+            at=frame,
+            describe=lambda x, col=column: (
+                f"dispatch {x.site_id}/{x.slice_id}: {col} {getattr(x, col)} differs from slices.csv ({x.v_expected})"
+            ),
+        )
 
 
 #: sites.csv columns copied from the scenario's sites table as they are
@@ -145,20 +175,35 @@ SITE_WORDS = ("name", "state", "iso")
 SITE_COORDINATES = ("lat", "lon")
 
 
-@register_check("sites", "sites.csv describes the scenario's candidate sites: name, state, ISO and coordinates as in the "
-        "scenario copy; a site not built has no IT capacity")
+@register_check(
+    "sites",
+    "sites.csv describes the scenario's candidate sites: name, state, ISO and coordinates as in "
+    "the scenario copy; a site not built has no IT capacity",
+)
 def _check_sites(p: Plan, c: Recorder) -> None:
     scenario = p.s["sites"].reindex(p.sites.index)
     for column in SITE_WORDS:
         for site, got, expected in zip(p.sites.index, p.sites[column], scenario[column]):
-            c.rule(str(got) == str(expected), f"sites.csv site {site}: {column} {got!r} differs from the scenario "
-                   f"copy's {expected!r}")
+            c.rule(
+                str(got) == str(expected),
+                f"sites.csv site {site}: {column} {got!r} differs from the scenario copy's {expected!r}",
+            )
     for column in SITE_COORDINATES:
-        c.eq(f"{column} (sites.csv) = the scenario copy", p.per_site(column), scenario[column].astype(float),
-             unit="deg", at=p.site_rows)
+        c.eq(
+            f"{column} (sites.csv) = the scenario copy",
+            p.per_site(column),
+            scenario[column].astype(float),
+            unit="deg",
+            at=p.site_rows,
+        )
     idle = p.sites["built"] != 1
-    c.eq("it_capacity_mw = 0 at a site not built", p.per_site("it_capacity_mw")[idle], 0.0, unit="MW",
-         at=p.site_rows[idle.to_numpy()])
+    c.eq(
+        "it_capacity_mw = 0 at a site not built",
+        p.per_site("it_capacity_mw")[idle],
+        0.0,
+        unit="MW",
+        at=p.site_rows[idle.to_numpy()],
+    )
 
 
 def _geojson_sites(path: Path) -> pd.DataFrame:
@@ -180,7 +225,8 @@ def _geojson_sites(path: Path) -> pd.DataFrame:
 
 def _json_numbers(values: pd.Series) -> pd.Series:
     """JSON numbers as floats, null as blank; anything else (text, a list) as inf, which agrees with nothing."""
-    def number(value) -> float:
+
+    def number(value: object) -> float:
         if value is None:
             return math.nan
         return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.inf
@@ -188,13 +234,16 @@ def _json_numbers(values: pd.Series) -> pd.Series:
     return values.map(number).astype(float)
 
 
-def _word(value) -> str:
+def _word(value: object) -> str:
     """A JSON or CSV value as text; a blank reads the same whether written as null, "" or NaN."""
     return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
 
 
-@register_check("sites.geojson", "The plan's map layer says what sites.csv says: the same sites, each a point at its "
-        "coordinates, with the same value in every column")
+@register_check(
+    "sites.geojson",
+    "The plan's map layer says what sites.csv says: the same sites, each a point at its "
+    "coordinates, with the same value in every column",
+)
 def _check_geojson(p: Plan, c: Recorder) -> None:
     try:
         layer = _geojson_sites(p.folder / "sites.geojson")
@@ -204,53 +253,87 @@ def _check_geojson(p: Plan, c: Recorder) -> None:
     columns = list(p.t["sites"].columns)
     missing = [column for column in columns if column not in layer.columns]
     unknown = [column for column in layer.columns if column not in columns and not column.startswith("v_")]
-    c.rule(not missing and not unknown, f"sites.geojson: properties differ from the columns of sites.csv (missing "
-           f"{missing}, unknown {unknown})")
+    c.rule(
+        not missing and not unknown,
+        f"sites.geojson: properties differ from the columns of sites.csv (missing {missing}, unknown {unknown})",
+    )
     ids = layer["site_id"].astype(str) if "site_id" in layer else pd.Series(dtype=str)
-    c.rule(sorted(ids) == sorted(p.sites.index), f"sites.geojson lists sites {sorted(set(ids) ^ set(p.sites.index))} "
-           f"differently from sites.csv (or twice)")
+    c.rule(
+        sorted(ids) == sorted(p.sites.index),
+        f"sites.geojson lists sites {sorted(set(ids) ^ set(p.sites.index))} differently from sites.csv (or twice)",
+    )
     if missing or ids.duplicated().any():
         return
     layer = layer.assign(site_id=ids).set_index("site_id").reindex(p.sites.index)
     for column, point in (("lon", "v_lon"), ("lat", "v_lat")):
-        c.eq(f"sites.geojson point {column} = sites.csv", _json_numbers(layer[point]),
-             p.per_site(column), unit="deg", at=p.site_rows)
+        c.eq(
+            f"sites.geojson point {column} = sites.csv",
+            _json_numbers(layer[point]),
+            p.per_site(column),
+            unit="deg",
+            at=p.site_rows,
+        )
     table = p.t["sites"].set_index("site_id")
     for column in [column for column in columns if column != "site_id"]:
         if PLAN_COLUMNS["sites.csv"].get(column) == NUMBER:
-            c.eq(f"sites.geojson {column} = sites.csv", _json_numbers(layer[column]), table[column],
-                 unit="", at=p.site_rows)
+            c.eq(
+                f"sites.geojson {column} = sites.csv",
+                _json_numbers(layer[column]),
+                table[column],
+                unit="",
+                at=p.site_rows,
+            )
         else:
             for site, got, expected in zip(table.index, layer[column], table[column]):
-                c.rule(_word(got) == _word(expected), f"sites.geojson site {site}: {column} {got!r} differs from "
-                       f"sites.csv {expected!r}")
+                c.rule(
+                    _word(got) == _word(expected),
+                    f"sites.geojson site {site}: {column} {got!r} differs from sites.csv {expected!r}",
+                )
 
 
-@register_check("time", "The representative days: their weights add up to the year in whole days, the calendar maps "
-        "every day to one of them, and profiles.csv holds every site and hour")
+@register_check(
+    "time",
+    "The representative days: their weights add up to the year in whole days, the calendar maps "
+    "every day to one of them, and profiles.csv holds every site and hour",
+)
 def _check_time(p: Plan, c: Recorder) -> None:
     slices, days, profiles = p.s["slices"], p.s["days"], p.s["profiles"]
     c.eq("sum of slice weights = hours per year", slices["weight_h"].sum(), HOURS_PER_YEAR, unit="h", at="slices.csv")
     c.rule(not slices.index.duplicated().any(), "slices.csv: duplicate slice ids")
     for period, group in slices.groupby("period"):
-        c.rule(sorted(group["hour"].tolist()) == list(range(HOURS_PER_DAY)),
-               f"slices.csv: period {period} does not hold hours 0..23 once each ({len(group)} slices)")
+        c.rule(
+            sorted(group["hour"].tolist()) == list(range(HOURS_PER_DAY)),
+            f"slices.csv: period {period} does not hold hours 0..23 once each ({len(group)} slices)",
+        )
         c.rule(group["weight_h"].nunique() == 1, f"slices.csv: period {period} has different weights within the day")
-    c.rule(sorted(days.index.tolist()) == list(range(DAYS_PER_YEAR)),
-           f"days.csv: {len(days)} rows; needs every day 0..{DAYS_PER_YEAR - 1} once")
+    c.rule(
+        sorted(days.index.tolist()) == list(range(DAYS_PER_YEAR)),
+        f"days.csv: {len(days)} rows; needs every day 0..{DAYS_PER_YEAR - 1} once",
+    )
     stray = sorted(set(days["period"]) - set(slices["period"]))
     c.rule(not stray, f"days.csv: days mapped to periods {stray} that slices.csv does not have")
     # a slice of period p stands for one hour on each calendar day p represents
     counts = days["period"].value_counts()
     frame = slices.reset_index().assign(v_days=lambda x: x["period"].map(counts).fillna(0.0))
-    c.eq("slice weight = calendar days of its period", frame["weight_h"], frame["v_days"], unit="h", at=frame,
-         describe=lambda x: f"slice {x.slice_id} (period {x.period}): weight_h {x.weight_h:g} != {x.v_days:g} "
-         f"calendar days mapped to its period in days.csv")
+    c.eq(
+        "slice weight = calendar days of its period",
+        frame["weight_h"],
+        frame["v_days"],
+        unit="h",
+        at=frame,
+        describe=lambda x: (
+            f"slice {x.slice_id} (period {x.period}): weight_h {x.weight_h:g} != {x.v_days:g} "
+            f"calendar days mapped to its period in days.csv"
+        ),
+    )
 
     expected = {(s, t) for s in p.s["sites"].index for t in slices.index}
     got = set(profiles.index)
-    c.rule(got == expected and not profiles.index.duplicated().any(), f"profiles.csv: {len(expected - got)} (site, "
-           f"slice) rows missing, {len(got - expected)} unexpected, or duplicates")
+    c.rule(
+        got == expected and not profiles.index.duplicated().any(),
+        f"profiles.csv: {len(expected - got)} (site, "
+        f"slice) rows missing, {len(got - expected)} unexpected, or duplicates",
+    )
     rows = profiles.reset_index()
     for quantity in HOURLY_QUANTITIES:
         c.rule(quantity in profiles.columns, f"profiles.csv has no column '{quantity}'")
@@ -260,15 +343,31 @@ def _check_time(p: Plan, c: Recorder) -> None:
         c.rule(not values.isna().any(), f"profiles.csv: blank {quantity} values")
         if quantity.endswith("_cf"):
             known = rows[values.notna()]
-            for rule, lhs, rhs in (("capacity factor >= 0", 0.0, known[quantity]), ("capacity factor <= 1", known[quantity], 1.0)):
-                c.le(rule, lhs, rhs, unit="CF", at=known, describe=lambda x, q=quantity: f"profiles.csv "
-                     f"{x.site_id}/{x.slice_id}: {q} {getattr(x, q):.6g} outside [0, 1]")
+            bounds = (("capacity factor >= 0", 0.0, known[quantity]), ("capacity factor <= 1", known[quantity], 1.0))
+            for rule, lhs, rhs in bounds:
+                c.le(
+                    rule,
+                    lhs,
+                    rhs,
+                    unit="CF",
+                    at=known,
+                    describe=lambda x, q=quantity: (
+                        f"profiles.csv {x.site_id}/{x.slice_id}: {q} {getattr(x, q):.6g} outside [0, 1]"
+                    ),
+                )
 
     summary = p.summary
-    c.eq("summary periods = periods of slices.csv", summary["periods"], slices["period"].nunique(), unit="", at="summary")
+    c.eq(
+        "summary periods = periods of slices.csv", summary["periods"], slices["period"].nunique(), unit="", at="summary"
+    )
     c.eq("summary slices = rows of slices.csv", summary["slices"], len(slices), unit="", at="summary")
-    c.eq("summary representative_days = time.representative_days", summary["representative_days"],
-         p.scenario.time.representative_days, unit="", at="summary")
+    c.eq(
+        "summary representative_days = time.representative_days",
+        summary["representative_days"],
+        p.scenario.time.representative_days,
+        unit="",
+        at="summary",
+    )
 
 
 def input_hours(p: Plan, quantity: str) -> tuple[np.ndarray, np.ndarray]:
@@ -293,8 +392,9 @@ def _slice_of_each_hour(p: Plan) -> np.ndarray:
     slices, days = p.s["slices"], p.s["days"]["period"].sort_index()
     positions = pd.Series(np.arange(len(slices)), index=pd.MultiIndex.from_arrays([slices["period"], slices["hour"]]))
     positions = positions[~positions.index.duplicated()]  # duplicates: the time check
-    wanted = pd.MultiIndex.from_arrays([np.repeat(days.to_numpy(), HOURS_PER_DAY), np.tile(np.arange(HOURS_PER_DAY),
-                                                                                            len(days))])
+    wanted = pd.MultiIndex.from_arrays(
+        [np.repeat(days.to_numpy(), HOURS_PER_DAY), np.tile(np.arange(HOURS_PER_DAY), len(days))]
+    )
     return positions.reindex(wanted).fillna(-1).to_numpy(dtype=int)
 
 
@@ -307,28 +407,39 @@ def _aggregation_measured(p: Plan, hour_slices: np.ndarray) -> pd.DataFrame:
     for quantity in quantities:
         original, ordered = input_hours(p, quantity)
         rebuilt = wide[quantity].reindex(index=sites, columns=slices).to_numpy(dtype=float)[:, hour_slices]
-        frames.append(pd.DataFrame({
-            "site_id": sites,
-            "quantity": quantity,
-            "annual_mean": original.mean(axis=1),
-            "mean_error": rebuilt.mean(axis=1) - original.mean(axis=1),
-            "rmse": np.sqrt(((original - rebuilt) ** 2).mean(axis=1)),
-            "duration_rmse": np.sqrt(((ordered - np.sort(rebuilt, axis=1)) ** 2).mean(axis=1)),
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "site_id": sites,
+                    "quantity": quantity,
+                    "annual_mean": original.mean(axis=1),
+                    "mean_error": rebuilt.mean(axis=1) - original.mean(axis=1),
+                    "rmse": np.sqrt(((original - rebuilt) ** 2).mean(axis=1)),
+                    "duration_rmse": np.sqrt(((ordered - np.sort(rebuilt, axis=1)) ** 2).mean(axis=1)),
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
-@register_check("aggregation error", "How far the representative days are from the 8760 input hours, re-measured from "
-        "hourly inputs, days.csv and profiles.csv, matches aggregation_error.csv and its copy")
+@register_check(
+    "aggregation error",
+    "How far the representative days are from the 8760 input hours, re-measured from "
+    "hourly inputs, days.csv and profiles.csv, matches aggregation_error.csv and its copy",
+)
 def _check_aggregation_error(p: Plan, c: Recorder) -> None:
     reported = p.t["aggregation_error"].set_index(["site_id", "quantity"]).sort_index()
     copied = p.copied_error.set_index(["site_id", "quantity"]).sort_index()
-    c.rule(reported.index.equals(copied.index), "aggregation_error.csv lists other (site, quantity) rows than "
-           "scenario/aggregation_error.csv")
+    c.rule(
+        reported.index.equals(copied.index),
+        "aggregation_error.csv lists other (site, quantity) rows than scenario/aggregation_error.csv",
+    )
     expected = {(s, q) for s in p.s["sites"].index for q in HOURLY_QUANTITIES}
-    c.rule(set(reported.index) == expected and not reported.index.duplicated().any(),
-           f"aggregation_error.csv: {len(expected - set(reported.index))} (site, quantity) rows missing, "
-           f"{len(set(reported.index) - expected)} unexpected, or duplicates")
+    c.rule(
+        set(reported.index) == expected and not reported.index.duplicated().any(),
+        f"aggregation_error.csv: {len(expected - set(reported.index))} (site, quantity) rows missing, "
+        f"{len(set(reported.index) - expected)} unexpected, or duplicates",
+    )
     hour_slices = _slice_of_each_hour(p)
     if (hour_slices < 0).any():
         c.rule(False, "days.csv / slices.csv: some calendar hours have no slice of their period and hour")
@@ -339,21 +450,44 @@ def _check_aggregation_error(p: Plan, c: Recorder) -> None:
     aligned = [table[~table.index.duplicated()].reindex(keys) for table in (reported, copied)]
     for quantity, rows in measured.groupby("quantity", sort=False):
         for column in ("annual_mean", "mean_error", "rmse", "duration_rmse"):
-            got, copy = (table[column].to_numpy(dtype=float)[rows.index] if column in table
-                         else np.full(len(rows), np.nan) for table in aligned)
+            got, copy = (
+                table[column].to_numpy(dtype=float)[rows.index] if column in table else np.full(len(rows), np.nan)
+                for table in aligned
+            )
             frame = rows.assign(v_got=got, v_copy=copy)
-            c.eq(f"{column} = re-measured", got, rows[column], unit=HOURLY_QUANTITIES[quantity],
-                 scale=largest_magnitude(got, rows[column], 1.0), at=frame,
-                 describe=lambda x, col=column: f"aggregation_error.csv {x.site_id}/{x.quantity}: {col} {x.v_got:.9g} "
-                 f"!= {getattr(x, col):.9g} re-measured from hourly.csv.gz, days.csv and profiles.csv")
-            c.eq(f"{column} = scenario/aggregation_error.csv", got, copy, unit=HOURLY_QUANTITIES[quantity], at=frame,
-                 describe=lambda x, col=column: f"aggregation_error.csv {x.site_id}/{x.quantity}: {col} {x.v_got:.9g} "
-                 f"differs from scenario/aggregation_error.csv ({x.v_copy:.9g})")
+            c.eq(
+                f"{column} = re-measured",
+                got,
+                rows[column],
+                unit=HOURLY_QUANTITIES[quantity],
+                scale=largest_magnitude(got, rows[column], 1.0),
+                at=frame,
+                describe=lambda x, col=column: (
+                    f"aggregation_error.csv {x.site_id}/{x.quantity}: {col} {x.v_got:.9g} "
+                    f"!= {getattr(x, col):.9g} re-measured from hourly.csv.gz, days.csv and profiles.csv"
+                ),
+            )
+            c.eq(
+                f"{column} = scenario/aggregation_error.csv",
+                got,
+                copy,
+                unit=HOURLY_QUANTITIES[quantity],
+                at=frame,
+                describe=lambda x, col=column: (
+                    f"aggregation_error.csv {x.site_id}/{x.quantity}: {col} {x.v_got:.9g} "
+                    f"differs from scenario/aggregation_error.csv ({x.v_copy:.9g})"
+                ),
+            )
     for quantity in SUMMARY_RMSE:
         listed = quantity in reported.index.get_level_values("quantity")
         mean = reported.xs(quantity, level="quantity")["rmse"].mean() if listed else np.nan
-        c.eq(f"summary aggregation_rmse_{quantity} = mean rmse over sites", p.summary[f"aggregation_rmse_{quantity}"],
-             mean, unit=HOURLY_QUANTITIES[quantity], at="summary")
+        c.eq(
+            f"summary aggregation_rmse_{quantity} = mean rmse over sites",
+            p.summary[f"aggregation_rmse_{quantity}"],
+            mean,
+            unit=HOURLY_QUANTITIES[quantity],
+            at="summary",
+        )
 
 
 def power_columns(p: Plan) -> list[str]:

@@ -17,7 +17,6 @@ import yaml
 
 from optimizer.inputs.safe_io import UnsafeFileError, checked_file, inside, load_yaml, read_text
 from optimizer.inputs.scenario import Scenario, load_scenario
-
 from optimizer.verify.contract import (
     DERIVED_TABLES,
     KEY_COLUMNS,
@@ -32,9 +31,8 @@ from optimizer.verify.contract import (
     VARIABLE_KINDS,
     YAML_SUFFIXES,
 )
-from optimizer.verify.recorder import Recorder, cell_place
 from optimizer.verify.formulas import present_value_share, recompute_costs, site_emissions_t, site_pue_wue
-
+from optimizer.verify.recorder import Recorder, cell_place
 
 # --------------------------------------------------------------------------------------------
 # loading: an untrusted folder is read only where it is safe to
@@ -80,7 +78,7 @@ def _unsafe_entries(root: Path) -> list[str]:
     return problems
 
 
-def _escapes(reference, base: Path, root: Path) -> bool:
+def _escapes(reference: object, base: Path, root: Path) -> bool:
     """Whether a path named in the scenario copy is absolute, climbs with '..' or lands outside ``root``."""
     relative = PurePath(str(reference))
     return relative.is_absolute() or ".." in relative.parts or not inside(base / relative, root)
@@ -104,8 +102,12 @@ def _scenario_references(root: Path) -> list[str]:
         mapping = document.get(key)
         if isinstance(mapping, dict):
             references += [(f"{key}.{name}", file, base) for name, file in mapping.items()]
-    return [f"{path}: {key} '{reference}' is absolute or leads outside the plan folder; a plan's scenario copy may "
-            f"name only files inside it" for key, reference, base in references if _escapes(reference, base, root)]
+    return [
+        f"{path}: {key} '{reference}' is absolute or leads outside the plan folder; a plan's scenario copy may "
+        f"name only files inside it"
+        for key, reference, base in references
+        if _escapes(reference, base, root)
+    ]
 
 
 @dataclass
@@ -303,7 +305,7 @@ class Plan:
         return list(self.s["storage_techs"].index)
 
     @property
-    def online_by(self):
+    def online_by(self) -> int | None:
         return self.scenario.constraints.online_by_year
 
     @property

@@ -10,15 +10,8 @@ import numpy as np
 import pandas as pd
 from pyproj import Geod
 
-from optimizer.verify.contract import (
-    CHILLER_RATING_TEMP_C,
-    KG_PER_T,
-    KWH_PER_MWH,
-    KW_PER_MW,
-    MIN_CHILLER_COP,
-    MMBTU_PER_MWH_PER_BTU_PER_KWH,
-    M_PER_KM,
-)
+from optimizer.constants import KG_PER_T, KW_PER_MW, KWH_PER_MWH, M_PER_KM, MMBTU_PER_MWH_PER_BTU_PER_KWH
+from optimizer.verify.contract import CHILLER_RATING_TEMP_C, MIN_CHILLER_COP
 from optimizer.verify.recorder import arr
 
 if TYPE_CHECKING:  # the plan reader uses these formulas: the type only, to avoid a cycle
@@ -88,8 +81,10 @@ def distance_and_latency(p: Plan, sites: pd.Series, regions: pd.Series) -> tuple
     """Geodesic distance (km) and network round trip (ms) of each site -> region pair."""
     s, g = p.s["sites"], p.s["regions"]
     _, _, metres = Geod(ellps="WGS84").inv(
-        s.loc[sites, "lon"].to_numpy(float), s.loc[sites, "lat"].to_numpy(float),
-        g.loc[regions, "lon"].to_numpy(float), g.loc[regions, "lat"].to_numpy(float),
+        s.loc[sites, "lon"].to_numpy(float),
+        s.loc[sites, "lat"].to_numpy(float),
+        g.loc[regions, "lon"].to_numpy(float),
+        g.loc[regions, "lat"].to_numpy(float),
     )
     km = arr(metres) / M_PER_KM
     ms = 2.0 * km * p.facility("route_factor") / p.facility("fibre_km_per_ms") + p.facility("latency_overhead_ms")
@@ -101,8 +96,11 @@ def fuel_usd_per_mwh(p: Plan, tech: str) -> pd.Series:
     t, sites = p.s["power_techs"].loc[tech], p.s["sites"]
     if t["fuel"] == "none" or pd.isna(t["heat_rate_btu_per_kwh"]):
         return pd.Series(0.0, index=sites.index)
-    price = sites["gas_price_usd_per_mmbtu"] if t["fuel"] == "gas" else pd.Series(t["fuel_price_usd_per_mmbtu"],
-                                                                                   index=sites.index)
+    price = (
+        sites["gas_price_usd_per_mmbtu"]
+        if t["fuel"] == "gas"
+        else pd.Series(t["fuel_price_usd_per_mmbtu"], index=sites.index)
+    )
     return t["heat_rate_btu_per_kwh"] * MMBTU_PER_MWH_PER_BTU_PER_KWH * price.astype(float).fillna(0.0)
 
 
@@ -127,7 +125,7 @@ def site_emissions_t(p: Plan) -> pd.Series:
     """CO2 per site and year: the grid's hourly rate in grid years, fuel carbon of on-site generation."""
     d, techs = p.dispatch, p.s["power_techs"]
     share = p.bridge_share.reindex(p.sites.index, fill_value=0.0)
-    grid_t = (p.dispatch_column(f"{p.grid_tech}_mw") * p.profile("grid_co2_kg_per_mwh") / KG_PER_T * p.w)
+    grid_t = p.dispatch_column(f"{p.grid_tech}_mw") * p.profile("grid_co2_kg_per_mwh") / KG_PER_T * p.w
     out = (1.0 - share) * grid_t.groupby(d["site_id"]).sum().reindex(p.sites.index, fill_value=0.0)
     for tech in techs.index:
         rate = fuel_t_co2_per_mwh(p, tech)
@@ -167,7 +165,8 @@ def recompute_costs(p: Plan) -> tuple[dict[tuple[str, str], pd.Series], pd.Serie
         capex[row.site_id] += overnight
     share = p.bridge_share.reindex(index, fill_value=0.0)
     grid_usd = p.dispatch_column(f"{p.grid_tech}_mw") * p.profile("grid_price_usd_per_mwh") * p.w
-    items[("energy", "grid energy")] = (1.0 - share) * grid_usd.groupby(d["site_id"]).sum().reindex(index, fill_value=0.0)
+    grid_usd_by_site = grid_usd.groupby(d["site_id"]).sum().reindex(index, fill_value=0.0)
+    items[("energy", "grid energy")] = (1.0 - share) * grid_usd_by_site
     fuel = item("energy", "fuel and variable O&M")
     for tech, t in techs.iterrows():
         fuel += _average_year_mwh(p, tech) * (t["vom_usd_per_mwh"] + fuel_usd_per_mwh(p, tech).reindex(index))

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, overload
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from optimizer.verify.contract import ATOL, LOCATION_COLUMNS, MAX_MESSAGES_PER_CHECK, RTOL
-
 
 # --------------------------------------------------------------------------------------------
 # results
@@ -80,17 +82,30 @@ class Verification:
 # --------------------------------------------------------------------------------------------
 # comparisons with tolerances, margins and locations
 
+#: one row of a frame as ``DataFrame.itertuples`` gives it: a namedtuple whose fields are the frame's
+#: columns, made when the frame is read, so no static type can name them
+Row = Any
+#: words one violation from the row of the ``at`` frame it belongs to (called with that row alone; the
+#: checks' lambdas may take more parameters with defaults, e.g. ``col=column``)
+Describe = Callable[..., str]
 
-def arr(x) -> np.ndarray:
+
+def arr(x: npt.ArrayLike) -> np.ndarray:
     return np.asarray(x, dtype=float)
 
 
-def per_delivered(numerator, denominator: float):
+@overload
+def per_delivered(numerator: float, denominator: float) -> float: ...
+@overload
+def per_delivered(numerator: pd.Series, denominator: float) -> pd.Series | np.ndarray: ...
+def per_delivered(numerator: float | pd.Series, denominator: float) -> float | pd.Series | np.ndarray:
     """A ratio per delivered unit; blank when nothing was delivered, as the plan writes it."""
-    return numerator / denominator if denominator > 0 else np.full(np.shape(numerator), np.nan)
+    if denominator > 0:
+        return numerator / denominator
+    return math.nan if np.ndim(numerator) == 0 else np.full(np.shape(numerator), np.nan)
 
 
-def largest_magnitude(*values) -> np.ndarray:
+def largest_magnitude(*values: npt.ArrayLike) -> np.ndarray:
     """Elementwise largest magnitude, ignoring blanks."""
     return functools.reduce(np.fmax, [np.abs(arr(v)) for v in values])
 
@@ -98,7 +113,9 @@ def largest_magnitude(*values) -> np.ndarray:
 def row_place(at: str | pd.DataFrame, i: int) -> str:
     if isinstance(at, str):
         return at
-    return ", ".join(template.format(at[column].iloc[i]) for column, template in LOCATION_COLUMNS.items() if column in at)
+    return ", ".join(
+        template.format(at[column].iloc[i]) for column, template in LOCATION_COLUMNS.items() if column in at
+    )
 
 
 def cell_place(name: str, table: pd.DataFrame, i: int, column: str) -> str:
@@ -133,24 +150,58 @@ class Recorder:
         self.result.error = f"{type(error).__name__}: {error}"
         self.violation(f"the check could not finish: {self.result.error}")
 
-    def le(self, rule: str, lhs, rhs, *, unit: str, at, describe=None, scale=None, atol=ATOL) -> None:
+    def le(
+        self,
+        rule: str,
+        lhs: npt.ArrayLike,
+        rhs: npt.ArrayLike,
+        *,
+        unit: str,
+        at: str | pd.DataFrame,
+        describe: Describe | None = None,
+        scale: npt.ArrayLike | None = None,
+        atol: npt.ArrayLike = ATOL,
+    ) -> None:
         """``lhs <= rhs`` item by item; a blank on either side breaks it."""
         lhs, rhs = (a.ravel() for a in np.broadcast_arrays(arr(lhs), arr(rhs)))
         with np.errstate(invalid="ignore", over="ignore"):
             margin = np.where(np.isfinite(lhs) & np.isfinite(rhs), rhs - lhs, -np.inf)
-        self._record(rule, "exceeds", lhs, rhs, margin, largest_magnitude(lhs, rhs) if scale is None else largest_magnitude(scale), atol,
-                     unit, at, describe)
+        magnitude = largest_magnitude(lhs, rhs) if scale is None else largest_magnitude(scale)
+        self._record(rule, "exceeds", lhs, rhs, margin, magnitude, atol, unit, at, describe)
 
-    def eq(self, rule: str, a, b, *, unit: str, at, describe=None, scale=None, atol=ATOL) -> None:
+    def eq(
+        self,
+        rule: str,
+        a: npt.ArrayLike,
+        b: npt.ArrayLike,
+        *,
+        unit: str,
+        at: str | pd.DataFrame,
+        describe: Describe | None = None,
+        scale: npt.ArrayLike | None = None,
+        atol: npt.ArrayLike = ATOL,
+    ) -> None:
         """``a == b`` item by item; a blank must meet a blank."""
         a, b = (x.ravel() for x in np.broadcast_arrays(arr(a), arr(b)))
         both_blank = np.isnan(a) & np.isnan(b)
         with np.errstate(invalid="ignore", over="ignore"):
             margin = np.where(both_blank, 0.0, np.where(np.isfinite(a) & np.isfinite(b), -np.abs(a - b), -np.inf))
-        self._record(rule, "!= expected", a, b, margin, largest_magnitude(a, b) if scale is None else largest_magnitude(scale), atol,
-                     unit, at, describe)
+        magnitude = largest_magnitude(a, b) if scale is None else largest_magnitude(scale)
+        self._record(rule, "!= expected", a, b, margin, magnitude, atol, unit, at, describe)
 
-    def _record(self, rule, relation, lhs, rhs, margin, scale, atol, unit, at, describe) -> None:
+    def _record(
+        self,
+        rule: str,
+        relation: str,
+        lhs: np.ndarray,
+        rhs: np.ndarray,
+        margin: np.ndarray,
+        scale: np.ndarray,
+        atol: npt.ArrayLike,
+        unit: str,
+        at: str | pd.DataFrame,
+        describe: Describe | None,
+    ) -> None:
         # a non-finite scale must not shrink a violation to nothing: it counts as no scale
         scale = np.nan_to_num(np.broadcast_to(scale, margin.shape), nan=0.0, posinf=0.0)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -169,8 +220,18 @@ class Recorder:
         result.violation_count += len(bad)
 
     @staticmethod
-    def _message(i: int, rule: str, relation: str, lhs, rhs, at, describe) -> str:
+    def _message(
+        i: int,
+        rule: str,
+        relation: str,
+        lhs: np.ndarray,
+        rhs: np.ndarray,
+        at: str | pd.DataFrame,
+        describe: Describe | None,
+    ) -> str:
         if describe is not None:
+            if isinstance(at, str):
+                raise TypeError(f"{rule}: a violation is described from a row of its frame, but 'at' is {at!r}")
             row = next(at.iloc[[i]].itertuples(index=False))
             try:
                 return describe(row)
