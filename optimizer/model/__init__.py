@@ -7,36 +7,70 @@ from dataclasses import dataclass
 
 import pyomo.environ as pyo
 
-from optimizer.model.applications import add_applications
-from optimizer.model.chips import add_chips, available_chips
-from optimizer.model.core import Shared, add_sets, assemble
-from optimizer.model.energy import add_energy
-from optimizer.model.infrastructure import add_infrastructure
-from optimizer.model.policy import add_policy
-from optimizer.model.workloads import add_workloads
+from optimizer.inputs.derived import DerivedInputs
 from optimizer.inputs.scenario import Scenario
+from optimizer.model.applications import ApplicationsHandles, add_applications
+from optimizer.model.chips import ChipsHandles, add_chips
+from optimizer.model.core import CoreHandles, Shared, add_sets, assemble
+from optimizer.model.energy import EnergyHandles, add_energy
+from optimizer.model.infrastructure import InfrastructureHandles, add_infrastructure
+from optimizer.model.policy import PolicyHandles, add_policy
+from optimizer.model.workloads import WorkloadsHandles, add_workloads
 
 
 @dataclass
 class FactoryModel:
-    """A built model with the shared sums its plan is read from."""
+    """A built model: the Pyomo model, its shared sums, and each layer's handles.
+
+    Code outside ``optimizer.model`` reaches the model's families through the handles (``fm.energy.
+    capacity_mw``, ``fm.infrastructure.build``, ...), typed and documented per layer, never through
+    attribute names of the Pyomo model. Once solved, each layer's ``report`` (``optimizer.model.chips.
+    report(fm.chips, ...)``, ...) turns its handles' values into its plan tables.
+    """
 
     model: pyo.ConcreteModel
     shared: Shared
     scenario: Scenario
+    inputs: DerivedInputs
+    """the derived inputs the model was built from (shared with every later reader)"""
     build_s: float
+    core: CoreHandles
+    energy: EnergyHandles
+    chips: ChipsHandles
+    infrastructure: InfrastructureHandles
+    workloads: WorkloadsHandles
+    applications: ApplicationsHandles
+    policy: PolicyHandles
 
 
-def build_model(scenario: Scenario) -> FactoryModel:
+def build_model(scenario: Scenario, inputs: DerivedInputs | None = None) -> FactoryModel:
+    """Build the Pyomo model of ``scenario`` layer by layer, then its shared balances and objectives.
+
+    ``inputs`` are the scenario's derived inputs, computed here unless a caller already holds them.
+    """
     started = time.perf_counter()
+    inputs = inputs if inputs is not None else DerivedInputs(scenario)
     m = pyo.ConcreteModel(name=scenario.name)
     shared = Shared()
-    add_sets(m, scenario)
-    add_energy(m, scenario, shared)
-    add_chips(m, scenario, shared)
-    add_infrastructure(m, scenario, shared)
-    add_workloads(m, scenario, shared, available_chips(scenario))
-    add_applications(m, scenario, shared)
-    add_policy(m, scenario, shared)
-    assemble(m, shared)
-    return FactoryModel(m, shared, scenario, time.perf_counter() - started)
+    add_sets(m, scenario, inputs)
+    energy = add_energy(m, scenario, inputs, shared)
+    chips = add_chips(m, scenario, inputs, shared)
+    infrastructure = add_infrastructure(m, scenario, inputs, shared)
+    workloads = add_workloads(m, inputs, shared)
+    applications = add_applications(m, scenario, inputs, shared)
+    policy = add_policy(m, scenario, shared)
+    core = assemble(m, shared)
+    return FactoryModel(
+        m,
+        shared,
+        scenario,
+        inputs,
+        time.perf_counter() - started,
+        core=core,
+        energy=energy,
+        chips=chips,
+        infrastructure=infrastructure,
+        workloads=workloads,
+        applications=applications,
+        policy=policy,
+    )

@@ -7,33 +7,51 @@ cooling at each rack-density level, and the annualised cost of the accelerators 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
+import pandas as pd
 import pyomo.environ as pyo
 
-from optimizer.model.core import Shared, site_it_limit_mw
+from optimizer.constants import crf
+from optimizer.contract import ACCELERATORS_ITEM
+from optimizer.inputs.derived import DerivedInputs
 from optimizer.inputs.scenario import Scenario
-from optimizer.constants import KW_PER_MW, crf
+from optimizer.model.core import Shared, solved_values
 
 
-def available_chips(scenario: Scenario) -> list[str]:
-    """SKUs that ship in volume by the online-by year (all of them without a deadline)."""
+@dataclass(frozen=True)
+class ChipsHandles:
+    """The chips layer's families that readers of a built or solved model use."""
+
+    racks: pyo.Var
+    """(site, chip) integer racks of each SKU installed"""
+    chip_supply_limit: pyo.Constraint
+    """(chip) chips installed over all sites within the SKU's supply"""
+    chip_cost_musd: pyo.Expression
+    """(site) annualised capital and fixed O&M of the racks, M$/yr"""
+
+
+def add_chips(m: pyo.ConcreteModel, scenario: Scenario, inputs: DerivedInputs, shared: Shared) -> ChipsHandles:
+    r"""Integer racks of each SKU per site, their cooling density, supply limits and cost.
+
+    For every site :math:`s`, chip :math:`c` and rack-density level :math:`\ell`:
+
+    .. math::
+
+        R_{s,c} \in \{0, \dots, \lfloor \bar I_s / p_c \rfloor\} \;(0 \text{ if } c \text{ ships after the
+        online-by year}), \qquad \sum_s n_c R_{s,c} \le \text{supply}_c \quad \text{(chip_supply_limit)}
+
+        \text{racks}_{s,c}:\; R_{s,c} \ge \text{racks assigned}_{s,c}, \qquad
+        \text{IT capacity}_{s,\ell}:\; \text{cooled capacity}_{s,\ell} \ge \sum_{c: p_c \ge \ell} p_c R_{s,c}
+
+    :math:`R` is ``racks``, :math:`p_c` a rack's IT MW, :math:`n_c` chips per rack, :math:`\bar I_s` the
+    site's land-derived IT limit. Cost: :math:`\sum_c K_c (\text{CRF}_c + \text{FOM}_c) R_{s,c}` with
+    :math:`K_c` a rack's capital (chips and systems).
+    """
     chips = scenario.tables["chips"]
-    deadline = scenario.constraints.online_by_year
-    if deadline is None:
-        return list(chips.index)
-    return list(chips.index[chips["available_year"] <= deadline])
-
-
-def rack_capex_musd(scenario: Scenario) -> dict[str, float]:
-    chips = scenario.tables["chips"]
-    return (chips["chips_per_rack"] * (chips["price_usd_per_chip"] + chips["system_usd_per_chip"]) / 1e6).to_dict()
-
-
-def add_chips(m: pyo.ConcreteModel, scenario: Scenario, shared: Shared) -> None:
-    chips = scenario.tables["chips"]
-    rack_mw = (chips["rack_power_kw"] / KW_PER_MW).to_dict()
-    it_limit = site_it_limit_mw(scenario)
-    usable = set(available_chips(scenario))
+    rack_mw = inputs.rack_mw
+    it_limit = inputs.it_limit_mw
+    usable = set(inputs.chips_available)
 
     m.racks = pyo.Var(
         m.site_chips,
@@ -56,13 +74,47 @@ def add_chips(m: pyo.ConcreteModel, scenario: Scenario, shared: Shared) -> None:
         rule=lambda _, c: sum(chips.loc[c, "chips_per_rack"] * m.racks[s, c] for s in m.S) <= limited[c],
     )
 
-    capex = rack_capex_musd(scenario)
+    capex = inputs.rack_capex_musd
     wacc = scenario.finance.wacc
     annual_per_rack = {
         c: capex[c] * (crf(wacc, chips.loc[c, "life_yr"]) + chips.loc[c, "fom_pct_per_yr"] / 100.0) for c in m.C
     }
     m.chip_cost_musd = pyo.Expression(m.S, rule=lambda _, s: sum(annual_per_rack[c] * m.racks[s, c] for c in m.C))
-    shared.add_cost("chips", "accelerators and systems", m.chip_cost_musd)
+    shared.add_cost("chips", ACCELERATORS_ITEM, m.chip_cost_musd)
     m.chip_capex_musd = pyo.Expression(m.S, rule=lambda _, s: sum(capex[c] * m.racks[s, c] for c in m.C))
     shared.capex_musd.append(m.chip_capex_musd)
+    return ChipsHandles(racks=m.racks, chip_supply_limit=m.chip_supply_limit, chip_cost_musd=m.chip_cost_musd)
 
+
+@dataclass(frozen=True)
+class ChipsReport:
+    """What the chips layer of a solved model reports."""
+
+    chips: pd.DataFrame
+    """chips.csv: one row per (site, chip) with racks installed"""
+    sites: pd.DataFrame
+    """by site id: ``racks`` and ``chips`` installed (sites.csv)"""
+
+
+def report(chips: ChipsHandles, scenario: Scenario) -> ChipsReport:
+    """The solved racks: chips.csv (``site_id``, ``chip_id``, ``racks``, ``chips``, ``rack_power_kw``,
+    ``it_mw``, ``capex_usd``) and the ``racks`` and ``chips`` columns of sites.csv."""
+    table = scenario.tables["chips"]
+    racks = solved_values(chips.racks)
+    by_site = racks.unstack()
+    sites = pd.DataFrame(
+        {
+            "racks": by_site.sum(axis=1),
+            "chips": by_site.mul(table["chips_per_rack"], axis=1).sum(axis=1),
+        }
+    )
+    sites.index.name = "site_id"
+    installed = racks.round()
+    installed = installed[installed > 0]
+    frame = installed.rename("racks").rename_axis(["site_id", "chip_id"]).reset_index()
+    frame["chips"] = frame["racks"] * frame["chip_id"].map(table["chips_per_rack"])
+    frame["rack_power_kw"] = frame["chip_id"].map(table["rack_power_kw"])
+    frame["it_mw"] = frame["racks"] * frame["rack_power_kw"] / 1000.0
+    capex_per_chip = table["price_usd_per_chip"] + table["system_usd_per_chip"]
+    frame["capex_usd"] = frame["chips"] * frame["chip_id"].map(capex_per_chip)
+    return ChipsReport(frame, sites)

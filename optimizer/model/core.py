@@ -24,19 +24,27 @@ peak_power_mw    site, cooling, hour   >=    power the site can draw covers its 
 Costs are contributed as expressions indexed by site, in M$/yr, tagged with their layer so the
 cost per token splits by layer. Emissions (t/yr) and overnight capex (M$) are collected the
 same way for the optional caps.
+
+Results are reported the same way round (like switch-model's ``post_solve``): each layer module has a
+``report`` function that turns its own solved families (read with :func:`solved_values`) into its plan
+tables and its columns of the shared ones; this module's :func:`report` gives costs.csv and the cost
+columns of sites.csv. The plan writer (``optimizer.outputs.plan``) only gathers them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 
+import pandas as pd
 import pyomo.environ as pyo
+from pyomo.core.expr import RelationalExpression
 
-from optimizer.inputs.cooling import hourly_pue_wue
-from optimizer.inputs.profiles import complete_hourly, peak_hours
+from optimizer.constants import USD_PER_MUSD
+from optimizer.contract import LAYERS
+from optimizer.inputs.derived import DerivedInputs
 from optimizer.inputs.scenario import Scenario
 
-LAYERS = ("energy", "chips", "infrastructure")
 BALANCES = {
     "power_mw": ("site_slices", "=="),
     "bridge_power_mw": ("bridge_site_slices", "=="),  # index set declared by the energy layer
@@ -60,34 +68,61 @@ class CostTerm:
 class Shared:
     """Contributions of the layer modules, assembled into constraints by :func:`assemble`."""
 
-    supply: dict[str, list] = field(default_factory=lambda: {name: [] for name in BALANCES})
-    use: dict[str, list] = field(default_factory=lambda: {name: [] for name in BALANCES})
+    supply: dict[str, list[pyo.Var | pyo.Expression]] = field(default_factory=lambda: {name: [] for name in BALANCES})
+    use: dict[str, list[pyo.Var | pyo.Expression]] = field(default_factory=lambda: {name: [] for name in BALANCES})
     costs: list[CostTerm] = field(default_factory=list)
-    emissions_t: list = field(default_factory=list)
-    capex_musd: list = field(default_factory=list)
+    emissions_t: list[pyo.Expression] = field(default_factory=list)
+    capex_musd: list[pyo.Expression] = field(default_factory=list)
     delivered_ptok: pyo.Expression | None = None
     site_built: pyo.Var | None = None
     """each site's build binary (infrastructure layer), for other layers' tightening constraints"""
 
-    def add_supply(self, balance: str, expression) -> None:
+    def add_supply(self, balance: str, expression: pyo.Var | pyo.Expression) -> None:
         self.supply[balance].append(expression)
 
-    def add_use(self, balance: str, expression) -> None:
+    def add_use(self, balance: str, expression: pyo.Var | pyo.Expression) -> None:
         self.use[balance].append(expression)
 
-    def add_cost(self, layer: str, item: str, by_site) -> None:
+    def add_cost(self, layer: str, item: str, by_site: pyo.Expression) -> None:
         if layer not in LAYERS:
             raise ValueError(f"cost '{item}' tagged with unknown layer '{layer}'")
         self.costs.append(CostTerm(layer, item, by_site))
 
+    def cost_by_layer_musd(self) -> dict[str, float]:
+        """Yearly cost of each layer in a solved model, M$/yr: the one place costs are summed by layer."""
+        return {
+            layer: float(
+                sum(pyo.value(cost) for term in self.costs if term.layer == layer for cost in term.by_site.values())
+            )
+            for layer in LAYERS
+        }
 
-def site_it_limit_mw(scenario: Scenario) -> dict[str, float]:
-    """Largest IT load each site's land could hold: the bound behind every site-level big-M."""
-    acres_per_mw = scenario.facility("it_acres_per_mw")
-    return (scenario.tables["sites"]["land_acres"] / acres_per_mw).to_dict()
+
+@dataclass(frozen=True)
+class CoreHandles:
+    """The sets and sums every reader of a built or solved model uses."""
+
+    sites: pyo.Set
+    """candidate sites, in the order of the sites table"""
+    slices: pyo.Set
+    """hours of the representative days"""
+    weight_h: dict[int, float]
+    """hours of the year each slice stands for"""
+    total_cost_musd: pyo.Expression
+    """yearly cost of the plan, M$/yr: the sum of every layer's cost terms"""
+    delivered_total_ptok: pyo.Expression
+    """tokens delivered in a year, Ptok"""
+    emissions_total_t: pyo.Expression
+    """CO2 of an average year, t"""
+    capex_total_musd: pyo.Expression
+    """overnight capital of the plan, M$"""
+    objective_cost: pyo.Objective
+    """the cost row the solver minimises (Dinkelbach subtracts lambda x tokens)"""
+    objective_tokens: pyo.Objective
+    """the tokens row, compiled for the ratio objective"""
 
 
-def add_sets(m: pyo.ConcreteModel, scenario: Scenario) -> None:
+def add_sets(m: pyo.ConcreteModel, scenario: Scenario, inputs: DerivedInputs) -> None:
     """Sets shared by all layers, in the order of the input tables."""
     t = scenario.tables
     m.S = pyo.Set(initialize=list(t["sites"].index), ordered=True)
@@ -103,25 +138,40 @@ def add_sets(m: pyo.ConcreteModel, scenario: Scenario) -> None:
     m.site_workloads = pyo.Set(initialize=m.S * m.W, ordered=True)
     m.weight_h = t["slices"]["weight_h"].astype(float).to_dict()
     # the hours of the full year (not only of the representative days) that can set a site's peak
-    hourly = complete_hourly(t["hourly"], t["sites"])
-    m.peak_hours = peak_hours(hourly_pue_wue(t["cooling"], hourly)[0], hourly)
+    m.peak_hours = inputs.peak_hours
     m.site_peak_hours = pyo.Set(initialize=list(m.peak_hours.index), dimen=3, ordered=True)
 
 
-def _sum_at(components: list, index) -> object:
+def _sum_at(components: list[pyo.Var | pyo.Expression], index: Hashable) -> pyo.NumericValue | float:
     return sum(component[index] for component in components)
 
 
-def assemble(m: pyo.ConcreteModel, shared: Shared) -> None:
-    """Build the shared balances and the two objective rows (cost and delivered tokens)."""
+def assemble(m: pyo.ConcreteModel, shared: Shared) -> CoreHandles:
+    r"""Build the shared balances and the two objective rows (cost and delivered tokens).
+
+    Each balance :math:`n` of :data:`BALANCES`, at every index :math:`i` of its set:
+
+    .. math::
+
+        \sum_{e \in \text{supply}_n} e_i \;\; (= \text{ or } \ge) \;\; \sum_{e \in \text{use}_n} e_i
+        \quad \text{(balance_}n\text{)}
+
+        \min \; \sum_{\text{terms}} \sum_s \text{cost}_s \quad \text{(objective_cost; M\$/yr)}
+    """
     for name, (index_name, sense) in BALANCES.items():
         supply, use = shared.supply[name], shared.use[name]
         if not supply and not use:
             continue
 
-        def rule(_, *index, supply=supply, use=use, sense=sense):
-            index = index[0] if len(index) == 1 else index
-            lhs, rhs = _sum_at(supply, index), _sum_at(use, index)
+        def rule(
+            _: pyo.ConcreteModel,
+            *index: str | int | float,
+            supply: list[pyo.Var | pyo.Expression] = supply,
+            use: list[pyo.Var | pyo.Expression] = use,
+            sense: str = sense,
+        ) -> RelationalExpression | type[pyo.Constraint.Skip]:
+            key = index[0] if len(index) == 1 else index
+            lhs, rhs = _sum_at(supply, key), _sum_at(use, key)
             if isinstance(lhs, (int, float)) and isinstance(rhs, (int, float)):
                 return pyo.Constraint.Skip
             return lhs == rhs if sense == "==" else lhs >= rhs
@@ -135,3 +185,61 @@ def assemble(m: pyo.ConcreteModel, shared: Shared) -> None:
     # Both rows are compiled; the solver combines them (cost - lambda * tokens for Dinkelbach).
     m.objective_cost = pyo.Objective(expr=m.total_cost_musd, sense=pyo.minimize)
     m.objective_tokens = pyo.Objective(expr=m.delivered_total_ptok, sense=pyo.minimize)
+    return CoreHandles(
+        sites=m.S,
+        slices=m.T,
+        weight_h=m.weight_h,
+        total_cost_musd=m.total_cost_musd,
+        delivered_total_ptok=m.delivered_total_ptok,
+        emissions_total_t=m.emissions_total_t,
+        capex_total_musd=m.capex_total_musd,
+        objective_cost=m.objective_cost,
+        objective_tokens=m.objective_tokens,
+    )
+
+
+def solved_values(component: pyo.Var | pyo.Expression) -> pd.Series:
+    """Solved values of an indexed variable or expression, indexed like it (a value not set reads 0).
+
+    The one way the layers' reports read a solved family: a Series keyed by the family's index
+    (a MultiIndex for a multi-dimensional one), empty for an empty family.
+    """
+    data = {key: pyo.value(item, exception=False) or 0.0 for key, item in component.items()}
+    if not data:
+        return pd.Series(dtype=float)
+    return pd.Series(data, dtype=float)
+
+
+@dataclass(frozen=True)
+class CoreReport:
+    """What the shared sums of a solved model report."""
+
+    costs: pd.DataFrame
+    """costs.csv without its ratio: site_id, layer, item, usd_per_yr (one row per cost term and site)"""
+    sites: pd.DataFrame
+    """by site id: ``cost_usd_per_yr`` and each layer's ``<layer>_usd_per_yr`` (sites.csv)"""
+    capex_usd: float
+    """overnight capital of the plan, USD (summary.csv ``capex_usd``)"""
+
+
+def report(core: CoreHandles, shared: Shared) -> CoreReport:
+    """The solved costs: costs.csv (``site_id``, ``layer``, ``item``, ``usd_per_yr``; the plan adds
+    ``usd_per_mtok``, a ratio to the tokens of the applications layer), the cost columns of sites.csv
+    (``cost_usd_per_yr``, ``energy_usd_per_yr``, ``chips_usd_per_yr``, ``infrastructure_usd_per_yr``)
+    and the plan's overnight capital (summary.csv ``capex_usd``).
+
+    Every cost term the layers contributed to ``shared.costs``, site by site, in the order contributed.
+    """
+    rows = []
+    for term in shared.costs:
+        for site, value in solved_values(term.by_site).items():
+            rows.append({"site_id": site, "layer": term.layer, "item": term.item, "usd_per_yr": value * USD_PER_MUSD})
+    costs = pd.DataFrame(rows)
+    sites = pd.Index(list(core.sites), name="site_id")
+    by_layer = costs.pivot_table(index="site_id", columns="layer", values="usd_per_yr", aggfunc="sum")
+    by_layer = by_layer.reindex(index=sites, columns=list(LAYERS), fill_value=0.0).fillna(0.0)
+    columns = pd.DataFrame(
+        {"cost_usd_per_yr": by_layer.sum(axis=1), **{f"{layer}_usd_per_yr": by_layer[layer] for layer in LAYERS}},
+        index=sites,
+    )
+    return CoreReport(costs, columns, pyo.value(core.capex_total_musd) * USD_PER_MUSD)

@@ -10,22 +10,72 @@ site's peak (``m.peak_hours``) is the load its power must carry then (``peak_pow
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 import pyomo.environ as pyo
 
-from optimizer.inputs.cooling import hourly_pue_wue
-from optimizer.model.core import Shared, site_it_limit_mw
+from optimizer.constants import KW_PER_MW, LITRES_PER_ML, USD_PER_MUSD, crf, musd
+from optimizer.contract import COOLING_ITEM, FACILITY_ITEM, SITE_AND_LAND_ITEM
+from optimizer.inputs.derived import DerivedInputs
 from optimizer.inputs.scenario import Scenario
-from optimizer.constants import KW_PER_MW, crf, musd
-
-LITRES_PER_ML = 1e6
+from optimizer.model.core import CoreHandles, Shared, solved_values
 
 
-def add_infrastructure(m: pyo.ConcreteModel, scenario: Scenario, shared: Shared) -> None:
+@dataclass(frozen=True)
+class InfrastructureHandles:
+    """The infrastructure layer's families that readers of a built or solved model use."""
+
+    build: pyo.Var
+    """(site) 1 if the site is built"""
+    site_cooling: pyo.Set
+    """(site, cooling) every cooling at every site"""
+    cooling: pyo.Var
+    """(site, cooling) 1 for the one cooling a built site uses"""
+    it_capacity_mw: pyo.Var
+    """(site, cooling) IT capacity built and cooled, MW"""
+    cooled_it_mw: pyo.Var
+    """(site, cooling) IT load running on the cooling, MW (constant through the year)"""
+    cooled_it_total_mw: pyo.Expression
+    """(site) IT load of the site, MW"""
+    facility_load_mw: pyo.Expression
+    """(site, slice) facility load: IT load times the slice's PUE, MW"""
+    it_land_acres: pyo.Expression
+    """(site) land the IT capacity takes, acres"""
+    water_ml: pyo.Expression
+    """(site) water the cooling evaporates in a year, ML"""
+    water_limit: pyo.Constraint
+    """(site with a limit) water within the site's yearly limit"""
+
+
+def add_infrastructure(
+    m: pyo.ConcreteModel, scenario: Scenario, inputs: DerivedInputs, shared: Shared
+) -> InfrastructureHandles:
+    r"""Which sites to build, one cooling per built site, IT capacity, facility load, land and water.
+
+    For every site :math:`s`, cooling :math:`k`, slice :math:`t` and full-year peak hour :math:`h`:
+
+    .. math::
+
+        \sum_k Y_{s,k} = B_s \quad \text{(one_cooling_per_built_site)}, \qquad
+        C_{s,k} \le \bar I_s Y_{s,k} \quad \text{(it_capacity_needs_cooling)}, \qquad
+        I_{s,k} \le C_{s,k} \quad \text{(cooled_it_within_capacity)}
+
+        \text{facility load}_{s,t} = \sum_k PUE_{s,k}(t)\, I_{s,k}, \qquad
+        \text{peak load}_{s,k,h} = PUE_{s,k}(h)\, I_{s,k}
+
+        \text{land}_s:\; A_s B_s \ge a \sum_k C_{s,k} + \text{generation land}_s, \qquad
+        \sum_k \text{WUE}^{yr}_{s,k} I_{s,k} \le W_s \quad \text{(water_limit)}
+
+    :math:`B` is ``build``, :math:`Y` ``cooling``, :math:`C` ``it_capacity_mw``, :math:`I` ``cooled_it_mw``,
+    :math:`\bar I_s` the land-derived IT limit, :math:`A_s` the site's land and :math:`a` acres per IT MW.
+    The product of the cooling binary and the IT load is disaggregated per cooling, so the facility load
+    stays linear in every slice's weather.
+    """
     sites, cooling = scenario.tables["sites"], scenario.tables["cooling"]
-    it_limit = site_it_limit_mw(scenario)
+    it_limit = inputs.it_limit_mw
     allowed_sites = scenario.constraints.allowed_sites
-    pue, wue = hourly_pue_wue(cooling, scenario.tables["profiles"])
+    pue, wue = inputs.pue_wue
 
     m.build = pyo.Var(m.S, domain=pyo.Binary)
     shared.site_built = m.build
@@ -70,9 +120,7 @@ def add_infrastructure(m: pyo.ConcreteModel, scenario: Scenario, shared: Shared)
 
     it_acres_per_mw = scenario.facility("it_acres_per_mw")
     m.land_of_built_site_acres = pyo.Expression(m.S, rule=lambda _, s: sites.loc[s, "land_acres"] * m.build[s])
-    m.it_land_acres = pyo.Expression(
-        m.S, rule=lambda _, s: it_acres_per_mw * sum(m.it_capacity_mw[s, k] for k in m.K)
-    )
+    m.it_land_acres = pyo.Expression(m.S, rule=lambda _, s: it_acres_per_mw * sum(m.it_capacity_mw[s, k] for k in m.K))
     shared.add_supply("land_acres", m.land_of_built_site_acres)
     shared.add_use("land_acres", m.it_land_acres)
 
@@ -86,14 +134,38 @@ def add_infrastructure(m: pyo.ConcreteModel, scenario: Scenario, shared: Shared)
     m.water_limit = pyo.Constraint(list(limits.index), rule=lambda _, s: m.water_ml[s] <= limits[s])
 
     _add_costs(m, scenario, shared)
+    return InfrastructureHandles(
+        build=m.build,
+        site_cooling=m.site_cooling,
+        cooling=m.cooling,
+        it_capacity_mw=m.it_capacity_mw,
+        cooled_it_mw=m.cooled_it_mw,
+        cooled_it_total_mw=m.cooled_it_total_mw,
+        facility_load_mw=m.facility_load_mw,
+        it_land_acres=m.it_land_acres,
+        water_ml=m.water_ml,
+        water_limit=m.water_limit,
+    )
 
 
 def _add_costs(m: pyo.ConcreteModel, scenario: Scenario, shared: Shared) -> None:
+    r"""Yearly costs (M$/yr, tagged ``infrastructure``) and overnight capex (M$) of each site.
+
+    .. math::
+
+        \text{site and land}_s = (D\, \text{CRF}_D + L_s\, r) B_s, \qquad
+        \text{facility}_s = (F\, \text{CRF}_F + O_F + n\, w) \sum_k C_{s,k}, \qquad
+        \text{cooling}_s = \sum_k (K_k \text{CRF}_k + O_k) C_{s,k}
+
+    :math:`D` site development, :math:`L_s` the land's price (land does not wear out: its yearly cost is
+    the return :math:`r` (WACC) forgone), :math:`F, O` capex and fixed O&M per IT MW, :math:`n w` staff
+    per MW times their cost.
+    """
     sites, cooling = scenario.tables["sites"], scenario.tables["cooling"]
     wacc = scenario.finance.wacc
     f = scenario.facility
     site_development = musd(f("site_development_usd"))
-    land_musd = (sites["land_acres"] * sites["land_price_usd_per_acre"] / 1e6).to_dict()
+    land_musd = (sites["land_acres"] * sites["land_price_usd_per_acre"] / USD_PER_MUSD).to_dict()  # musd() by site
     facility_per_mw = musd(f("facility_capex_usd_per_kw_it") * KW_PER_MW)
     facility_annual_per_mw = (
         facility_per_mw * crf(wacc, f("facility_life_yr"))
@@ -102,14 +174,17 @@ def _add_costs(m: pyo.ConcreteModel, scenario: Scenario, shared: Shared) -> None
     )
     cooling_per_mw = {k: musd(cooling.loc[k, "capex_usd_per_kw_it"] * KW_PER_MW) for k in m.K}
     cooling_annual_per_mw = {
-        k: cooling_per_mw[k] * crf(wacc, cooling.loc[k, "life_yr"]) + musd(cooling.loc[k, "fom_usd_per_kw_it_yr"] * KW_PER_MW)
+        k: cooling_per_mw[k] * crf(wacc, cooling.loc[k, "life_yr"])
+        + musd(cooling.loc[k, "fom_usd_per_kw_it_yr"] * KW_PER_MW)
         for k in m.K
     }
 
     # land does not wear out: its yearly cost is the return forgone on its price
     m.site_and_land_cost_musd = pyo.Expression(
         m.S,
-        rule=lambda _, s: (site_development * crf(wacc, f("site_development_life_yr")) + land_musd[s] * wacc) * m.build[s],
+        rule=lambda _, s: (
+            (site_development * crf(wacc, f("site_development_life_yr")) + land_musd[s] * wacc) * m.build[s]
+        ),
     )
     m.facility_cost_musd = pyo.Expression(
         m.S, rule=lambda _, s: facility_annual_per_mw * sum(m.it_capacity_mw[s, k] for k in m.K)
@@ -117,12 +192,68 @@ def _add_costs(m: pyo.ConcreteModel, scenario: Scenario, shared: Shared) -> None
     m.cooling_cost_musd = pyo.Expression(
         m.S, rule=lambda _, s: sum(cooling_annual_per_mw[k] * m.it_capacity_mw[s, k] for k in m.K)
     )
-    shared.add_cost("infrastructure", "site development and land", m.site_and_land_cost_musd)
-    shared.add_cost("infrastructure", "building, power distribution and staff", m.facility_cost_musd)
-    shared.add_cost("infrastructure", "cooling", m.cooling_cost_musd)
+    shared.add_cost("infrastructure", SITE_AND_LAND_ITEM, m.site_and_land_cost_musd)
+    shared.add_cost("infrastructure", FACILITY_ITEM, m.facility_cost_musd)
+    shared.add_cost("infrastructure", COOLING_ITEM, m.cooling_cost_musd)
     m.infrastructure_capex_musd = pyo.Expression(
         m.S,
-        rule=lambda _, s: (site_development + land_musd[s]) * m.build[s]
-        + sum((facility_per_mw + cooling_per_mw[k]) * m.it_capacity_mw[s, k] for k in m.K),
+        rule=lambda _, s: (
+            (site_development + land_musd[s]) * m.build[s]
+            + sum((facility_per_mw + cooling_per_mw[k]) * m.it_capacity_mw[s, k] for k in m.K)
+        ),
     )
     shared.capex_musd.append(m.infrastructure_capex_musd)
+
+
+@dataclass(frozen=True)
+class InfrastructureReport:
+    """What the infrastructure layer of a solved model reports."""
+
+    sites: pd.DataFrame
+    """by site id: ``built``, ``cooling_id``, ``it_capacity_mw``, ``it_energy_mwh_per_yr``,
+    ``facility_energy_mwh_per_yr``, ``annual_pue``, ``annual_wue_l_per_kwh``, ``peak_facility_mw`` and
+    ``water_ml_per_yr`` (sites.csv)"""
+    it_land_acres: pd.Series
+    """by site id: land the IT capacity takes, acres (the IT share of sites.csv ``land_used_acres``)"""
+    built_sites: list[str]
+    """the sites built, in the order of the sites table (the rows of dispatch.csv)"""
+    dispatch: pd.DataFrame
+    """``site_id``, ``slice_id``, ``it_mw``, ``facility_mw``, ``pue`` of every built site in every slice
+    (dispatch.csv), site by site"""
+
+
+def report(infrastructure: InfrastructureHandles, core: CoreHandles) -> InfrastructureReport:
+    """The solved sites: which are built and with which cooling, their IT capacity, IT and facility energy,
+    annual PUE and WUE, peak facility load and water (columns of sites.csv), the IT share of their land,
+    and the ``it_mw``, ``facility_mw`` and ``pue`` columns of dispatch.csv for the built sites."""
+    built = solved_values(infrastructure.build).round().astype(int)
+    cooling = solved_values(infrastructure.cooling).unstack()
+    weights = pd.Series(core.weight_h)
+    facility_mw = solved_values(infrastructure.facility_load_mw).unstack()
+    it_mw = solved_values(infrastructure.cooled_it_total_mw)
+    it_mwh = it_mw * weights.sum()
+    facility_mwh = facility_mw.mul(weights, axis=1).sum(axis=1)
+    water = solved_values(infrastructure.water_ml)
+    sites = pd.DataFrame(
+        {
+            "built": built,
+            "cooling_id": cooling.idxmax(axis=1).where(built == 1, ""),
+            "it_capacity_mw": solved_values(infrastructure.it_capacity_mw).groupby(level=0).sum(),
+            "it_energy_mwh_per_yr": it_mwh,
+            "facility_energy_mwh_per_yr": facility_mwh,
+            "annual_pue": (facility_mwh / it_mwh).where(it_mwh > 0),
+            "annual_wue_l_per_kwh": (water * LITRES_PER_ML / (it_mwh * 1000.0)).where(it_mwh > 0),
+            "peak_facility_mw": facility_mw.max(axis=1),
+            "water_ml_per_yr": water,
+        }
+    )
+    sites.index.name = "site_id"
+
+    build = infrastructure.build
+    built_sites = [s for s in core.sites if (build[s].value or 0) > 0.5]
+    dispatch = pd.DataFrame([(s, t) for s in built_sites for t in core.slices], columns=["site_id", "slice_id"])
+    facility = solved_values(infrastructure.facility_load_mw)
+    dispatch["it_mw"] = dispatch["site_id"].map(it_mw)
+    dispatch["facility_mw"] = [facility[s, t] for s, t in zip(dispatch["site_id"], dispatch["slice_id"])]
+    dispatch["pue"] = (dispatch["facility_mw"] / dispatch["it_mw"]).where(dispatch["it_mw"] > 0)
+    return InfrastructureReport(sites, solved_values(infrastructure.it_land_acres), built_sites, dispatch)

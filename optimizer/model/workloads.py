@@ -9,28 +9,49 @@ hourly prices (measured: no change to the optimum with flat state-average prices
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import pandas as pd
 import pyomo.environ as pyo
 
-from optimizer.model.core import Shared, site_it_limit_mw
-from optimizer.inputs.scenario import HOURS_PER_YEAR, Scenario
-from optimizer.constants import KW_PER_MW, SECONDS_PER_HOUR, TOKENS_PER_PTOK
+from optimizer.constants import HOURS_PER_YEAR, TOKENS_PER_PTOK
+from optimizer.inputs.derived import DerivedInputs
+from optimizer.inputs.scenario import Scenario
+from optimizer.model.core import Shared, solved_values
 
 
-def tokens_ptok_per_rack_hour(scenario: Scenario) -> dict[tuple[str, str], float]:
-    """Tokens a fully busy rack of each chip makes in an hour for each workload, scaled by utilisation."""
-    chips, workloads = scenario.tables["chips"], scenario.tables["workloads"]
-    out = {}
-    for (c, w), row in scenario.tables["chip_throughput"].iterrows():
-        per_rack_per_s = row["tokens_per_s_per_chip"] * chips.loc[c, "chips_per_rack"]
-        out[c, w] = per_rack_per_s * SECONDS_PER_HOUR * workloads.loc[w, "utilisation"] / TOKENS_PER_PTOK
-    return out
+@dataclass(frozen=True)
+class WorkloadsHandles:
+    """The models layer's families that readers of a built or solved model use."""
+
+    assigned_racks: pyo.Var
+    """(site, chip, workload) racks running each workload, all year"""
+    tokens_produced_ptok: pyo.Expression
+    """(site, workload) tokens the assigned racks make in a year, Ptok"""
+    running_it_mw: pyo.Expression
+    """(site) IT load of the assigned racks, MW"""
 
 
-def add_workloads(m: pyo.ConcreteModel, scenario: Scenario, shared: Shared, usable_chips: list[str]) -> None:
-    chips = scenario.tables["chips"]
-    rate = {key: value for key, value in tokens_ptok_per_rack_hour(scenario).items() if key[0] in usable_chips}
-    rack_mw = (chips["rack_power_kw"] / KW_PER_MW).to_dict()
-    it_limit = site_it_limit_mw(scenario)
+def add_workloads(m: pyo.ConcreteModel, inputs: DerivedInputs, shared: Shared) -> WorkloadsHandles:
+    r"""Racks assigned to workloads, and the tokens and IT load they make.
+
+    For every site :math:`s`, chip :math:`c` and workload :math:`w` with a throughput figure:
+
+    .. math::
+
+        0 \le Q_{s,c,w} \le \bar I_s / p_c, \qquad
+        \text{racks}_{s,c}:\; \sum_w Q_{s,c,w} \le R_{s,c}, \qquad
+        \text{IT power}_s:\; \sum_{c,w} p_c Q_{s,c,w} = \text{cooled IT}_s
+
+        \text{tokens}_{s,w}:\; 8760 \sum_c \rho_{c,w} Q_{s,c,w} \ge \text{delivered from } s \text{ of } w
+
+    :math:`Q` is ``assigned_racks``, :math:`\rho_{c,w}` the Ptok a busy rack makes per hour at the
+    workload's utilisation (MLPerf throughput x chips per rack), :math:`p_c` a rack's IT MW.
+    """
+    usable_chips = set(inputs.chips_available)
+    rate = {key: value for key, value in inputs.tokens_ptok_per_rack_hour.items() if key[0] in usable_chips}
+    rack_mw = inputs.rack_mw
+    it_limit = inputs.it_limit_mw
 
     m.site_chip_workloads = pyo.Set(initialize=[(s, c, w) for s in m.S for c, w in rate], dimen=3, ordered=True)
     m.assigned_racks = pyo.Var(
@@ -54,3 +75,23 @@ def add_workloads(m: pyo.ConcreteModel, scenario: Scenario, shared: Shared, usab
         ),
     )
     shared.add_supply("tokens_ptok", m.tokens_produced_ptok)
+    return WorkloadsHandles(
+        assigned_racks=m.assigned_racks, tokens_produced_ptok=m.tokens_produced_ptok, running_it_mw=m.running_it_mw
+    )
+
+
+def report(workloads: WorkloadsHandles, scenario: Scenario) -> pd.DataFrame:
+    """The solved assignment: allocation.csv (``site_id``, ``chip_id``, ``workload_id``, ``racks_assigned``,
+    ``tokens_per_s_per_chip``, ``site_workload_tokens_per_yr``), one row per (site, chip, workload) with
+    racks assigned."""
+    assigned = solved_values(workloads.assigned_racks)
+    produced = solved_values(workloads.tokens_produced_ptok)
+    frame = assigned.rename("racks_assigned").rename_axis(["site_id", "chip_id", "workload_id"]).reset_index()
+    frame = frame[frame["racks_assigned"] > 1e-6]
+    throughput = scenario.tables["chip_throughput"]["tokens_per_s_per_chip"]
+    frame["tokens_per_s_per_chip"] = [throughput[c, w] for c, w in zip(frame["chip_id"], frame["workload_id"])]
+    site_tokens = produced[produced > 0] * TOKENS_PER_PTOK
+    frame["site_workload_tokens_per_yr"] = [
+        site_tokens.get((s, w), 0.0) for s, w in zip(frame["site_id"], frame["workload_id"])
+    ]
+    return frame.reset_index(drop=True)
