@@ -41,16 +41,23 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import highspy
 import numpy as np
 import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from optimizer.model import FactoryModel, build_model
 from optimizer.inputs.scenario import Scenario, load_scenario
-from optimizer.solve.milp import CompiledModel, _run_highs, compile_to_highs, solve
+from optimizer.model import FactoryModel, build_model
+from optimizer.solver.milp import solve
+from optimizer.solver.session import (
+    INFEASIBLE_STATUSES,
+    OBJECTIVE_BOUND,
+    OPTIMAL,
+    TIME_LIMIT,
+    SolverSession,
+    status_name,
+)
 
 #: gap of the first incumbent, the MILP with all sites free
 INCUMBENT_GAP = 1e-4
@@ -62,8 +69,7 @@ SET_WORKERS = 2
 AGREEMENT_TOLERANCE = 1e-6
 #: statuses meaning "no plan (below the cutoff)"; costs are bounded below, so "unbounded or
 #: infeasible" is infeasible
-NO_PLAN = (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible,
-           highspy.HighsModelStatus.kObjectiveBound)
+NO_PLAN = (*INFEASIBLE_STATUSES, OBJECTIVE_BOUND)
 
 
 @dataclass
@@ -98,23 +104,17 @@ class ExactResult:
 class _SiteFixer:
     """One compiled model whose build columns are fixed or freed between HiGHS runs."""
 
-    def __init__(self, cm: CompiledModel, build_column: dict[str, int], deadline: float) -> None:
-        self.cm, self.build_column, self.deadline = cm, build_column, deadline
-        lp = cm.highs.getLp()
-        self.integrality = np.array([int(v) for v in lp.integrality_], dtype=np.uint8)
+    def __init__(self, session: SolverSession, build_column: dict[str, int], deadline: float) -> None:
+        self.session, self.build_column, self.deadline = session, build_column, deadline
+        self.x: np.ndarray | None = None
+        """the last run's plan"""
 
     def set_builds(self, values: dict[str, tuple[float, float]]) -> None:
         """Move the (lower, upper) bounds of the named sites' build columns."""
         columns = np.array([self.build_column[s] for s in values], dtype=np.int32)
         lower = np.array([v[0] for v in values.values()], dtype=float)
         upper = np.array([v[1] for v in values.values()], dtype=float)
-        self.cm.highs.changeColsBounds(len(columns), columns, lower, upper)
-
-    def relax(self, relaxed: bool) -> None:
-        """Drop the integrality of every column (LP relaxation), or put it back."""
-        n = len(self.integrality)
-        integrality = np.zeros(n, dtype=np.uint8) if relaxed else self.integrality
-        self.cm.highs.changeColsIntegrality(n, np.arange(n, dtype=np.int32), integrality)
+        self.session.set_column_bounds(columns, lower, upper)
 
     def run(self, mip_gap: float, cutoff_musd: float = np.inf) -> tuple[float, float]:
         """Solve as the model stands: (cost of the plan, dual bound), M$/yr; infinite if no plan.
@@ -125,34 +125,29 @@ class _SiteFixer:
         the set by the cutoff then. Out of time is an error, not a weaker answer: a check that
         did not finish proves nothing.
         """
-        h = self.cm.highs
+        session = self.session
         time_left_s = self.deadline - time.perf_counter()
-        if time_left_s > 0:
-            h.setOptionValue("time_limit", time_left_s)
-            h.setOptionValue("mip_rel_gap", mip_gap)
-            h.setOptionValue("objective_bound", cutoff_musd - self.cm.cost_offset)
-            _run_highs(h)
-        status = h.getModelStatus() if time_left_s > 0 else highspy.HighsModelStatus.kTimeLimit
-        if status in NO_PLAN:
-            return np.inf, np.inf
-        if status == highspy.HighsModelStatus.kTimeLimit:
+        if time_left_s <= 0:
             raise TimeoutError("the exact enumeration ran out of time; raise --time-limit or use fewer sites")
-        if status != highspy.HighsModelStatus.kOptimal:
-            raise RuntimeError(f"HiGHS stopped with status {status} during the exact enumeration")
-        info = h.getInfo()
-        cost = info.objective_function_value + self.cm.cost_offset
-        bound = info.mip_dual_bound + self.cm.cost_offset if np.isfinite(info.mip_dual_bound) else cost
-        return cost, bound
+        with session.options(mip_rel_gap=mip_gap, objective_bound=cutoff_musd - session.cost_offset):
+            run = session.run(time_left_s)
+        self.x = run.x
+        if run.status in NO_PLAN:
+            return np.inf, np.inf
+        if run.status == TIME_LIMIT:
+            raise TimeoutError("the exact enumeration ran out of time; raise --time-limit or use fewer sites")
+        if run.status != OPTIMAL:
+            raise RuntimeError(f"HiGHS stopped with status {status_name(run.status)} during the exact enumeration")
+        cost = run.objective_value + session.cost_offset
+        return cost, run.dual_bound + session.cost_offset
 
     def built_sites(self) -> list[str]:
-        x = self.cm.highs.getSolution().col_value
-        return [s for s, i in self.build_column.items() if x[i] > 0.5]
+        return [s for s, i in self.build_column.items() if self.x[i] > 0.5]
 
 
-def _build_columns(fm: FactoryModel, cm: CompiledModel) -> dict[str, int]:
+def _build_columns(fm: FactoryModel, session: SolverSession) -> dict[str, int]:
     """Column of each site's build binary; sites the scenario fixes unbuilt have none."""
-    position = {id(v): i for i, v in enumerate(cm.columns)}
-    return {s: position[id(fm.model.build[s])] for s in fm.model.S if id(fm.model.build[s]) in position}
+    return session.columns_of(fm.infrastructure.build)
 
 
 def _excluded_sites(fixer: _SiteFixer, cutoff_musd: float) -> list[str]:
@@ -226,12 +221,13 @@ _worker_fixer: _SiteFixer | None = None
 def _start_worker(scenario: Scenario) -> None:
     global _worker_fixer
     fm = build_model(scenario)
-    cm = compile_to_highs(fm, scenario.solver)
-    _worker_fixer = _SiteFixer(cm, _build_columns(fm, cm), deadline=0.0)
+    session = SolverSession.compile(fm, scenario.solver)
+    _worker_fixer = _SiteFixer(session, _build_columns(fm, session), deadline=0.0)
 
 
-def _solve_set_in_worker(builds: dict[str, tuple[float, float]], set_gap: float, cutoff_musd: float,
-                         time_left_s: float) -> tuple[float, float]:
+def _solve_set_in_worker(
+    builds: dict[str, tuple[float, float]], set_gap: float, cutoff_musd: float, time_left_s: float
+) -> tuple[float, float]:
     _worker_fixer.deadline = time.perf_counter() + time_left_s
     _worker_fixer.set_builds(builds)
     return _worker_fixer.run(set_gap, cutoff_musd)
@@ -246,11 +242,20 @@ def _solve_sets(scenario: Scenario, candidates: list[str], bounds, found: _Enume
     """
     queue = sorted(bounds)
     running = {}
-    context = multiprocessing.get_context("spawn")  # a forked child would inherit HiGHS's thread pool without its threads
-    columns = (TextColumn("site-set MILPs"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TextColumn("best {task.fields[best]:,.2f} M$/yr"))
-    with ProcessPoolExecutor(SET_WORKERS, context, initializer=_start_worker, initargs=(scenario,)) as pool, \
-            Progress(*columns, transient=True) as progress:
+    context = multiprocessing.get_context(
+        "spawn"
+    )  # a forked child would inherit HiGHS's thread pool without its threads
+    columns = (
+        TextColumn("site-set MILPs"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("best {task.fields[best]:,.2f} M$/yr"),
+    )
+    with (
+        ProcessPoolExecutor(SET_WORKERS, context, initializer=_start_worker, initargs=(scenario,)) as pool,
+        Progress(*columns, transient=True) as progress,
+    ):
         task = progress.add_task("sets", total=None, best=found.optimum_musd)
         while queue or running:
             while queue and len(running) < SET_WORKERS and queue[0][0] < found.cutoff_musd:
@@ -268,8 +273,10 @@ def _solve_sets(scenario: Scenario, candidates: list[str], bounds, found: _Enume
                     cost_musd, dual_musd = future.result()
                 except TimeoutError as error:
                     waiting = sum(b < found.cutoff_musd for b, _ in queue) + len(running)
-                    raise TimeoutError(f"{error} ({found.solved} site sets solved as MILPs, "
-                                       f"{waiting} more with an LP bound below the cutoff)") from None
+                    raise TimeoutError(
+                        f"{error} ({found.solved} site sets solved as MILPs, "
+                        f"{waiting} more with an LP bound below the cutoff)"
+                    ) from None
                 found.record(chosen, cutoff_musd, cost_musd, dual_musd)
             total = found.solved + len(running) + sum(b < found.cutoff_musd for b, _ in queue)
             progress.update(task, completed=found.solved, total=total, best=found.optimum_musd)
@@ -281,20 +288,20 @@ def _enumerate(scenario: Scenario, deadline: float, set_gap: float) -> _Enumerat
     """Steps 1-4 of the module docstring; steps 1-3 on one compiled model, step 4 on worker processes."""
     started = time.perf_counter()
     fm = build_model(scenario)
-    cm = compile_to_highs(fm, scenario.solver)
-    fixer = _SiteFixer(cm, _build_columns(fm, cm), deadline)
+    session = SolverSession.compile(fm, scenario.solver)
+    fixer = _SiteFixer(session, _build_columns(fm, session), deadline)
     incumbent_musd, _ = fixer.run(INCUMBENT_GAP)
     incumbent_sites = fixer.built_sites()
-    fixer.relax(True)
-    excluded = _excluded_sites(fixer, incumbent_musd * (1 - set_gap))
-    found = _Enumeration(incumbent_musd, np.inf, incumbent_sites, len(fixer.build_column), excluded, set_gap)
-    remaining = [s for s in fixer.build_column if s not in excluded]
-    fixer.set_builds({s: (0.0, 0.0) for s in fixer.build_column})
-    bounds = _set_lp_bounds(fixer, remaining)
+    with session.relaxed():
+        excluded = _excluded_sites(fixer, incumbent_musd * (1 - set_gap))
+        found = _Enumeration(incumbent_musd, np.inf, incumbent_sites, len(fixer.build_column), excluded, set_gap)
+        remaining = [s for s in fixer.build_column if s not in excluded]
+        fixer.set_builds({s: (0.0, 0.0) for s in fixer.build_column})
+        bounds = _set_lp_bounds(fixer, remaining)
     found.subsets = len(bounds)
     found.lp_s = time.perf_counter() - started
     candidates = list(fixer.build_column)
-    del fixer, cm, fm  # the workers build their own
+    del fixer, session, fm  # the workers build their own
     _solve_sets(scenario, candidates, bounds, found, deadline)
     found.milp_s = time.perf_counter() - started - found.lp_s
     return found
@@ -365,7 +372,9 @@ def _table(result: ExactResult, name: str) -> Table:
         "MILP cost, M$/yr": f"{result.milp_cost_musd_per_yr:,.4f}",
         "MILP dual bound, M$/yr": f"{result.milp_lower_bound_musd_per_yr:,.4f}",
         "MILP gap": f"{result.milp_gap:.3%}",
-        "MILP plan above the exact lower bound": f"{1 - result.optimum_lower_bound_musd_per_yr / result.milp_cost_musd_per_yr:.4%}",
+        "MILP plan above the exact lower bound": (
+            f"{1 - result.optimum_lower_bound_musd_per_yr / result.milp_cost_musd_per_yr:.4%}"
+        ),
         "MILP time, s": f"{result.milp_s:.1f}",
         "MILP within its gap of the optimum": "yes" if result.milp_within_gap else "NO",
     }
@@ -390,8 +399,12 @@ def main() -> None:
     parser.add_argument("scenario")
     parser.add_argument("--time-limit", type=float, default=7200.0, help="seconds for the enumeration")
     parser.add_argument("--set-gap", type=float, default=SET_GAP, help="MIP gap of each site set's MILP")
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "exact.csv",
-                        help="CSV with a row per scenario checked")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(__file__).resolve().parent / "results" / "exact.csv",
+        help="CSV with a row per scenario checked",
+    )
     args = parser.parse_args()
     scenario = load_scenario(args.scenario)
     try:

@@ -28,8 +28,17 @@ from pyproj import Geod
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 #: tables copied as they are
-SHARED_TABLES = ("power_techs.csv", "storage_techs.csv", "chips.csv", "chip_throughput.csv", "cooling.csv",
-                 "workloads.csv", "regions.csv", "demand.csv", "facility.csv")
+SHARED_TABLES = (
+    "power_techs.csv",
+    "storage_techs.csv",
+    "chips.csv",
+    "chip_throughput.csv",
+    "cooling.csv",
+    "workloads.csv",
+    "regions.csv",
+    "demand.csv",
+    "facility.csv",
+)
 #: how far a generated parcel lies from the default site it is derived from, km
 PARCEL_DISTANCE_KM = (20.0, 150.0)
 LATEST_GRID_YEAR = 2032
@@ -47,8 +56,9 @@ def _parcels(default_sites: gpd.GeoDataFrame, parents: np.ndarray, rng: np.rando
     """The default sites, then parcels near them with their own land, queue position and prices."""
     n_default = min(len(default_sites), len(parents))
     sites = default_sites.iloc[parents].reset_index(drop=True).copy()
-    sites = sites.astype({"land_acres": float, "land_price_usd_per_acre": float, "grid_capacity_mw": float,
-                          "grid_online_year": "int64"})
+    sites = sites.astype(
+        {"land_acres": float, "land_price_usd_per_acre": float, "grid_capacity_mw": float, "grid_online_year": "int64"}
+    )
     new = np.arange(len(sites)) >= n_default
     n_new = int(new.sum())
     if not n_new:
@@ -60,11 +70,16 @@ def _parcels(default_sites: gpd.GeoDataFrame, parents: np.ndarray, rng: np.rando
     numbers = np.arange(n_new)
     sites.loc[new, "site_id"] = [f"{s}_p{i:04d}" for s, i in zip(sites.loc[new, "site_id"], numbers)]
     sites.loc[new, "name"] = [f"Parcel {i} near {n}" for n, i in zip(sites.loc[new, "name"], numbers)]
-    sites.loc[new, "land_acres"] = np.clip(np.round(sites.loc[new, "land_acres"] * rng.lognormal(0, 0.5, n_new)), 100, 5000)
-    sites.loc[new, "land_price_usd_per_acre"] = np.round(sites.loc[new, "land_price_usd_per_acre"] * rng.uniform(0.5, 2.0, n_new))
+    sites.loc[new, "land_acres"] = np.clip(
+        np.round(sites.loc[new, "land_acres"] * rng.lognormal(0, 0.5, n_new)), 100, 5000
+    )
+    sites.loc[new, "land_price_usd_per_acre"] = np.round(
+        sites.loc[new, "land_price_usd_per_acre"] * rng.uniform(0.5, 2.0, n_new)
+    )
     sites.loc[new, "grid_capacity_mw"] = np.round(sites.loc[new, "grid_capacity_mw"] * rng.uniform(0.1, 1.5, n_new), -1)
-    sites.loc[new, "grid_online_year"] = np.minimum(sites.loc[new, "grid_online_year"] + rng.integers(0, 4, n_new),
-                                                    LATEST_GRID_YEAR)
+    sites.loc[new, "grid_online_year"] = np.minimum(
+        sites.loc[new, "grid_online_year"] + rng.integers(0, 4, n_new), LATEST_GRID_YEAR
+    )
     for column, spread in (("grid_price_usd_per_mwh", 0.1), ("gas_price_usd_per_mmbtu", 0.05)):
         sites.loc[new, column] = np.round(sites.loc[new, column] * rng.uniform(1 - spread, 1 + spread, n_new), 2)
     lon[new], lat[new] = moved_lon, moved_lat
@@ -72,7 +87,9 @@ def _parcels(default_sites: gpd.GeoDataFrame, parents: np.ndarray, rng: np.rando
     return sites
 
 
-def _weather(hourly: pd.DataFrame, sites: gpd.GeoDataFrame, parents_ids: list[str], rng: np.random.Generator) -> pd.DataFrame:
+def _weather(
+    hourly: pd.DataFrame, sites: gpd.GeoDataFrame, parents_ids: list[str], rng: np.random.Generator
+) -> pd.DataFrame:
     """Each candidate's hourly year: its parent's, with resource and temperature shifted a little."""
     by_site = {site: frame.drop(columns="site_id").reset_index(drop=True) for site, frame in hourly.groupby("site_id")}
     n_default = len(set(hourly["site_id"]))
@@ -90,8 +107,14 @@ def _weather(hourly: pd.DataFrame, sites: gpd.GeoDataFrame, parents_ids: list[st
     return pd.concat(frames, ignore_index=True)
 
 
-def generate_scenario(n_sites: int, representative_days: int, folder: Path, seed: int = 2026,
-                      time_limit_s: float = 600.0, mip_gap: float = 0.01) -> Path:
+def generate_scenario(
+    n_sites: int,
+    representative_days: int,
+    folder: Path,
+    seed: int = 2026,
+    time_limit_s: float = 600.0,
+    mip_gap: float = 0.01,
+) -> Path:
     """Write a data folder and its scenario.yaml for ``n_sites`` candidates; returns the YAML's path."""
     rng = np.random.default_rng([seed, n_sites])
     folder = Path(folder)
@@ -102,15 +125,16 @@ def generate_scenario(n_sites: int, representative_days: int, folder: Path, seed
     sites.to_file(folder / "sites.geojson", driver="GeoJSON")
     hourly = pd.read_csv(DATA / "hourly.csv.gz")
     parent_ids = list(default_sites["site_id"].iloc[parents])
-    _weather(hourly, sites, parent_ids, rng).to_csv(folder / "hourly.csv.gz", index=False,
-                                                    compression={"method": "gzip", "compresslevel": 1})
+    _weather(hourly, sites, parent_ids, rng).to_csv(
+        folder / "hourly.csv.gz", index=False, compression={"method": "gzip", "compresslevel": 1}
+    )
     for table in SHARED_TABLES:
         shutil.copy(DATA / table, folder / table)
     base = yaml.safe_load((DATA / "scenarios" / "base.yaml").read_text())
     document = {
         "name": f"sites_{n_sites}_days_{representative_days}",
         "description": f"{n_sites} candidate sites derived from the default data (seed {seed}), "
-                       f"{representative_days} representative days",
+        f"{representative_days} representative days",
         "data": ".",
         **{key: base[key] for key in ("finance", "objective", "constraints")},
         "time": {"representative_days": representative_days},

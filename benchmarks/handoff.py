@@ -4,7 +4,7 @@ Each path starts from the same freshly built model and ends with a HiGHS instanc
 solve: the solve is the same HiGHS run whichever path loaded the model):
 
 - ``standard form + passModel``: Pyomo's ``LinearStandardFormCompiler`` to sparse matrices, one
-  ``highspy.Highs.passModel`` call (``optimizer.solve.milp.compile_to_highs``, what the planner uses);
+  ``highspy.Highs.passModel`` call (``optimizer.solver.session.SolverSession.compile``, what the planner uses);
 - ``contrib.solver highs``: Pyomo's persistent HiGHS interface, ``set_instance``;
 - ``appsi highs``: the older APPSI persistent HiGHS interface, ``set_instance``;
 - ``LP file``: Pyomo's LP writer, then ``Highs.readModel``.
@@ -32,24 +32,24 @@ from rich.table import Table
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from optimizer.model import build_model  # noqa: E402
 from optimizer.inputs.scenario import load_scenario  # noqa: E402
-from optimizer.solve.milp import compile_to_highs  # noqa: E402
+from optimizer.model import build_model  # noqa: E402
+from optimizer.solver.session import SolverSession  # noqa: E402
 
 
-def _one_objective(model) -> None:
+def _one_objective(fm) -> None:
     """The persistent interfaces and the LP writer take one active objective: keep the cost."""
-    model.objective_tokens.deactivate()
+    fm.core.objective_tokens.deactivate()
 
 
 def _standard_form(scenario, fm) -> highspy.Highs:
-    return compile_to_highs(fm, scenario.solver).highs
+    return SolverSession.compile(fm, scenario.solver).highs
 
 
 def _contrib_solver(scenario, fm) -> highspy.Highs:
     from pyomo.contrib.solver.solvers.highs import Highs
 
-    _one_objective(fm.model)
+    _one_objective(fm)
     solver = Highs()
     solver.set_instance(fm.model)
     return solver._solver_model
@@ -58,14 +58,14 @@ def _contrib_solver(scenario, fm) -> highspy.Highs:
 def _appsi(scenario, fm) -> highspy.Highs:
     from pyomo.contrib.appsi.solvers.highs import Highs
 
-    _one_objective(fm.model)
+    _one_objective(fm)
     solver = Highs()
     solver.set_instance(fm.model)
     return solver._solver_model
 
 
 def _lp_file(scenario, fm) -> highspy.Highs:
-    _one_objective(fm.model)
+    _one_objective(fm)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "model.lp"
         fm.model.write(str(path), format="lp", io_options={"symbolic_solver_labels": False})
@@ -92,11 +92,18 @@ def measure(path: Path) -> list[dict]:
         h = hand_off(scenario, fm)
         seconds = time.perf_counter() - started
         nonzeros = h.getNumNz()
-        rows.append({
-            "scenario": scenario.name, "path": name, "build_s": fm.build_s, "handoff_s": seconds,
-            "columns": h.getNumCol(), "rows": h.getNumRow(), "nonzeros": nonzeros,
-            "handoff_s_per_mnz": seconds / (nonzeros / 1e6),
-        })
+        rows.append(
+            {
+                "scenario": scenario.name,
+                "path": name,
+                "build_s": fm.build_s,
+                "handoff_s": seconds,
+                "columns": h.getNumCol(),
+                "rows": h.getNumRow(),
+                "nonzeros": nonzeros,
+                "handoff_s_per_mnz": seconds / (nonzeros / 1e6),
+            }
+        )
     return rows
 
 
@@ -117,8 +124,16 @@ def main() -> None:
     for label in ("scenario", "path", "build s", "hand-off s", "columns", "rows", "nonzeros", "hand-off s / M nz"):
         table.add_column(label, justify="right")
     for row in rows:
-        table.add_row(row["scenario"], row["path"], f"{row['build_s']:.1f}", f"{row['handoff_s']:.1f}",
-                      f"{row['columns']:,}", f"{row['rows']:,}", f"{row['nonzeros']:,}", f"{row['handoff_s_per_mnz']:.1f}")
+        table.add_row(
+            row["scenario"],
+            row["path"],
+            f"{row['build_s']:.1f}",
+            f"{row['handoff_s']:.1f}",
+            f"{row['columns']:,}",
+            f"{row['rows']:,}",
+            f"{row['nonzeros']:,}",
+            f"{row['handoff_s_per_mnz']:.1f}",
+        )
     console.print(table)
     console.print(f"written {args.out}")
 

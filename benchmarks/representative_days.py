@@ -24,16 +24,27 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+from optimizer.inputs.scenario import load_scenario
 from optimizer.model import build_model
 from optimizer.outputs.plan import build_plan
-from optimizer.inputs.scenario import load_scenario
-from optimizer.solve.milp import solve
+from optimizer.solver.milp import solve
 
 HERE = Path(__file__).resolve().parent
 FULL_YEAR = 365
-#: variables a design fixes in the full-year check: everything but grid import and gas engines
-FIXED_COMPONENTS = ("build", "cooling", "racks", "it_capacity_mw", "storage_power_mw", "storage_energy_mwh")
 FIXED_KINDS = ("solar", "wind")
+
+
+def _fixed_components(fm) -> tuple:
+    """The variables a design fixes in the full-year check: everything but grid import and gas engines
+    (and the capacities of :data:`FIXED_KINDS`, fixed by :func:`_fix_design`)."""
+    return (
+        fm.infrastructure.build,
+        fm.infrastructure.cooling,
+        fm.chips.racks,
+        fm.infrastructure.it_capacity_mw,
+        fm.energy.storage_power_mw,
+        fm.energy.storage_energy_mwh,
+    )
 
 
 def _solve(scenario, fix_from=None):
@@ -47,15 +58,13 @@ def _solve(scenario, fix_from=None):
 
 def _fix_design(fm, design) -> None:
     """Fix the full-year model's long-lived choices to those of a solved representative-day model."""
-    m, source = fm.model, design.model
     kinds = fm.scenario.tables["power_techs"]["kind"]
-    for name in FIXED_COMPONENTS:
-        target, values = getattr(m, name), getattr(source, name)
+    for target, values in zip(_fixed_components(fm), _fixed_components(design), strict=True):
         for index, var in target.items():
             var.fix(values[index].value or 0.0)
-    for (s, g), var in m.capacity_mw.items():
+    for (s, g), var in fm.energy.capacity_mw.items():
         if kinds[g] in FIXED_KINDS:
-            var.fix(source.capacity_mw[s, g].value or 0.0)
+            var.fix(design.energy.capacity_mw[s, g].value or 0.0)
 
 
 def _capacities(plan) -> dict[str, float]:
@@ -138,8 +147,18 @@ def _with_days(path: Path, days: int):
 def _print(console: Console, frame: pd.DataFrame) -> None:
     table = Table(title="Representative days against the full year (reduced case)")
     capacity_columns = [c for c in frame.columns if c.endswith("_mw") and c != "firm_added_mw"] + ["storage_mwh"]
-    columns = ["run", "usd_per_mtok", "error_vs_full_year_pct", *capacity_columns, "firm_added_mw",
-               "variables", "build_s", "solve_s", "rmse_solar_cf", "rmse_wind_cf"]
+    columns = [
+        "run",
+        "usd_per_mtok",
+        "error_vs_full_year_pct",
+        *capacity_columns,
+        "firm_added_mw",
+        "variables",
+        "build_s",
+        "solve_s",
+        "rmse_solar_cf",
+        "rmse_wind_cf",
+    ]
     for column in columns:
         table.add_column(column, justify="left" if column == "run" else "right")
     for _, row in frame.iterrows():

@@ -20,19 +20,23 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from optimizer.model import build_model
-from optimizer.outputs.plan import build_plan
 from optimizer.analysis.resolve import WhatIf
 from optimizer.inputs.scenario import load_scenario
-from optimizer.solve.milp import solve
+from optimizer.model import build_model
+from optimizer.outputs.plan import build_plan
+from optimizer.solver.milp import solve
 
 ROOT = Path(__file__).resolve().parents[1]
 #: what-if -> (WhatIf.solve arguments, the same change as a scenario document)
 CASES = {
-    "grid energy x0.7": ({"cost_scale": {"grid energy": 0.7}},
-                         {"overrides": {"sites": {"*": {"grid_price_usd_per_mwh": {"scale": 0.7}}}}}),
-    "grid energy x1.3": ({"cost_scale": {"grid energy": 1.3}},
-                         {"overrides": {"sites": {"*": {"grid_price_usd_per_mwh": {"scale": 1.3}}}}}),
+    "grid energy x0.7": (
+        {"cost_scale": {"grid energy": 0.7}},
+        {"overrides": {"sites": {"*": {"grid_price_usd_per_mwh": {"scale": 0.7}}}}},
+    ),
+    "grid energy x1.3": (
+        {"cost_scale": {"grid energy": 1.3}},
+        {"overrides": {"sites": {"*": {"grid_price_usd_per_mwh": {"scale": 1.3}}}}},
+    ),
     "carbon 50 $/t": ({"carbon_price_usd_per_t": 50.0}, {"constraints": {"carbon_price_usd_per_t": 50.0}}),
     "carbon 100 $/t": ({"carbon_price_usd_per_t": 100.0}, {"constraints": {"carbon_price_usd_per_t": 100.0}}),
     "demand x1.2": ({"demand_scale": 1.2}, {"overrides": {"demand": {"*": {"tokens_per_yr": {"scale": 1.2}}}}}),
@@ -61,16 +65,29 @@ def main() -> None:
     started = time.perf_counter()
     what_if = WhatIf(load_scenario(args.scenario))
     first = what_if.solve()
-    rows = [{"what_if": "base (build + first solve)", "rebuild_s": float("nan"),
-             "resolve_s": time.perf_counter() - started, "rebuild_usd_per_mtok": float("nan"),
-             "resolve_usd_per_mtok": first.usd_per_mtok}]
+    rows = [
+        {
+            "what_if": "base (build + first solve)",
+            "rebuild_s": float("nan"),
+            "resolve_s": time.perf_counter() - started,
+            "rebuild_usd_per_mtok": float("nan"),
+            "resolve_usd_per_mtok": first.usd_per_mtok,
+        }
+    ]
     for name, (arguments, document) in CASES.items():
         with console.status(f"{name}: rebuild and solve"):
             rebuild_s, rebuilt = _rebuild(args.scenario, document)
         with console.status(f"{name}: re-solve"):
             result = what_if.solve(**arguments)
-        rows.append({"what_if": name, "rebuild_s": rebuild_s, "resolve_s": result.solve_s,
-                     "rebuild_usd_per_mtok": rebuilt, "resolve_usd_per_mtok": result.usd_per_mtok})
+        rows.append(
+            {
+                "what_if": name,
+                "rebuild_s": rebuild_s,
+                "resolve_s": result.solve_s,
+                "rebuild_usd_per_mtok": rebuilt,
+                "resolve_usd_per_mtok": result.usd_per_mtok,
+            }
+        )
     frame = pd.DataFrame(rows)
     frame["speed_up"] = frame["rebuild_s"] / frame["resolve_s"]
     args.out.parent.mkdir(parents=True, exist_ok=True)

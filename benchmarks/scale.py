@@ -2,7 +2,7 @@
 
 For each case (a scenario from ``benchmarks/generate.py``) and each method, one row: model size,
 load / build / hand-off / solve times, $/Mtok, the proven lower bound and gap, peak memory, and the
-margin over a planner's greedy spreadsheet plan (``optimizer.solve.greedy``). Methods:
+margin over a planner's greedy spreadsheet plan (``optimizer.solver.greedy``). Methods:
 
 - ``full``: the whole MILP of all candidates (up to ``--full-max-sites``; beyond that it does not
   fit a 2-core machine's time, which is the point of the next method);
@@ -42,19 +42,34 @@ sys.path.insert(0, str(HERE))
 
 from generate import generate_scenario  # noqa: E402
 
-from optimizer.solve.greedy import GreedyError, evaluate_greedy, greedy_choice  # noqa: E402
-from optimizer.model import build_model  # noqa: E402
-from optimizer.inputs.scenario import load_scenario  # noqa: E402
 from optimizer.analysis.screening import screened_solve  # noqa: E402
-from optimizer.solve.milp import ModelSize, SolveError, solve  # noqa: E402
 from optimizer.constants import usd_per_mtok  # noqa: E402
+from optimizer.inputs.scenario import load_scenario  # noqa: E402
+from optimizer.model import build_model  # noqa: E402
+from optimizer.solver.greedy import GreedyError, evaluate_greedy, greedy_choice  # noqa: E402
+from optimizer.solver.milp import ModelSize, SolveError, solve  # noqa: E402
 
 METHODS = ("full", "screened")
 COLUMNS = {
-    "sites": "sites", "days": "days", "method": "method", "variables": "variables", "integers": "integers",
-    "constraints": "rows", "nonzeros": "nonzeros", "load_s": "load s", "bound_s": "bound s", "build_s": "build s", "handoff_s": "hand-off s",
-    "solve_s": "solve s", "total_s": "total s", "build_share_of_solve": "build/solve", "build_s_per_mnz": "build s/M nz",
-    "usd_per_mtok": "$/Mtok", "gap": "gap", "peak_gb": "peak GB", "greedy_usd_per_mtok": "greedy $/Mtok",
+    "sites": "sites",
+    "days": "days",
+    "method": "method",
+    "variables": "variables",
+    "integers": "integers",
+    "constraints": "rows",
+    "nonzeros": "nonzeros",
+    "load_s": "load s",
+    "bound_s": "bound s",
+    "build_s": "build s",
+    "handoff_s": "hand-off s",
+    "solve_s": "solve s",
+    "total_s": "total s",
+    "build_share_of_solve": "build/solve",
+    "build_s_per_mnz": "build s/M nz",
+    "usd_per_mtok": "$/Mtok",
+    "gap": "gap",
+    "peak_gb": "peak GB",
+    "greedy_usd_per_mtok": "greedy $/Mtok",
     "below_greedy": "below greedy",
 }
 
@@ -64,8 +79,12 @@ def _peak_gb() -> float:
 
 
 def _size_columns(size: ModelSize) -> dict:
-    return {"variables": size.variables, "integers": size.integers, "constraints": size.constraints,
-            "nonzeros": size.nonzeros}
+    return {
+        "variables": size.variables,
+        "integers": size.integers,
+        "constraints": size.constraints,
+        "nonzeros": size.nonzeros,
+    }
 
 
 def _full(scenario) -> dict:
@@ -75,15 +94,23 @@ def _full(scenario) -> dict:
         result = solve(fm, scenario.solver, scenario.objective)
     except SolveError as error:
         # no plan within the time limit is a result too: its size, build and solve times still count
-        return {**_size_columns(error.size), "build_s": fm.build_s, "solve_s": time.perf_counter() - started,
-                "status": f"no plan: {error}"}
+        return {
+            **_size_columns(error.size),
+            "build_s": fm.build_s,
+            "solve_s": time.perf_counter() - started,
+            "status": f"no plan: {error}",
+        }
     lower = result.cost_lower_bound_musd_per_yr
     return {
-        **_size_columns(result.size), "build_s": fm.build_s, "handoff_s": result.handoff_s, "solve_s": result.solve_s,
+        **_size_columns(result.size),
+        "build_s": fm.build_s,
+        "handoff_s": result.handoff_s,
+        "solve_s": result.solve_s,
         "usd_per_mtok": usd_per_mtok(result.cost_musd_per_yr, result.delivered_ptok_per_yr),
         "lower_usd_per_mtok": usd_per_mtok(lower, result.delivered_ptok_per_yr),
-        "gap": (result.cost_musd_per_yr - lower) / result.cost_musd_per_yr, "status": result.status,
-        "sites_built": int(sum(round(v.value or 0) for v in fm.model.build.values())),
+        "gap": (result.cost_musd_per_yr - lower) / result.cost_musd_per_yr,
+        "status": result.status,
+        "sites_built": int(sum(round(v.value or 0) for v in fm.infrastructure.build.values())),
     }
 
 
@@ -93,12 +120,19 @@ def _screened(scenario) -> dict:
     delivered = result.delivered_ptok_per_yr
     return {
         # sizes and build/solve times are the planning MILP's; the bound's time is its own column
-        **_size_columns(result.size), "bound_s": plan.bound_s, "build_s": plan.fm.build_s,
-        "handoff_s": result.handoff_s, "solve_s": result.solve_s,
+        **_size_columns(result.size),
+        "bound_s": plan.bound_s,
+        "build_s": plan.fm.build_s,
+        "handoff_s": result.handoff_s,
+        "solve_s": result.solve_s,
         "usd_per_mtok": usd_per_mtok(plan.upper_musd_per_yr, delivered),
-        "lower_usd_per_mtok": usd_per_mtok(plan.lower_musd_per_yr, delivered), "gap": plan.gap,
-        "status": result.status, "sites_built": int(sum(round(v.value or 0) for v in plan.fm.model.build.values())),
-        "planned_sites": len(plan.planned_sites), "shortlist": len(plan.shortlist), "pricing_rounds": plan.rounds,
+        "lower_usd_per_mtok": usd_per_mtok(plan.lower_musd_per_yr, delivered),
+        "gap": plan.gap,
+        "status": result.status,
+        "sites_built": int(sum(round(v.value or 0) for v in plan.fm.infrastructure.build.values())),
+        "planned_sites": len(plan.planned_sites),
+        "shortlist": len(plan.shortlist),
+        "pricing_rounds": plan.rounds,
         "priced_batch_variables": plan.priced_variables,
     }
 
@@ -136,16 +170,23 @@ def _run_in_child(path: Path, method: str) -> dict:
 
 
 def _cases(sites: list[int], days: list[int], full_max_sites: int) -> list[tuple[int, int, str]]:
-    return [(n, d, method) for n in sites for d in days for method in METHODS
-            if method != "full" or n <= full_max_sites]
+    return [
+        (n, d, method) for n in sites for d in days for method in METHODS if method != "full" or n <= full_max_sites
+    ]
 
 
 def _table(frame: pd.DataFrame) -> Table:
     table = Table(title=f"scale benchmark — {platform.processor() or platform.machine()}, {os.cpu_count()} cores")
     for label in COLUMNS.values():
         table.add_column(label, justify="right")
-    formats = {"usd_per_mtok": "{:.4f}", "greedy_usd_per_mtok": "{:.4f}", "gap": "{:.2%}", "below_greedy": "{:.1%}",
-               "build_share_of_solve": "{:.0%}", "peak_gb": "{:.1f}"}
+    formats = {
+        "usd_per_mtok": "{:.4f}",
+        "greedy_usd_per_mtok": "{:.4f}",
+        "gap": "{:.2%}",
+        "below_greedy": "{:.1%}",
+        "build_share_of_solve": "{:.0%}",
+        "peak_gb": "{:.1f}",
+    }
     for _, row in frame.iterrows():
         cells = []
         for column in COLUMNS:
@@ -197,8 +238,10 @@ def main() -> None:
         with console.status(f"{n_sites} sites, {days} days: {method}"):
             row = {"sites": n_sites, "days": days, "method": method, **_run_in_child(path, method)}
         rows.append(row)
-        console.print(f"{n_sites} sites, {days} days, {method}: {row.get('status')}, "
-                      f"{row.get('total_s', float('nan')):.0f} s, gap {row.get('gap', float('nan')):.2%}")
+        console.print(
+            f"{n_sites} sites, {days} days, {method}: {row.get('status')}, "
+            f"{row.get('total_s', float('nan')):.0f} s, gap {row.get('gap', float('nan')):.2%}"
+        )
         _write_rows(pd.DataFrame(rows), args.out)
     console.print(_table(pd.DataFrame(rows)))
     console.print(f"written {args.out}")

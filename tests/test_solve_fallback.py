@@ -16,14 +16,14 @@ from pathlib import Path
 import highspy
 import pytest
 
-import optimizer.solve.milp as solve_module
-from optimizer.solve.greedy import evaluate_greedy, greedy_choice
+import optimizer.solver.milp as solve_module
+from optimizer.analysis.resolve import WhatIf
+from optimizer.constants import usd_per_mtok
+from optimizer.inputs.scenario import load_scenario
 from optimizer.model import build_model
 from optimizer.outputs.plan import build_plan
-from optimizer.analysis.resolve import WhatIf
-from optimizer.inputs.scenario import load_scenario
-from optimizer.solve.milp import SolveError, solve
-from optimizer.constants import usd_per_mtok
+from optimizer.solver.greedy import evaluate_greedy, greedy_choice
+from optimizer.solver.milp import SolveError, solve
 from tests.tiny import TOKENS_PER_RACK_YR, write_tiny
 
 BASE = Path(__file__).resolve().parents[1] / "data" / "scenarios" / "base.yaml"
@@ -71,7 +71,7 @@ def _at_once(real, *args, **kwargs):
 
 
 def _without_time(monkeypatch, *steps: str) -> None:
-    """The solve ``steps`` of optimizer.solve.milp get no time at all: HiGHS stops them at once, without a plan."""
+    """The solve ``steps`` of optimizer.solver.milp get no time at all: HiGHS stops them at once, without a plan."""
     for name in steps:
         monkeypatch.setattr(solve_module, name, partial(_at_once, getattr(solve_module, name)))
 
@@ -89,6 +89,9 @@ def highs_without_a_plan(monkeypatch):
     _without_time(monkeypatch, "_restricted_plan", "_full_milp")
 
 
+# slow lane: a second solve of the default scenario (~25 s); the default lane solves it once per session
+# through the CLI (tests/conftest.py) and tests the time limit and fallbacks on tiny scenarios
+@pytest.mark.slow
 def test_readme_quick_line_returns_a_plan():
     """`aifactory solve data/scenarios/base.yaml --mip-gap 0.02 --time-limit 30` (the solve itself;
     the CLI adds loading and writing): a plan, in time, its gap measured from a proven bound."""
@@ -101,6 +104,9 @@ def test_readme_quick_line_returns_a_plan():
     build_plan(fm, result)
 
 
+# slow lane: builds the default scenario's model a second time (~12 s); the default lane meets the greedy
+# fallback on tiny scenarios below
+@pytest.mark.slow
 def test_default_scenario_without_time_for_highs_gets_the_greedy_plan(highs_without_time):
     """The quick line on a machine too busy for the LP relaxation: the greedy plan, its gap measured
     from the bound the column bounds alone give (0: no LP bound either)."""
@@ -113,7 +119,8 @@ def test_default_scenario_without_time_for_highs_gets_the_greedy_plan(highs_with
 
 
 def test_without_a_plan_of_highs_the_greedy_plan_is_returned_with_its_gap_to_the_lp_bound(
-        tmp_path, highs_without_a_plan):
+    tmp_path, highs_without_a_plan
+):
     scenario = load_scenario(write_tiny(tmp_path))
     fm, result = _solved(scenario)
     assert result.plan_source == "greedy"
@@ -164,7 +171,7 @@ def test_a_solve_leaves_highs_options_and_integrality_as_it_found_them(tmp_path)
     """A re-solve's relax-and-fix relaxes integrality, holds columns, moves the gap and the time
     limit: all of it is back afterwards."""
     what_if = WhatIf(load_scenario(write_tiny(tmp_path)))
-    h = what_if.cm.highs
+    h = what_if.session.highs
     options = ("mip_rel_gap", "mip_abs_gap", "time_limit", "objective_target")
     before = {name: h.getOptionValue(name)[1] for name in options}
     lp = h.getLp()

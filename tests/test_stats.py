@@ -7,10 +7,10 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from optimizer.cli import app
-from optimizer.model import build_model
 from optimizer.inputs.scenario import load_scenario
-from optimizer.solve.milp import compile_to_highs
-from optimizer.solve.stats import model_stats
+from optimizer.model import build_model
+from optimizer.solver.session import SolverSession
+from optimizer.solver.stats import model_stats
 from tests.tiny import GRID, write_tiny
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "data" / "scenarios"
@@ -18,7 +18,7 @@ SCENARIOS = Path(__file__).resolve().parents[1] / "data" / "scenarios"
 
 def _stats(path):
     scenario = load_scenario(path)
-    return model_stats(compile_to_highs(build_model(scenario), scenario.solver))
+    return model_stats(SolverSession.compile(build_model(scenario), scenario.solver))
 
 
 def test_default_scenario_is_within_the_documented_range():
@@ -44,8 +44,9 @@ def test_a_table_that_leaves_the_range_is_named(tmp_path):
     dawn = [0.0] * 6 + [1e-7] + [0.5] * 10 + [0.0] * 7
     path = write_tiny(tmp_path / "in", techs=[GRID, solar], hourly={"solar_cf": dawn})
     warnings = _stats(path).outside_range()
-    assert any("'generation_within_available_capacity': matrix values 1e-07" in w and "hourly.csv.gz" in w
-               for w in warnings), warnings
+    assert any(
+        "'generation_within_available_capacity': matrix values 1e-07" in w and "hourly.csv.gz" in w for w in warnings
+    ), warnings
     result = CliRunner().invoke(app, ["solve", str(path), "--out", str(tmp_path / "plan")])
     assert result.exit_code == 0, result.output
     assert "numerics:" in result.output and "hourly.csv.gz" in result.output

@@ -28,20 +28,24 @@ import pandas as pd
 import pyomo.environ as pyo
 from pyomo.common.errors import InfeasibleConstraintException
 
-from optimizer.inputs.cooling import hourly_pue_wue
+from optimizer.constants import (
+    HOURS_PER_YEAR,
+    KG_PER_T,
+    KW_PER_MW,
+    LITRES_PER_ML,
+    TOKENS_PER_MTOK,
+    TOKENS_PER_PTOK,
+    USD_PER_MUSD,
+    crf,
+    usd_per_mtok,
+)
+from optimizer.inputs.derived import SITE_ONLY_KINDS, DerivedInputs, bridge_share
+from optimizer.inputs.scenario import Scenario
 from optimizer.model import FactoryModel, build_model
-from optimizer.model.applications import reachable_routes
-from optimizer.model.chips import available_chips, rack_capex_musd
-from optimizer.model.core import LAYERS, site_it_limit_mw
-from optimizer.model.energy import MMBTU_PER_MWH_PER_BTU_PER_KWH, allowed_techs, bridge_share, grid_wait_yr
-from optimizer.model.workloads import tokens_ptok_per_rack_hour
-from optimizer.inputs.scenario import HOURS_PER_YEAR, Scenario
-from optimizer.solve.milp import SolveError, SolveResult, solve
-from optimizer.constants import KW_PER_MW, TOKENS_PER_PTOK, USD_PER_MUSD, crf, usd_per_mtok
+from optimizer.solver.milp import SolveError, SolveResult, solve
 
 #: PUE a planner assumes before the cooling is chosen (hyperscale campuses report 1.1 to 1.2)
 TYPICAL_PUE = 1.2
-LITRES_PER_ML = 1e6
 #: racks within this of a whole number count as that number (split demand sums in floating point)
 RACK_TOLERANCE = 1e-9
 #: demand left unplaced below this share counts as placed (floating-point remainder)
@@ -115,7 +119,7 @@ def _it_mw_by_site(scenario: Scenario, racks: pd.Series) -> pd.Series:
 def _grid_usd_per_mwh(scenario: Scenario) -> pd.Series:
     """Each site's mean grid price over the year, its carbon price and its connection per MWh."""
     profiles = scenario.tables["profiles"]
-    carbon_usd_per_kg = scenario.constraints.carbon_price_usd_per_t / 1000.0
+    carbon_usd_per_kg = scenario.constraints.carbon_price_usd_per_t / KG_PER_T
     energy = _weighted_mean_by_site(
         profiles["grid_price_usd_per_mwh"] + carbon_usd_per_kg * profiles["grid_co2_kg_per_mwh"], scenario
     )
@@ -125,26 +129,28 @@ def _grid_usd_per_mwh(scenario: Scenario) -> pd.Series:
     return (energy + connection * KW_PER_MW / HOURS_PER_YEAR).reindex(scenario.tables["sites"].index)
 
 
-def _firm_power(scenario: Scenario, allowed: pd.DataFrame) -> pd.DataFrame:
+def _firm_power(inputs: DerivedInputs) -> pd.DataFrame:
     """The firm on-site plant (thermal or nuclear) with the lowest $/MWh each site may build in time.
 
     Columns: tech_id; capacity_usd_per_mwh (capital and fixed O&M over its output at full
     availability); running_usd_per_mwh (fuel, variable O&M, carbon); acres_per_mw_load (land per
     MW of load it carries). All NaN where no firm plant may be built.
     """
+    scenario = inputs.scenario
     techs, sites = scenario.tables["power_techs"], scenario.tables["sites"]
-    firm = techs[techs["kind"].isin(["thermal", "nuclear"])]
+    firm = techs[techs["kind"].isin(SITE_ONLY_KINDS)]
     capital_usd_per_kw_yr = _annualised(scenario, firm["capex_usd_per_kw"], firm["life_yr"], firm["fom_usd_per_kw_yr"])
     capacity = capital_usd_per_kw_yr * KW_PER_MW / (HOURS_PER_YEAR * firm["availability"])
-    own_price = firm["fuel_price_usd_per_mmbtu"]
-    fuel_usd_per_mmbtu = pd.DataFrame(
-        {g: sites["gas_price_usd_per_mmbtu"] if fuel == "gas" else own_price[g] for g, fuel in firm["fuel"].items()},
+    # fuel as the model prices it, plus the carbon price on the fuel's direct CO2
+    fuel_usd_per_mwh = pd.DataFrame(
+        {g: [inputs.fuel_usd_per_mwh.get((s, g), 0.0) for s in sites.index] for g in firm.index},
         index=sites.index,
         dtype=float,
-    ).fillna(0.0)
-    carbon_usd_per_mmbtu = scenario.constraints.carbon_price_usd_per_t * firm["co2_kg_per_mmbtu"] / 1000.0
-    mmbtu_per_mwh = firm["heat_rate_btu_per_kwh"].fillna(0.0) * MMBTU_PER_MWH_PER_BTU_PER_KWH
-    running = (fuel_usd_per_mmbtu + carbon_usd_per_mmbtu) * mmbtu_per_mwh + firm["vom_usd_per_mwh"]
+    )
+    co2_t_per_mwh = pd.Series(inputs.fuel_co2_t_per_mwh, dtype=float).reindex(firm.index, fill_value=0.0)
+    carbon_usd_per_mwh = scenario.constraints.carbon_price_usd_per_t * co2_t_per_mwh
+    running = fuel_usd_per_mwh + carbon_usd_per_mwh + firm["vom_usd_per_mwh"]
+    allowed = inputs.allowed_techs
     allowed_running = running.where(allowed[firm.index]).stack().dropna().rename_axis(["site_id", "tech_id"])
     tech = allowed_running.index.get_level_values("tech_id")
     options = pd.DataFrame(
@@ -163,11 +169,13 @@ def _firm_power(scenario: Scenario, allowed: pd.DataFrame) -> pd.DataFrame:
 def _site_fixed_musd_per_yr(scenario: Scenario) -> pd.Series:
     """Site development (annualised) and the return forgone on the land, as the model counts them."""
     sites, wacc = scenario.tables["sites"], scenario.finance.wacc
-    development_usd = scenario.facility("site_development_usd") * crf(wacc, scenario.facility("site_development_life_yr"))
+    development_usd = scenario.facility("site_development_usd") * crf(
+        wacc, scenario.facility("site_development_life_yr")
+    )
     return (development_usd + sites["land_acres"] * sites["land_price_usd_per_acre"] * wacc) / USD_PER_MUSD
 
 
-def site_ranking(scenario: Scenario) -> pd.DataFrame:
+def site_ranking(inputs: DerivedInputs) -> pd.DataFrame:
     """Candidate sites, lowest levelised $/MWh (of facility energy) first.
 
     The energy price is the grid's where the grid is there by the online-by year. Where it comes
@@ -177,18 +185,17 @@ def site_ranking(scenario: Scenario) -> pd.DataFrame:
     (sites outside ``constraints.allowed_sites`` left the scenario when it loaded). The fixed
     costs are spread over the energy of the IT load its land could host, at a typical PUE.
     """
-    allowed = allowed_techs(scenario)
-    techs, finance = scenario.tables["power_techs"], scenario.finance
-    grid_id = techs.index[techs["kind"] == "grid"][0]
-    wait = grid_wait_yr(scenario)
+    scenario = inputs.scenario
+    allowed, grid_id, wait = inputs.allowed_techs, inputs.grid_tech, inputs.grid_wait_yr
+    finance = scenario.finance
     share = wait.map(lambda years: bridge_share(years, finance.horizon_yr, finance.wacc))
-    grid, firm = _grid_usd_per_mwh(scenario), _firm_power(scenario, allowed)
+    grid, firm = _grid_usd_per_mwh(scenario), _firm_power(inputs)
     grid_on_time = allowed[grid_id] & (wait == 0)
     grid_late = allowed[grid_id] & (wait > 0)
     bridged = firm["capacity_usd_per_mwh"] + share * firm["running_usd_per_mwh"] + (1.0 - share) * grid
     firm_only = firm["capacity_usd_per_mwh"] + firm["running_usd_per_mwh"]
     energy = pd.Series(np.select([grid_on_time, grid_late], [grid, bridged], firm_only), index=grid.index)
-    land_it_mw = pd.Series(site_it_limit_mw(scenario))
+    land_it_mw = pd.Series(inputs.it_limit_mw)
     fixed = _site_fixed_musd_per_yr(scenario)
     table = pd.DataFrame(
         {
@@ -208,19 +215,20 @@ def site_ranking(scenario: Scenario) -> pd.DataFrame:
 # ---- 2. chips -------------------------------------------------------------------------------
 
 
-def chip_ranking(scenario: Scenario, usd_per_mwh: float) -> pd.DataFrame:
+def chip_ranking(inputs: DerivedInputs, usd_per_mwh: float) -> pd.DataFrame:
     """(workload, chip) pairs, cheapest per token first within each workload.
 
     A rack costs its annualised price and fixed O&M plus its facility energy at ``usd_per_mwh``
     (a typical PUE); only chips that ship by the online-by year and fit some cooling are ranked.
     """
+    scenario = inputs.scenario
     chips = scenario.tables["chips"]
     fits = chips["rack_power_kw"] <= scenario.tables["cooling"]["max_rack_kw"].max()
-    usable = [c for c in available_chips(scenario) if fits[c]]
-    capex_musd = pd.Series(rack_capex_musd(scenario))
+    usable = [c for c in inputs.chips_available if fits[c]]
+    capex_musd = pd.Series(inputs.rack_capex_musd)
     rack_musd_per_yr = _annualised(scenario, capex_musd, chips["life_yr"], capex_musd * chips["fom_pct_per_yr"] / 100.0)
     energy_musd_per_yr = chips["rack_power_kw"] / KW_PER_MW * HOURS_PER_YEAR * TYPICAL_PUE * usd_per_mwh / USD_PER_MUSD
-    rate = pd.Series(tokens_ptok_per_rack_hour(scenario), dtype=float).rename_axis(["chip_id", "workload_id"])
+    rate = pd.Series(inputs.tokens_ptok_per_rack_hour, dtype=float).rename_axis(["chip_id", "workload_id"])
     rate = rate[rate.index.get_level_values("chip_id").isin(usable) & (rate > 0)]
     annual_musd = (rack_musd_per_yr + energy_musd_per_yr).reindex(rate.index.get_level_values("chip_id")).to_numpy()
     ptok_per_rack_yr = rate.to_numpy() * HOURS_PER_YEAR
@@ -239,19 +247,21 @@ def chip_ranking(scenario: Scenario, usd_per_mwh: float) -> pd.DataFrame:
 # ---- 3. cooling -----------------------------------------------------------------------------
 
 
-def cooling_choice(scenario: Scenario, usd_per_mwh: pd.Series, rack_kw: float) -> pd.DataFrame:
+def cooling_choice(inputs: DerivedInputs, usd_per_mwh: pd.Series, rack_kw: float) -> pd.DataFrame:
     """The cheapest cooling at each site of ``usd_per_mwh`` that holds racks of ``rack_kw``.
 
     Cost per MW of IT and year: annualised capital and fixed O&M plus the facility energy of its
     annual mean PUE in the site's weather. Columns: cooling_id, max_rack_kw, mean_pue, peak_pue
     (sizes the power beyond the grid) and water_l_per_mw_yr (litres per MW of IT and year).
     """
+    scenario = inputs.scenario
     cooling = scenario.tables["cooling"]
     cooling = cooling[cooling["max_rack_kw"] >= rack_kw]
     if cooling.empty:
         raise GreedyError(f"no cooling holds the greedy's densest rack ({rack_kw:g} kW)")
-    profiles = scenario.tables["profiles"]
-    pue, wue = hourly_pue_wue(cooling, profiles[profiles.index.get_level_values("site_id").isin(usd_per_mwh.index)])
+    pue, wue = inputs.pue_wue
+    ranked = pue.index.get_level_values("site_id").isin(usd_per_mwh.index)
+    pue, wue = pue.loc[ranked, cooling.index], wue.loc[ranked, cooling.index]
     mean_pue = _weighted_mean_by_site(pue, scenario)
     capital_usd_per_mw_yr = KW_PER_MW * _annualised(
         scenario, cooling["capex_usd_per_kw_it"], cooling["life_yr"], cooling["fom_usd_per_kw_it_yr"]
@@ -308,7 +318,9 @@ class _Fill:
 
     def in_supply(self, site: str, chip: str) -> bool:
         """A rack of ``chip`` can still be had at the site: a new one, or room in a partly used one."""
-        return self.supply_racks[chip] >= 1 or self.racks.get((site, chip), 0) - self._assigned(site, chip) > RACK_TOLERANCE
+        if self.supply_racks[chip] >= 1:
+            return True
+        return self.racks.get((site, chip), 0) - self._assigned(site, chip) > RACK_TOLERANCE
 
     def room_racks(self, site: str, chip: str) -> float:
         """More racks of ``chip`` the site's room and the chip's remaining supply allow (whole racks)."""
@@ -359,12 +371,13 @@ def _place_demand(
     return left
 
 
-def _fill_sites(scenario: Scenario, sites: pd.DataFrame, chips: pd.DataFrame) -> _Fill:
+def _fill_sites(inputs: DerivedInputs, sites: pd.DataFrame, chips: pd.DataFrame) -> _Fill:
     """Each demand, tightest latency first, to the best-ranked site within reach until it is full."""
+    scenario = inputs.scenario
     table = scenario.tables["chips"]
     supply = (table["supply_limit_chips"] // table["chips_per_rack"]).fillna(np.inf)
-    fill = _Fill(sites["usable_it_mw"].to_dict(), supply.to_dict(), (table["rack_power_kw"] / KW_PER_MW).to_dict())
-    routes = pd.DataFrame(reachable_routes(scenario), columns=["site_id", "region_id", "workload_id"])
+    fill = _Fill(sites["usable_it_mw"].to_dict(), supply.to_dict(), inputs.rack_mw)
+    routes = pd.DataFrame(inputs.routes, columns=["site_id", "region_id", "workload_id"])
     routes = routes[routes["site_id"].isin(sites.index)]
     routes["rank"] = routes["site_id"].map({s: i for i, s in enumerate(sites.index)})
     reach = routes.sort_values("rank").groupby(["region_id", "workload_id"])["site_id"].agg(list).to_dict()
@@ -379,24 +392,31 @@ def _fill_sites(scenario: Scenario, sites: pd.DataFrame, chips: pd.DataFrame) ->
     return fill
 
 
-def greedy_choice(scenario: Scenario) -> GreedyChoice:
-    """The planner's spreadsheet: rank sites, pick chips and cooling, fill the sites (no solver)."""
+def greedy_choice(scenario: Scenario, inputs: DerivedInputs | None = None) -> GreedyChoice:
+    """The planner's spreadsheet: rank sites, pick chips and cooling, fill the sites (no solver).
+
+    ``inputs`` are the scenario's derived inputs (computed here unless the caller holds them).
+    """
+    inputs = inputs if inputs is not None else DerivedInputs(scenario)
     log: list[str] = []
-    sites = site_ranking(scenario)
+    sites = site_ranking(inputs)
     if sites.empty:
         raise GreedyError("no candidate site has grid or firm on-site power by the online-by year")
     best_usd_per_mwh = float(sites["usd_per_mwh"].iloc[0])
     log.append(f"sites ranked by levelised $/MWh: {_listing(sites['usd_per_mwh'])}")
-    chips = chip_ranking(scenario, best_usd_per_mwh)
+    chips = chip_ranking(inputs, best_usd_per_mwh)
     workloads = _demand_order(scenario).index.get_level_values("workload_id").unique()
     missing = [w for w in workloads if w not in chips.index.get_level_values("workload_id")]
     if missing:
         raise GreedyError(f"no chip available by the online-by year serves {', '.join(missing)}")
     first = chips.loc[list(workloads)].groupby(level="workload_id").head(1)
-    log += [f"cheapest chip for {w}: {c} at ${row['usd_per_ptok'] / 1e9:.4f}/Mtok" for (w, c), row in first.iterrows()]
-    sites = sites.join(cooling_choice(scenario, sites["usd_per_mwh"], float(first["rack_kw"].max())))
+    log += [
+        f"cheapest chip for {w}: {c} at ${row['usd_per_ptok'] * TOKENS_PER_MTOK / TOKENS_PER_PTOK:.4f}/Mtok"
+        for (w, c), row in first.iterrows()
+    ]
+    sites = sites.join(cooling_choice(inputs, sites["usd_per_mwh"], float(first["rack_kw"].max())))
     sites["usable_it_mw"] = usable_it_mw(scenario, sites)
-    fill = _fill_sites(scenario, sites, chips)
+    fill = _fill_sites(inputs, sites, chips)
     racks = pd.Series(fill.racks, dtype=int).rename_axis(["site_id", "chip_id"])
     racks = racks[racks > 0]
     built = [s for s in sites.index if s in racks.index.get_level_values("site_id")]
@@ -440,11 +460,15 @@ def _listing(values: pd.Series, shown: int = 5) -> str:
 def greedy_decisions(fm: FactoryModel, choice: GreedyChoice) -> list[tuple[pyo.Var, float]]:
     """Every greedy decision as (model variable, value): builds, coolings and racks (integer),
     racks per workload and deliveries (continuous); every site, chip and route, zero where unused."""
-    m = fm.model
-    decisions = [(m.build[s], float(s in choice.built)) for s in m.S]
-    decisions += [(m.cooling[s, k], float(choice.cooling.get(s) == k)) for s, k in m.site_cooling]
-    decisions += [(m.racks[s, c], float(choice.racks.get((s, c), 0))) for s, c in m.site_chips]
-    for var, values in ((m.assigned_racks, choice.assigned_racks), (m.delivered_ptok, choice.delivered_ptok)):
+    infrastructure = fm.infrastructure
+    decisions = [(var, float(s in choice.built)) for s, var in infrastructure.build.items()]
+    decisions += [(var, float(choice.cooling.get(s) == k)) for (s, k), var in infrastructure.cooling.items()]
+    decisions += [(var, float(choice.racks.get((s, c), 0))) for (s, c), var in fm.chips.racks.items()]
+    continuous = (
+        (fm.workloads.assigned_racks, choice.assigned_racks),
+        (fm.applications.delivered_ptok, choice.delivered_ptok),
+    )
+    for var, values in continuous:
         decisions += [(data, float(values.get(index, 0.0))) for index, data in var.items()]
     return decisions
 
@@ -504,17 +528,13 @@ def evaluate_greedy(scenario: Scenario, choice: GreedyChoice) -> GreedyResult:
             raise
         what = _what_the_greedy_did(scenario, choice)
         raise GreedyError(f"no power plan can operate the greedy plan: {what} ({error})") from error
-    m = fm.model
-    layer_musd = {
-        layer: float(sum(pyo.value(term.by_site[s]) for term in fm.shared.costs if term.layer == layer for s in m.S))
-        for layer in LAYERS
-    }
+    layer_musd = fm.shared.cost_by_layer_musd()
     ptok = result.delivered_ptok_per_yr
     return GreedyResult(
         usd_per_mtok=usd_per_mtok(result.cost_musd_per_yr, ptok),
         layer_usd_per_mtok={layer: usd_per_mtok(musd, ptok) for layer, musd in layer_musd.items()},
         sites_built=list(choice.built),
-        it_mw=float(sum(pyo.value(m.it_capacity_mw[s, k]) for s, k in m.site_cooling)),
+        it_mw=float(sum(pyo.value(var) for var in fm.infrastructure.it_capacity_mw.values())),
         fm=fm,
         result=result,
     )
