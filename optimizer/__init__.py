@@ -1,14 +1,36 @@
-"""AI-factory planner: sites, power, chips and cooling at the lowest cost per delivered token."""
+"""AI-factory planner: sites, power, chips and cooling at the lowest cost per delivered token.
 
-__all__ = ["Scenario", "ScenarioError", "load_scenario"]
+The package follows the data: ``inputs`` (scenario → derived inputs) → ``model`` (one module per
+layer) → ``solve`` (HiGHS) → ``verify`` and ``outputs`` (plan tables) → ``analysis`` (diagnosis,
+screening, re-solves, sweeps) → ``cli``. The names below are the entrance from Python; each is
+imported on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 __version__ = "0.1.0"
 
+#: the public entrance: name -> module that defines it
+API = {
+    "Scenario": "optimizer.inputs.scenario",
+    "ScenarioError": "optimizer.inputs.scenario",
+    "load_scenario": "optimizer.inputs.scenario",
+    "build_model": "optimizer.model",
+    "solve": "optimizer.solver.milp",
+    "SolveError": "optimizer.solver.milp",
+    "build_plan": "optimizer.outputs.plan",
+    "verify_plan": "optimizer.verify",
+    "WhatIf": "optimizer.analysis.resolve",
+}
+__all__ = sorted(API)
 
-def __getattr__(name: str):
+
+def __getattr__(name: str) -> Any:
     # imported on first use, so that the console script (optimizer.entry) starts, and catches a
     # Ctrl-C, before the model stack (pandas, geopandas, Pyomo) is loaded
-    if name in __all__:
-        from optimizer import scenario
-
-        return getattr(scenario, name)
+    if name in API:
+        return getattr(importlib.import_module(API[name]), name)
     raise AttributeError(f"module 'optimizer' has no attribute {name!r}")

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Optional
+from typing import NoReturn
 
 import pandas as pd
 import typer
@@ -23,12 +23,16 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from optimizer.outputs.compare import PlanComparison, PlanFolderError, compare_plans
 from optimizer.analysis.diagnose import diagnose
-from optimizer.outputs.fullyear import full_year_warning
+from optimizer.analysis.screening import screened_solve
+from optimizer.analysis.sweep import load_sweep, run_sweep
 from optimizer.inputs.geojson import GeoJSONError
-from optimizer.model import build_model
+from optimizer.inputs.safe_io import MAX_YAML_BYTES, UnsafeFileError, checked_file
+from optimizer.inputs.scenario import OBJECTIVE_MODES, Scenario, ScenarioError, check_options, load_scenario
+from optimizer.model import FactoryModel, build_model
+from optimizer.outputs.compare import PlanComparison, PlanFolderError, compare_plans
 from optimizer.outputs.folders import OutputFolderError, check_output_folder, write_folder
+from optimizer.outputs.fullyear import full_year_warning
 from optimizer.outputs.plan import Plan, PlanFailsVerification, build_plan
 from optimizer.outputs.plots import (
     PlotOptionError,
@@ -38,15 +42,14 @@ from optimizer.outputs.plots import (
     plot_map_html,
     plot_tornado,
 )
-from optimizer.inputs.safe_io import MAX_YAML_BYTES, UnsafeFileError, checked_file
-from optimizer.inputs.scenario import OBJECTIVE_MODES, ScenarioError, check_options, load_scenario
-from optimizer.analysis.screening import screened_solve
-from optimizer.solve.milp import SolveError, compile_to_highs, solve
-from optimizer.solve.stats import family_tables, model_stats
-from optimizer.analysis.sweep import load_sweep, run_sweep
+from optimizer.solver.milp import SolveError, SolveResult, solve
+from optimizer.solver.session import SolverSession
+from optimizer.solver.stats import family_tables, model_stats
 from optimizer.verify import verification_table, verify_plan
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Plan AI factories at the lowest cost per delivered token.")
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Plan AI factories at the lowest cost per delivered token."
+)
 console = Console()
 # soft_wrap: an error stays on one line in logs and CI, whatever the width
 err_console = Console(stderr=True, soft_wrap=True)
@@ -66,8 +69,15 @@ EXIT_NO_PLAN = 6
 EXIT_INTERRUPTED = 130
 
 #: errors that are the input's fault, reported as one line each
-INPUT_ERRORS = (ScenarioError, OutputFolderError, PlanFolderError, UnsafeFileError, GeoJSONError, PlotOptionError,
-                yaml.YAMLError)
+INPUT_ERRORS = (
+    ScenarioError,
+    OutputFolderError,
+    PlanFolderError,
+    UnsafeFileError,
+    GeoJSONError,
+    PlotOptionError,
+    yaml.YAMLError,
+)
 #: file-system errors in a planner's words
 OS_ERROR_WORDS = {
     errno.ENOSPC: "the disk is full",
@@ -93,7 +103,8 @@ def main(debug: bool = typer.Option(False, "--debug", help="show the Python trac
 
 def _os_error_line(error: OSError) -> str:
     where = error.filename or ""
-    words = OS_ERROR_WORDS.get(error.errno, error.strerror or str(error))
+    fallback = error.strerror or str(error)
+    words = OS_ERROR_WORDS.get(error.errno, fallback) if error.errno is not None else fallback
     return f"{where}: {words}" if where else words
 
 
@@ -120,8 +131,11 @@ def _one_line_errors(interrupted: str = "stopped; nothing written") -> Iterator[
     except Exception as error:  # a bug must still end in one line, not a traceback
         if _State.debug:
             raise
-        err_console.print(f"[red]internal error:[/red] {escape(type(error).__name__)}: {escape(' '.join(str(error).split()))} "
-                          "(run `aifactory --debug ...` for the traceback and report it)")
+        err_console.print(
+            f"[red]internal error:[/red] {escape(type(error).__name__)}: "
+            f"{escape(' '.join(str(error).split()))} "
+            "(run `aifactory --debug ...` for the traceback and report it)"
+        )
         raise typer.Exit(EXIT_INTERNAL) from None
 
 
@@ -146,7 +160,10 @@ def _headline(plan: Plan) -> Table:
         ("water", f"{s['water_l_per_mtok']:.3f} L/Mtok"),
         ("energy per token", f"{s['energy_j_per_token']:.3f} J"),
         ("representative days", f"{int(s['periods'])} ({int(s['slices'])} h)"),
-        ("  hourly RMSE solar / wind", f"{s['aggregation_rmse_solar_cf']:.2f} / {s['aggregation_rmse_wind_cf']:.2f} CF"),
+        (
+            "  hourly RMSE solar / wind",
+            f"{s['aggregation_rmse_solar_cf']:.2f} / {s['aggregation_rmse_wind_cf']:.2f} CF",
+        ),
         ("model build / hand-off / solve", f"{s['build_s']:.1f} / {s['handoff_s']:.1f} / {s['solve_s']:.1f} s"),
     ]
     if s["dinkelbach_iterations"]:
@@ -174,7 +191,9 @@ def _sites_table(plan: Plan) -> Table:
         mix = power[(power["site_id"] == row.site_id) & (power["capacity_mw"] >= MW_SHOWN)]
         sources = ", ".join(f"{r.tech_id} {r.capacity_mw:,.0f}" for r in mix.itertuples())
         skus = ", ".join(f"{r.chip_id} x{int(r.chips):,}" for r in chips[chips["site_id"] == row.site_id].itertuples())
-        table.add_row(row.site_id, row.cooling_id, f"{row.it_capacity_mw:,.0f}", skus, sources, f"{row.usd_per_mtok:.4f}")
+        table.add_row(
+            row.site_id, row.cooling_id, f"{row.it_capacity_mw:,.0f}", skus, sources, f"{row.usd_per_mtok:.4f}"
+        )
     return table
 
 
@@ -183,13 +202,14 @@ def solve_command(
     scenario_path: Path = typer.Argument(..., help="scenario YAML, e.g. data/scenarios/base.yaml"),
     out: Path = typer.Option(..., "--out", "-o", help="folder for the plan's CSV tables"),
     force: bool = typer.Option(False, "--force", help="replace an existing plan folder (written by aifactory)"),
-    objective: Optional[str] = typer.Option(None, help=f"override objective.mode: {' | '.join(OBJECTIVE_MODES)}"),
-    time_limit: Optional[float] = typer.Option(None, "--time-limit", help="solver time limit, s"),
-    mip_gap: Optional[float] = typer.Option(None, "--mip-gap", help="relative MIP gap, e.g. 0.005"),
-    threads: Optional[int] = typer.Option(None, help="HiGHS threads"),
-    log: Optional[bool] = typer.Option(None, "--log/--no-log", help="print the HiGHS log"),
+    objective: str | None = typer.Option(None, help=f"override objective.mode: {' | '.join(OBJECTIVE_MODES)}"),
+    time_limit: float | None = typer.Option(None, "--time-limit", help="solver time limit, s"),
+    mip_gap: float | None = typer.Option(None, "--mip-gap", help="relative MIP gap, e.g. 0.005"),
+    threads: int | None = typer.Option(None, help="HiGHS threads"),
+    log: bool | None = typer.Option(None, "--log/--no-log", help="print the HiGHS log"),
     screen: bool = typer.Option(
-        False, "--screen",
+        False,
+        "--screen",
         help="long site lists (serve_demand): bound every candidate by a relaxation, plan the sites it "
         "builds with the full model, report the gap over all candidates",
     ),
@@ -231,41 +251,63 @@ def solve_command(
     console.print(f"plan written to [bold]{escape(str(out))}[/bold]")
     if plan.summary["status"] != "optimal":
         if screen:
-            console.print(f"[yellow]proven within {plan.summary['mip_gap']:.2%} of the best plan over all candidates, "
-                          f"not the {scenario.solver.mip_gap:.2%} asked: the relaxation's bound or the time limit "
-                          "stopped it[/yellow]")
+            console.print(
+                f"[yellow]proven within {plan.summary['mip_gap']:.2%} of the best plan over all candidates, "
+                f"not the {scenario.solver.mip_gap:.2%} asked: the relaxation's bound or the time limit "
+                "stopped it[/yellow]"
+            )
         else:
-            console.print(f"[yellow]time limit reached: this plan is feasible and within {plan.summary['mip_gap']:.2%} "
-                          f"of the proven bound, not the {scenario.solver.mip_gap:.2%} asked[/yellow]")
+            console.print(
+                f"[yellow]time limit reached: this plan is feasible and within {plan.summary['mip_gap']:.2%} "
+                f"of the proven bound, not the {scenario.solver.mip_gap:.2%} asked[/yellow]"
+            )
         raise typer.Exit(EXIT_TIME_LIMIT_PLAN)
 
 
 def _full_year_line(plan: Plan) -> str:
     """The design run through all 8,760 hours against the representative days, by layer."""
     s = plan.summary
-    layers = ", ".join(f"{layer} {s[f'representative_{layer}_error_pct']:+.2f} %" for layer in ("energy", "chips", "infrastructure"))
-    return (f"full year: ${s['full_year_usd_per_mtok']:.4f}/Mtok with the design fixed over 8,760 hours "
-            f"(representative days {s['representative_error_pct']:+.2f} %: {layers}; re-checked in {s['full_year_check_s']:.1f} s)")
+    layers = ", ".join(
+        f"{layer} {s[f'representative_{layer}_error_pct']:+.2f} %" for layer in ("energy", "chips", "infrastructure")
+    )
+    return (
+        f"full year: ${s['full_year_usd_per_mtok']:.4f}/Mtok with the design fixed over 8,760 hours "
+        f"(representative days {s['representative_error_pct']:+.2f} %: {layers}; "
+        f"re-checked in {s['full_year_check_s']:.1f} s)"
+    )
 
 
-def _apply_command_line(scenario, objective: str | None, **solver_options) -> None:
-    """The command line's options over the YAML's, checked by the same rules."""
+def _apply_command_line(
+    scenario: Scenario,
+    objective: str | None,
+    *,
+    time_limit: float | None,
+    mip_gap: float | None,
+    threads: int | None,
+    log: bool | None,
+) -> None:
+    """The command line's options over the YAML's (those given), checked by the same rules."""
     if objective is not None:
         scenario.objective = replace(scenario.objective, mode=objective)
-    chosen = {name: value for name, value in solver_options.items() if value is not None}
-    renamed = {"time_limit": "time_limit_s"}
-    scenario.solver = replace(scenario.solver, **{renamed.get(k, k): v for k, v in chosen.items()})
+    solver = scenario.solver
+    scenario.solver = replace(
+        solver,
+        time_limit_s=solver.time_limit_s if time_limit is None else time_limit,
+        mip_gap=solver.mip_gap if mip_gap is None else mip_gap,
+        threads=solver.threads if threads is None else threads,
+        log=solver.log if log is None else log,
+    )
     check_options(scenario, "command line")
 
 
-def _solved(scenario):
+def _solved(scenario: Scenario) -> tuple[FactoryModel, SolveResult]:
     with console.status("building the model"):
         fm = build_model(scenario)
     with console.status(f"solving with HiGHS (limit {scenario.solver.time_limit_s:g} s)"):
         return fm, solve(fm, scenario.solver, scenario.objective)
 
 
-def _no_plan(error: SolveError, scenario) -> None:
+def _no_plan(error: SolveError, scenario: Scenario) -> NoReturn:
     """Say why there is no plan and leave with the exit code of its kind."""
     err_console.print(f"[red]no plan:[/red] {escape(str(error))}")
     if error.infeasible:
@@ -274,22 +316,29 @@ def _no_plan(error: SolveError, scenario) -> None:
     raise typer.Exit(EXIT_NO_PLAN)
 
 
-def _write_verified(plan: Plan, out: Path, scenario, force: bool) -> int:
+def _write_verified(plan: Plan, out: Path, scenario: Scenario, force: bool) -> int:
     """Write the plan whole, after the independent verifier has passed it in its staging folder;
     the number of checks passed. A plan that fails is not written (exit 4)."""
     with console.status("verifying the plan independently and writing it"):
         try:
-            plan.write(out, scenario, force=force, protected=scenario.input_folders(),
-                       say=lambda line: err_console.print(f"[yellow]note:[/yellow] {escape(line)}"))
+            plan.write(
+                out,
+                scenario,
+                force=force,
+                protected=scenario.input_folders(),
+                say=lambda line: err_console.print(f"[yellow]note:[/yellow] {escape(line)}"),
+            )
         except PlanFailsVerification as error:
             for line in error.messages:
                 err_console.print(f"[red]violation:[/red] {escape(line)}")
-            err_console.print(f"[red]error:[/red] the plan fails its own verification; nothing written to {escape(str(out))}")
+            err_console.print(
+                f"[red]error:[/red] the plan fails its own verification; nothing written to {escape(str(out))}"
+            )
             raise typer.Exit(EXIT_VIOLATION) from None
     return plan.checks_passed
 
 
-def _screened(scenario):
+def _screened(scenario: Scenario) -> tuple[FactoryModel, SolveResult]:
     """The screened plan (optimizer.analysis.screening) as a model and a result whose gap and lower bound
     hold over every candidate site, not only the planned ones."""
     with console.status("screening: bounding every candidate site") as status:
@@ -301,7 +350,9 @@ def _screened(scenario):
     )
     within = screened.gap <= scenario.solver.mip_gap
     result = replace(
-        screened.result, status="optimal" if within else "time_limit_feasible", mip_gap=screened.gap,
+        screened.result,
+        status="optimal" if within else "time_limit_feasible",
+        mip_gap=screened.gap,
         cost_lower_bound_musd_per_yr=screened.lower_musd_per_yr,
     )
     return screened.fm, result
@@ -313,7 +364,7 @@ def _print_input_error(error: Exception) -> None:
         err_console.print(f"[red]input error:[/red] {escape(line)}")
 
 
-def _interrupted(what: str) -> None:
+def _interrupted(what: str) -> NoReturn:
     """Ctrl-C: say so and leave at once. The solver may still be inside an LP on its own thread;
     ``os._exit`` ends the process without waiting for it (outputs are written whole or not at all)."""
     err_console.print(f"[yellow]interrupted:[/yellow] {escape(what)}")
@@ -322,7 +373,7 @@ def _interrupted(what: str) -> None:
     os._exit(EXIT_INTERRUPTED)
 
 
-def _explain(scenario) -> None:
+def _explain(scenario: Scenario) -> None:
     """Print why a scenario has no plan (the elastic re-solves of optimizer.analysis.diagnose)."""
     try:
         with console.status("finding which limits must move (two elastic re-solves)"):
@@ -351,7 +402,7 @@ def diagnose_command(
 @app.command("stats")
 def stats_command(
     scenario_path: Path = typer.Argument(..., help="scenario YAML"),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="write the per-family ranges to this CSV"),
+    out: Path | None = typer.Option(None, "--out", "-o", help="write the per-family ranges to this CSV"),
 ) -> None:
     """Build a scenario's model and print its size and coefficient ranges (matrix, costs, bounds,
     right-hand sides) against the documented range, with the widest constraint and variable families."""
@@ -359,18 +410,25 @@ def stats_command(
         scenario = load_scenario(scenario_path)
         with console.status("building and compiling the model"):
             fm = build_model(scenario)
-            cm = compile_to_highs(fm, scenario.solver)
-    stats = model_stats(cm)
-    size = cm.size
-    console.print(f"{scenario.name}: {size.variables:,} variables ({size.integers:,} integer), "
-                  f"{size.constraints:,} constraints, {size.nonzeros:,} nonzeros; built in {fm.build_s:.1f} s, "
-                  f"handed to HiGHS in {cm.handoff_s:.1f} s")
+            session = SolverSession.compile(fm, scenario.solver)
+    stats = model_stats(session)
+    size = session.size
+    console.print(
+        f"{scenario.name}: {size.variables:,} variables ({size.integers:,} integer), "
+        f"{size.constraints:,} constraints, {size.nonzeros:,} nonzeros; built in {fm.build_s:.1f} s, "
+        f"handed to HiGHS in {session.handoff_s:.1f} s"
+    )
     overall = Table(title="Magnitudes of non-zero values (absolute)", header_style="bold")
     for column in ("quantity", "smallest", "largest", "documented range", "within"):
         overall.add_column(column, justify="left" if column == "quantity" else "right")
     for quantity, row in stats.overall.iterrows():
-        overall.add_row(quantity, f"{row['min_abs']:.3g}", f"{row['max_abs']:.3g}",
-                        f"{row['documented_min']:g} .. {row['documented_max']:g}", "yes" if row["within"] else "[red]NO[/red]")
+        overall.add_row(
+            quantity,
+            f"{row['min_abs']:.3g}",
+            f"{row['max_abs']:.3g}",
+            f"{row['documented_min']:g} .. {row['documented_max']:g}",
+            "yes" if row["within"] else "[red]NO[/red]",
+        )
     wide = Console(width=max(console.width, 170))  # family names and tables on one line, in a log too
     wide.print(overall)
     families = pd.concat([stats.rows.assign(kind="constraint"), stats.columns.assign(kind="variable")])
@@ -379,8 +437,14 @@ def stats_command(
     for column in ("family", "kind", "count", "matrix |a|", "spread", "input tables"):
         widest.add_column(column, justify="right" if column in ("count", "spread") else "left")
     for family, row in families.sort_values("spread", ascending=False).head(WIDEST_SHOWN).iterrows():
-        widest.add_row(family, row["kind"], f"{int(row['count']):,}", f"{row['matrix_min']:.3g} .. {row['matrix_max']:.3g}",
-                       f"{row['spread']:.3g}", family_tables(family))
+        widest.add_row(
+            family,
+            row["kind"],
+            f"{int(row['count']):,}",
+            f"{row['matrix_min']:.3g} .. {row['matrix_max']:.3g}",
+            f"{row['spread']:.3g}",
+            family_tables(family),
+        )
     wide.print(widest)
     for warning in stats.outside_range():
         console.print(f"[yellow]outside the documented range:[/yellow] {escape(warning)}")
@@ -410,7 +474,9 @@ def verify_command(
     constraint with its worst margin, the costs and $/Mtok recomputed. Exits 4 on any violation."""
     with _one_line_errors("verification stopped"), console.status(f"re-checking {plan}"):
         if not plan.is_dir():
-            raise PlanFolderError(f"{plan}: plan folder not found" if not plan.exists() else f"{plan}: is a file, not a folder")
+            raise PlanFolderError(
+                f"{plan}: plan folder not found" if not plan.exists() else f"{plan}: is a file, not a folder"
+            )
         verification = verify_plan(plan)
     # wide enough for ids and rules on one line, even when the output is a file or a CI log
     Console(width=max(console.width, 170)).print(verification_table(verification))
@@ -438,16 +504,39 @@ def _comparison_tables(comparison: PlanComparison, name_a: str, name_b: str) -> 
     for column in ("figure", "A", "B", "change", "change %"):
         headline.add_column(column, justify="left" if column == "figure" else "right")
     for row in comparison.headline.itertuples(index=False):
-        headline.add_row(row.figure, _number(row.a), _number(row.b), _number(row.change),
-                         "" if pd.isna(row.change_pct) else f"{row.change_pct:+.2f} %")
+        headline.add_row(
+            row.figure,
+            _number(row.a),
+            _number(row.b),
+            _number(row.change),
+            "" if pd.isna(row.change_pct) else f"{row.change_pct:+.2f} %",
+        )
     tables = [headline]
     sections = (
-        ("Sites that changed", comparison.sites, {
-            "site_id": "site", "built_a": "built A", "built_b": "built B", "it_mw_a": "IT MW A", "it_mw_b": "IT MW B",
-            "change_mw": "change", "cooling_id_a": "cooling A", "cooling_id_b": "cooling B"}),
-        ("Power capacity that changed (MW)", comparison.capacities, {
-            "site_id": "site", "tech_id": "source", "mw_a": "A", "mw_b": "B", "change_mw": "change"}),
-        ("Accelerators that changed", comparison.chips, {"chip_id": "SKU", "chips_a": "A", "chips_b": "B", "change": "change"}),
+        (
+            "Sites that changed",
+            comparison.sites,
+            {
+                "site_id": "site",
+                "built_a": "built A",
+                "built_b": "built B",
+                "it_mw_a": "IT MW A",
+                "it_mw_b": "IT MW B",
+                "change_mw": "change",
+                "cooling_id_a": "cooling A",
+                "cooling_id_b": "cooling B",
+            },
+        ),
+        (
+            "Power capacity that changed (MW)",
+            comparison.capacities,
+            {"site_id": "site", "tech_id": "source", "mw_a": "A", "mw_b": "B", "change_mw": "change"},
+        ),
+        (
+            "Accelerators that changed",
+            comparison.chips,
+            {"chip_id": "SKU", "chips_a": "A", "chips_b": "B", "change": "change"},
+        ),
     )
     for title, frame, columns in sections:
         table = Table(title=title if len(frame) else f"{title}: none", header_style="bold")
@@ -471,15 +560,20 @@ def compare_command(
         console.print(table)
 
 
-
 @app.command("plot")
 def plot_command(
     folder: Path = typer.Argument(..., help="plan folder (aifactory solve) or sweep folder (aifactory sweep)"),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="folder for the pictures (default: FOLDER/plots)"),
-    force: bool = typer.Option(False, "--force", help="replace an existing --out plots folder (FOLDER/plots always is)"),
-    site: Optional[str] = typer.Option(None, help="site for the dispatch chart (default: the largest)"),
-    period: Optional[int] = typer.Option(None, help="representative day for the dispatch chart (default: the most common)"),
-    boundaries: Optional[Path] = typer.Option(None, help="boundary file for the map (default: US states from bokeh_sampledata)"),
+    out: Path | None = typer.Option(None, "--out", "-o", help="folder for the pictures (default: FOLDER/plots)"),
+    force: bool = typer.Option(
+        False, "--force", help="replace an existing --out plots folder (FOLDER/plots always is)"
+    ),
+    site: str | None = typer.Option(None, help="site for the dispatch chart (default: the largest)"),
+    period: int | None = typer.Option(
+        None, help="representative day for the dispatch chart (default: the most common)"
+    ),
+    boundaries: Path | None = typer.Option(
+        None, help="boundary file for the map (default: US states from bokeh_sampledata)"
+    ),
     metric: str = typer.Option("usd_per_mtok", help="sweep.csv column the tornado chart ranks parameters by"),
 ) -> None:
     """Draw a plan (map.png, map.html, cost_by_site.png, dispatch.png) or a sweep (tornado.png and
@@ -488,9 +582,14 @@ def plot_command(
         is_sweep = (folder / "sweep.csv").is_file()
         if not is_sweep and not (folder / "summary.csv").is_file():
             raise PlanFolderError(f"{folder}: neither a plan folder (summary.csv) nor a sweep folder (sweep.csv)")
-        target = check_output_folder(out or folder / "plots", "plots", protected=[folder / "scenario"],
-                                     force=force or out is None)
-        names = ["tornado.png", "sensitivity.csv"] if is_sweep else ["map.png", "map.html", "cost_by_site.png", "dispatch.png"]
+        target = check_output_folder(
+            out or folder / "plots", "plots", protected=[folder / "scenario"], force=force or out is None
+        )
+        names = (
+            ["tornado.png", "sensitivity.csv"]
+            if is_sweep
+            else ["map.png", "map.html", "cost_by_site.png", "dispatch.png"]
+        )
 
         def draw(staging: Path) -> None:
             try:
@@ -505,9 +604,11 @@ def plot_command(
                 if isinstance(error, INPUT_ERRORS):
                     raise
                 # a plan folder edited by hand or cut short: name it, do not draw half a picture
-                raise PlanFolderError(f"{folder}: cannot draw this folder, a table is damaged or incomplete "
-                                      f"({type(error).__name__}: {' '.join(str(error).split())}); "
-                                      f"`aifactory verify {folder}` says what") from None
+                raise PlanFolderError(
+                    f"{folder}: cannot draw this folder, a table is damaged or incomplete "
+                    f"({type(error).__name__}: {' '.join(str(error).split())}); "
+                    f"`aifactory verify {folder}` says what"
+                ) from None
 
         write_folder(target, "plots", draw)
     for name in names:
@@ -518,8 +619,8 @@ def plot_command(
 def sweep_command(
     sweep_file: Path = typer.Argument(..., help="sweep YAML: a base scenario and the parameters to vary"),
     out: Path = typer.Option(..., "--out", "-o", help="folder for one plan per case and sweep.csv"),
-    scheduler: Optional[str] = typer.Option(None, help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786"),
-    workers: Optional[int] = typer.Option(None, help="local worker processes (default: one per core)"),
+    scheduler: str | None = typer.Option(None, help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786"),
+    workers: int | None = typer.Option(None, help="local worker processes (default: one per core)"),
 ) -> None:
     """Solve every case of a sweep in parallel; resumes where an earlier run stopped."""
     with _one_line_errors(f"sweep stopped; the cases finished so far are kept in {out}"):

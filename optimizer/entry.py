@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import signal
 import sys
+from types import FrameType
+from typing import NoReturn
 
 #: the shell's convention: 128 + the signal's number
 EXIT_INTERRUPTED = 128 + signal.SIGINT
 EXIT_TERMINATED = 128 + signal.SIGTERM
 
 
-def _terminated(signum, frame) -> None:
+def _terminated(signum: int, frame: FrameType | None) -> NoReturn:
     raise SystemExit(EXIT_TERMINATED)
 
 

@@ -17,17 +17,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import cast
 
-import highspy
 import numpy as np
 import pyomo.environ as pyo
 
-from optimizer.model import build_model
-from optimizer.inputs.scenario import Scenario
-from optimizer.solve.milp import _run, _status_name, compile_to_highs
 from optimizer.constants import TOKENS_PER_MTOK, TOKENS_PER_PTOK, USD_PER_MUSD, musd
+from optimizer.inputs.scenario import Scenario
+from optimizer.model import build_model
+from optimizer.solver.milp import plan_within
+from optimizer.solver.session import OPTIMAL, TIME_LIMIT, SolverSession, status_name
 
-OK = (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kTimeLimit)
+OK = (OPTIMAL, TIME_LIMIT)
 
 
 @dataclass
@@ -48,22 +49,28 @@ class WhatIf:
             raise ValueError("fast re-solves cover serve_demand scenarios; rebuild for min_cost_per_token")
         started = time.perf_counter()
         self.scenario = scenario
-        self.fm = build_model(scenario)
-        m = self.fm.model
-        self.items = [(term.layer, term.item) for term in self.fm.shared.costs]
-        for number, term in enumerate(self.fm.shared.costs):
-            m.add_component(f"whatif_item_{number}", pyo.Objective(expr=sum(term.by_site[s] for s in m.S)))
-        m.whatif_emissions = pyo.Objective(expr=m.emissions_total_t)
-        self.cm = compile_to_highs(self.fm, scenario.solver)
-        rows = self.cm.objective_rows
-        self.item_rows = [rows[f"whatif_item_{n}"] for n in range(len(self.items))]
-        self.emissions_row = rows["whatif_emissions"]
-        self.tokens_row = rows["objective_tokens"]
+        self.fm = fm = build_model(scenario)
+        self.items = [(term.layer, term.item) for term in fm.shared.costs]
+        # what-if's own objective rows, added to the model to be compiled: one per cost item, and the emissions
+        items = []
+        for number, term in enumerate(fm.shared.costs):
+            item = pyo.Objective(
+                expr=sum(term.by_site[s] for s in fm.core.sites),
+                doc=f"added by what-if: the cost item {term.item!r} of the {term.layer} layer, M$/yr",
+            )
+            fm.model.add_component(f"whatif_item_{number}", item)
+            items.append(item)
+        emissions = pyo.Objective(expr=fm.core.emissions_total_t, doc="added by what-if: emissions of the plan, t/yr")
+        fm.model.add_component("whatif_emissions", emissions)
+        self.session = SolverSession.compile(fm, scenario.solver)
+        rows = self.session.objective_rows
+        self.item_rows = [rows[item.name] for item in items]
+        self.emissions_row = rows[emissions.name]
+        self.tokens_row = rows[fm.core.objective_tokens.name]
         self.base_carbon_price = scenario.constraints.carbon_price_usd_per_t
-        self.cap_rows = self._rows_of("carbon_cap")
-        lp = self.cm.highs.getLp()
-        self.row_lower, self.row_upper = np.array(lp.row_lower_), np.array(lp.row_upper_)
-        self.col_upper = np.array(lp.col_upper_)
+        self.cap_rows = self._rows_of(fm.policy.carbon_cap)
+        self.row_lower, self.row_upper = self.session.row_bounds()
+        _, self.col_upper = self.session.column_bounds()
         self._index_demand()
         self.previous: np.ndarray | None = None
         self.previous_demand: np.ndarray = np.ones(len(self.demand_rows))
@@ -71,18 +78,25 @@ class WhatIf:
 
     def _index_demand(self) -> None:
         """Rows of the demand balances and columns of the deliveries, with each one's workload."""
-        m = self.fm.model
-        self.demand_rows = np.array([self.cm.row_index[row] for row in m.demand_served.values()], dtype=np.int32)
-        self.demand_row_workloads = [w for _, w in m.demand_served.keys()]
-        column = {id(var): number for number, var in enumerate(self.cm.columns)}
-        delivered = [(column[id(var)], w) for (_, _, w), var in m.delivered_ptok.items() if id(var) in column]
+        applications = self.fm.applications
+        session = self.session
+        demand_served = applications.demand_rows  # serve_demand: each demand met exactly
+        self.demand_rows = session.rows_of(demand_served)
+        self.demand_row_workloads = [w for _, w in demand_served.keys()]
+        # deliveries are indexed by route: (site, region, workload)
+        routes = cast("dict[tuple[str, str, str], int]", session.columns_of(applications.delivered_ptok))
+        delivered = [(column, w) for (_, _, w), column in routes.items()]
         self.delivery_columns = np.array([number for number, _ in delivered], dtype=np.int32)
         self.delivery_workloads = [w for _, w in delivered]
         self.workloads = sorted(set(self.demand_row_workloads))
         # delivered <= demand x build: the build column's coefficient is -demand, scaled with it
-        links = [(self.cm.row_index[row], column[id(m.build[s])], -m.delivered_ptok[s, r, w].ub, w)
-                 for (s, r, w), row in m.routes_need_a_built_site.items()
-                 if row in self.cm.row_index and id(m.build[s]) in column]
+        build = session.columns_of(self.fm.infrastructure.build)
+        built_only = applications.routes_need_a_built_site
+        links = [
+            (session.row(row), build[s], -applications.delivered_ptok[s, r, w].ub, w)
+            for (s, r, w), row in (built_only.items() if built_only is not None else ())
+            if row in session.row_index and s in build
+        ]
         self.link_rows = [row for row, _, _, _ in links]
         self.link_build_columns = [col for _, col, _, _ in links]
         self.link_coefficients = np.array([coefficient for _, _, coefficient, _ in links])
@@ -103,21 +117,21 @@ class WhatIf:
         if not np.array_equal(factors, self.previous_demand):
             # neither the last plan nor the last basis fits other demand: start as a fresh solve would
             self.previous = None
-            self.cm.highs.clearSolver()
+            self.session.forget_start()
         self.previous_demand = factors
         demand = self.row_lower[rows] * factors
-        self.cm.highs.changeRowsBounds(len(rows), rows, demand, demand)
+        self.session.set_row_bounds(rows, demand, demand)
         upper = self.col_upper[columns] * self._demand_factors(demand_scale, self.delivery_workloads)
-        self.cm.highs.changeColsBounds(len(columns), columns, np.zeros(len(columns)), upper)
+        self.session.set_column_bounds(columns, np.zeros(len(columns)), upper)
         link_coefficients = self.link_coefficients * self._demand_factors(demand_scale, self.link_workloads)
         for row, column, coefficient in zip(self.link_rows, self.link_build_columns, link_coefficients):
-            self.cm.highs.changeCoeff(row, column, float(coefficient))
+            self.session.set_coefficient(row, column, coefficient)
 
-    def _rows_of(self, name: str) -> np.ndarray:
-        component = getattr(self.fm.model, name, None)
+    def _rows_of(self, component: pyo.Constraint | None) -> np.ndarray:
+        """The rows of a family (through its handle), none if the scenario does not build it."""
         if component is None:
             return np.array([], dtype=np.int32)
-        return np.array([self.cm.row_index[data] for data in component.values()], dtype=np.int32)
+        return self.session.rows_of(component)
 
     def solve(
         self,
@@ -141,13 +155,18 @@ class WhatIf:
         if carbon_cap_t_per_yr is not None and not len(self.cap_rows):
             raise ValueError("the scenario has no carbon cap to move; set constraints.carbon_cap_t_per_yr")
         if len(self.cap_rows):
-            cap = self.row_upper[self.cap_rows] if carbon_cap_t_per_yr is None else np.full(len(self.cap_rows), carbon_cap_t_per_yr)
-            self.cm.highs.changeRowsBounds(len(self.cap_rows), self.cap_rows, self.row_lower[self.cap_rows], cap)
+            cap = (
+                self.row_upper[self.cap_rows]
+                if carbon_cap_t_per_yr is None
+                else np.full(len(self.cap_rows), carbon_cap_t_per_yr)
+            )
+            self.session.set_row_bounds(self.cap_rows, self.row_lower[self.cap_rows], cap)
         started = time.perf_counter()
-        status, info, x = _run(self.cm, cost, self.scenario.solver.time_limit_s, self.previous)
+        outcome = plan_within(self.session, cost, self.scenario.solver.time_limit_s, self.previous)
+        status, x = outcome.status, outcome.x
         seconds = time.perf_counter() - started
         if x is None or status not in OK:
-            return WhatIfResult(_status_name(status), float("nan"), {}, float("nan"), float("nan"), seconds)
+            return WhatIfResult(status_name(status), float("nan"), {}, float("nan"), float("nan"), seconds)
         self.previous = x
         tokens = float(self.tokens_row[0] @ x + self.tokens_row[1]) * TOKENS_PER_PTOK
         mtok = tokens / TOKENS_PER_MTOK
@@ -157,7 +176,7 @@ class WhatIf:
         emissions = float(self.emissions_row[0] @ x + self.emissions_row[1])
         layers["energy"] = layers.get("energy", 0.0) + price * emissions / mtok
         return WhatIfResult(
-            status="optimal" if status == highspy.HighsModelStatus.kOptimal else "time_limit_feasible",
+            status="optimal" if status == OPTIMAL else "time_limit_feasible",
             usd_per_mtok=sum(layers.values()),
             layer_usd_per_mtok=layers,
             emissions_t_per_yr=emissions,

@@ -29,20 +29,22 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-import highspy
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
+from pyomo.core.base.var import VarData
 
 from optimizer.inputs.cooling import hourly_pue_wue
-from optimizer.solve.greedy import site_ranking
-from optimizer.model import FactoryModel, build_model
-from optimizer.model.applications import site_region_latency_ms
+from optimizer.inputs.derived import DerivedInputs
 from optimizer.inputs.scenario import Scenario, ScenarioError
-from optimizer.solve.milp import CompiledModel, SolveResult, _run_highs, compile_to_highs, solve
+from optimizer.model import FactoryModel, build_model
+from optimizer.solver.greedy import site_ranking
+from optimizer.solver.milp import SolveResult, solve
+from optimizer.solver.session import OPTIMAL, Run, SolverSession, status_name
 
 #: hours merged into one slice of the block relaxation
 BLOCK_HOURS = 4
@@ -110,19 +112,23 @@ def block_relaxation(scenario: Scenario, block_h: int = BLOCK_HOURS) -> Scenario
     slices = tables["slices"]
     block = _blocks(slices, block_h)
     grouped = slices.assign(block=block).groupby("block")
-    block_slices = pd.DataFrame({
-        "period": grouped["period"].first(),
-        "hour": grouped["hour"].min(),
-        "weight_h": grouped["weight_h"].sum(),
-        "duration_h": grouped["hour"].size().astype(float),
-    })
+    block_slices = pd.DataFrame(
+        {
+            "period": grouped["period"].first(),
+            "hour": grouped["hour"].min(),
+            "weight_h": grouped["weight_h"].sum(),
+            "duration_h": grouped["hour"].size().astype(float),
+        }
+    )
     block_slices.index.name = "slice_id"
     profiles = tables["profiles"]
-    by_block = profiles.groupby([profiles.index.get_level_values("site_id"),
-                                 profiles.index.get_level_values("slice_id").map(block)])
-    block_profiles = pd.concat([by_block[["solar_cf", "wind_cf"]].mean(),
-                                by_block[["temp_c", "wetbulb_c", "grid_price_usd_per_mwh", "grid_co2_kg_per_mwh"]].min()],
-                               axis=1)[list(profiles.columns)]
+    by_block = profiles.groupby(
+        [profiles.index.get_level_values("site_id"), profiles.index.get_level_values("slice_id").map(block)]
+    )
+    lowest = ["temp_c", "wetbulb_c", "grid_price_usd_per_mwh", "grid_co2_kg_per_mwh"]
+    block_profiles = pd.concat([by_block[["solar_cf", "wind_cf"]].mean(), by_block[lowest].min()], axis=1)[
+        list(profiles.columns)
+    ]
     block_profiles.index.names = ["site_id", "slice_id"]
     _check_block_pue(tables["cooling"], profiles, block_profiles, block)
     sites = tables["sites"].copy()
@@ -141,10 +147,22 @@ def _check_block_pue(cooling: pd.DataFrame, hourly: pd.DataFrame, blocks: pd.Dat
     lowest.index.names = block_pue.index.names
     excess = (block_pue - lowest.reindex(block_pue.index)).to_numpy().max()
     if excess > 1e-9:
-        raise ValueError(f"block PUE exceeds its hours' lowest by {excess:.3g}: cooling model not monotone in temperature")
+        raise ValueError(
+            f"block PUE exceeds its hours' lowest by {excess:.3g}: cooling model not monotone in temperature"
+        )
 
 
-def _lp_of(scenario: Scenario, block_h: int, demand_required: bool = True) -> tuple[FactoryModel, CompiledModel]:
+@dataclass
+class _BlockLP:
+    """The block relaxation of a scenario, built and compiled with every integer relaxed."""
+
+    fm: FactoryModel
+    session: SolverSession
+    demand_rows: pyo.Constraint | None
+    """delivered + unserved == demand of each (region, workload), with demand required (else None)"""
+
+
+def _lp_of(scenario: Scenario, block_h: int, demand_required: bool = True) -> _BlockLP:
     """The block relaxation of ``scenario``, built and compiled with every integer relaxed.
 
     With demand required, demand the sites cannot serve is left unserved at a penalty (so a
@@ -152,64 +170,68 @@ def _lp_of(scenario: Scenario, block_h: int, demand_required: bool = True) -> tu
     """
     relaxed = block_relaxation(scenario, block_h)
     fm = build_model(relaxed)
+    rows = None
     if demand_required:
-        _allow_unserved(fm)
+        rows = _allow_unserved(fm)
     else:
-        fm.model.demand_served.deactivate()
-    return fm, _relaxed(compile_to_highs(fm, relaxed.solver))
+        _demand_served(fm).deactivate()
+    return _BlockLP(fm, SolverSession.compile(fm, relaxed.solver, relaxed=True), rows)
 
 
-def _allow_unserved(fm: FactoryModel) -> None:
-    """Replace each demand row by delivered + unserved == demand, unserved at UNSERVED_MUSD_PER_PTOK.
+def _demand_served(fm: FactoryModel) -> pyo.Constraint:
+    """The model's demand rows, each demand met exactly (screening plans serve_demand scenarios)."""
+    if fm.applications.minimum_delivery is not None:
+        raise ScenarioError(f"{fm.scenario.source}: screening plans least cost: objective.mode must be serve_demand")
+    return fm.applications.demand_rows
+
+
+def _allow_unserved(fm: FactoryModel) -> pyo.Constraint:
+    """Replace each demand row by delivered + unserved == demand, unserved at UNSERVED_MUSD_PER_PTOK;
+    the new rows.
 
     The penalty is a fictitious supplier priced above any demand's dual, so its own reduced cost
     is >= 0 and it adds nothing to the Lagrangian bound; it only keeps the shortlist LP feasible.
+    The unserved demand (``unserved_ptok``) and the new rows (``demand_served_or_unserved``) are
+    screening's own components, added to the model; the penalty joins the model's total cost.
     """
-    m = fm.model
-    demand_ptok = {key: m.demand_served[key].upper for key in m.demand_served}
-    sources = {}
-    for s, r, w in m.routes:
-        sources.setdefault((r, w), []).append(m.delivered_ptok[s, r, w])
-    m.demand_served.deactivate()
-    m.unserved_ptok = pyo.Var(list(demand_ptok), bounds=lambda _, r, w: (0, demand_ptok[r, w]))
-    m.demand_served_or_unserved = pyo.Constraint(
-        list(demand_ptok), rule=lambda _, r, w: sum(sources[r, w]) + m.unserved_ptok[r, w] == demand_ptok[r, w]
+    m, applications = fm.model, fm.applications
+    demand_served = _demand_served(fm)
+    demand_ptok = {key: demand_served[key].upper for key in demand_served}
+    sources: dict[tuple[str, str], list[VarData]] = {}
+    for s, r, w in applications.routes:
+        sources.setdefault((r, w), []).append(applications.delivered_ptok[s, r, w])
+    demand_served.deactivate()
+    unserved = pyo.Var(
+        list(demand_ptok),
+        bounds=lambda _, r, w: (0, demand_ptok[r, w]),
+        doc="added by screening: demand left unserved at UNSERVED_MUSD_PER_PTOK, Ptok/yr",
     )
-    penalty = sum(UNSERVED_MUSD_PER_PTOK * m.unserved_ptok[key] for key in demand_ptok)
-    m.total_cost_musd.set_value(m.total_cost_musd.expr + penalty)
+    m.add_component("unserved_ptok", unserved)
+    rows = pyo.Constraint(
+        list(demand_ptok),
+        rule=lambda _, r, w: sum(sources[r, w]) + unserved[r, w] == demand_ptok[r, w],
+        doc="added by screening: delivered plus unserved equals each demand (in place of demand_served)",
+    )
+    m.add_component("demand_served_or_unserved", rows)
+    penalty = sum(UNSERVED_MUSD_PER_PTOK * unserved[key] for key in demand_ptok)
+    total_cost = fm.core.total_cost_musd
+    total_cost.set_value(total_cost.expr + penalty)
+    return rows
 
 
-def _relaxed(cm: CompiledModel) -> CompiledModel:
-    h, n = cm.highs, len(cm.columns)
-    h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), np.zeros(n, dtype=np.uint8))
-    return cm
-
-
-def _solve_lp(cm: CompiledModel, cost: np.ndarray, time_limit_s: float, what: str) -> float:
-    """Solve an LP at ``cost`` to optimality; its optimum, M$/yr (without the offset)."""
-    n = len(cm.columns)
-    cm.highs.changeColsCost(n, np.arange(n, dtype=np.int32), cost)
-    return _dual_simplex(cm.highs, time_limit_s, what)
-
-
-def _dual_simplex(h: highspy.Highs, time_limit_s: float, what: str) -> float:
-    """Run HiGHS's dual simplex to optimality (from the last basis, if any); the optimum.
+def _dual_simplex(session: SolverSession, cost: np.ndarray, time_limit_s: float, what: str) -> Run:
+    """Solve an LP at ``cost`` to optimality by HiGHS's dual simplex (from the last basis, if any).
 
     Measured on a 100-site pricing LP (99k columns): dual simplex 5.7 s, interior point with
     crossover 62 s, PDLP 733 s.
     """
-    h.setOptionValue("solver", "simplex")
-    h.setOptionValue("time_limit", float(max(time_limit_s, 1.0)))
-    _run_highs(h)
-    status = h.getModelStatus()
-    if status != highspy.HighsModelStatus.kOptimal:
-        raise RuntimeError(f"the {what} did not solve to optimality (HiGHS {status}); raise solver.time_limit_s")
-    return float(h.getInfo().objective_function_value)
-
-
-def _demand_rows(fm: FactoryModel) -> dict[tuple[str, str], object]:
-    rows = fm.model.demand_served_or_unserved
-    return {index: rows[index] for index in rows}
+    with session.options(solver="simplex"):
+        run = session.run(max(time_limit_s, 1.0), objective=cost)
+    if run.status != OPTIMAL:
+        raise RuntimeError(
+            f"the {what} did not solve to optimality (HiGHS {status_name(run.status)}); raise solver.time_limit_s"
+        )
+    return run
 
 
 @dataclass
@@ -227,22 +249,27 @@ class MasterLP:
 def master_lp(scenario: Scenario, sites: list[str], block_h: int, time_limit_s: float) -> MasterLP:
     """Block relaxation of the shortlist and the duals of its demand rows."""
     started = time.perf_counter()
-    fm, cm = _lp_of(scenario.with_sites(sites), block_h)
-    cost = _solve_lp(cm, cm.cost, time_limit_s, "block relaxation of the shortlist") + cm.cost_offset
-    row_dual = np.asarray(cm.highs.getSolution().row_dual)
-    prices = pd.Series({key: row_dual[cm.row_index[row]] for key, row in _demand_rows(fm).items()})
+    lp = _lp_of(scenario.with_sites(sites), block_h)
+    session, demand_rows = lp.session, lp.demand_rows
+    if demand_rows is None:
+        raise AssertionError("the block relaxation with demand required has its demand rows")
+    run = _dual_simplex(session, session.cost, time_limit_s, "block relaxation of the shortlist")
+    x = run.x
+    if x is None:
+        raise AssertionError("an optimal LP run has a solution")
+    cost = run.objective_value + session.cost_offset
+    row_dual = session.row_duals()
+    prices = pd.Series({key: row_dual[session.row(row)] for key, row in demand_rows.items()})
     prices.index.names = ["region_id", "workload_id"]
-    value = np.asarray(cm.highs.getSolution().col_value)
-    position = {id(var): i for i, var in enumerate(cm.columns)}
-    build = pd.Series({s: value[position[id(fm.model.build[s])]] for s in fm.model.S if id(fm.model.build[s]) in position})
+    build = pd.Series({s: x[j] for s, j in session.columns_of(lp.fm.infrastructure.build).items()})
     return MasterLP(cost, prices, build, time.perf_counter() - started)
 
 
-def _site_of_columns(cm: CompiledModel, sites: list[str]) -> np.ndarray:
+def _site_of_columns(session: SolverSession, sites: list[str]) -> np.ndarray:
     """Position in ``sites`` of the site each column belongs to (-1: none)."""
     where = {s: i for i, s in enumerate(sites)}
-    out = np.full(len(cm.columns), -1, dtype=np.int64)
-    for j, var in enumerate(cm.columns):
+    out = np.full(len(session.columns), -1, dtype=np.int64)
+    for j, var in enumerate(session.columns):
         index = var.index()
         first = index[0] if isinstance(index, tuple) else index
         out[j] = where.get(first, -1)
@@ -266,7 +293,7 @@ class _PricingBatch:
     """One batch's pricing LP in HiGHS, kept between rounds: only the demand prices change."""
 
     sites: list[str]
-    highs: highspy.Highs
+    session: SolverSession
     cost: np.ndarray
     """cost of each column without the value of deliveries, M$/yr per unit"""
     delivered_columns: np.ndarray
@@ -278,16 +305,26 @@ class _PricingBatch:
 
 
 def _pricing_batch(scenario: Scenario, sites: list[str], block_h: int) -> _PricingBatch:
-    fm, cm = _lp_of(_uncoupled(scenario.with_sites(sites)), block_h, demand_required=False)
-    m = fm.model
-    position = {id(var): i for i, var in enumerate(cm.columns)}
-    routes = [(position[id(m.delivered_ptok[s, r, w])], (r, w)) for s, r, w in m.routes
-              if id(m.delivered_ptok[s, r, w]) in position]
-    site_of = _site_of_columns(cm, sites)
-    if (site_of < 0).any() and np.abs(cm.cost[site_of < 0]).max() > 0:
+    lp = _lp_of(_uncoupled(scenario.with_sites(sites)), block_h, demand_required=False)
+    session, applications = lp.session, lp.fm.applications
+    routes = [
+        (j, (r, w))
+        for s, r, w in applications.routes
+        if (j := session.column(applications.delivered_ptok[s, r, w])) is not None
+    ]
+    site_of = _site_of_columns(session, sites)
+    if (site_of < 0).any() and np.abs(session.cost[site_of < 0]).max() > 0:
         raise RuntimeError("site pricing needs every costed column to belong to one site")
-    return _PricingBatch(sites, cm.highs, cm.cost.copy(), np.array([j for j, _ in routes], dtype=np.int64),
-                         [key for _, key in routes], site_of, cm.size.variables, cm.size.nonzeros)
+    return _PricingBatch(
+        sites,
+        session,
+        session.cost.copy(),
+        np.array([j for j, _ in routes], dtype=np.int64),
+        [key for _, key in routes],
+        site_of,
+        session.size.variables,
+        session.size.nonzeros,
+    )
 
 
 class SitePricer:
@@ -304,7 +341,9 @@ class SitePricer:
         self.scenario, self.sites, self.block_h, self.batch = scenario, sites, block_h, batch
         self.batches: list[_PricingBatch] = []
 
-    def price(self, prices: pd.Series, time_limit_s: float, progress=None) -> SitePricing:
+    def price(
+        self, prices: pd.Series, time_limit_s: float, progress: Callable[[str], None] | None = None
+    ) -> SitePricing:
         """Each site's reduced cost at ``prices``. HiGHS releases the GIL while it solves, so the
         batches are solved on PRICING_THREADS threads while the next batch's model is built."""
         started = time.perf_counter()
@@ -321,31 +360,40 @@ class SitePricer:
             pending = []
             for number, first in enumerate(firsts):
                 if number == len(self.batches):
-                    self.batches.append(_pricing_batch(self.scenario, self.sites[first:first + self.batch], self.block_h))
+                    batch_sites = self.sites[first : first + self.batch]
+                    self.batches.append(_pricing_batch(self.scenario, batch_sites, self.block_h))
                 pending.append(pool.submit(_price_batch, self.batches[number], prices, deadline))
                 while pending and pending[0].done():
                     report(pending.pop(0).result())
             for future in pending:
                 report(future.result())
-        return SitePricing(pd.Series(reduced, dtype=float), max((b.variables for b in self.batches), default=0),
-                           max((b.nonzeros for b in self.batches), default=0), time.perf_counter() - started)
+        return SitePricing(
+            pd.Series(reduced, dtype=float),
+            max((b.variables for b in self.batches), default=0),
+            max((b.nonzeros for b in self.batches), default=0),
+            time.perf_counter() - started,
+        )
 
 
 def _price_batch(b: _PricingBatch, prices: pd.Series, deadline: float) -> dict[str, float]:
     """The batch's sites' reduced costs at ``prices``: its LP re-solved from the last basis."""
     cost = b.cost.copy()
     cost[b.delivered_columns] -= np.array([prices.get(key, 0.0) for key in b.delivered_keys])
-    h, n = b.highs, len(cost)
-    h.changeColsCost(n, np.arange(n, dtype=np.int32), cost)
-    _dual_simplex(h, deadline - time.perf_counter(), "site pricing LP")
-    x = np.asarray(h.getSolution().col_value)
+    x = _dual_simplex(b.session, cost, deadline - time.perf_counter(), "site pricing LP").x
     mine = b.site_of >= 0
     by_site = np.bincount(b.site_of[mine], weights=(cost * x)[mine], minlength=len(b.sites))
     return {s: min(float(v), 0.0) for s, v in zip(b.sites, by_site)}
 
 
-def price_sites(scenario: Scenario, sites: list[str], prices: pd.Series, block_h: int, time_limit_s: float,
-                batch: int = 100, progress=None) -> SitePricing:
+def price_sites(
+    scenario: Scenario,
+    sites: list[str],
+    prices: pd.Series,
+    block_h: int,
+    time_limit_s: float,
+    batch: int = 100,
+    progress: Callable[[str], None] | None = None,
+) -> SitePricing:
     """Each of ``sites``' reduced cost at ``prices`` (see :class:`SitePricer`), in one round."""
     return SitePricer(scenario, sites, block_h, batch).price(prices, time_limit_s, progress)
 
@@ -357,7 +405,7 @@ def _uncoupled(scenario: Scenario) -> Scenario:
     chips["supply_limit_chips"] = np.nan
     # demand no site here reaches has no routes to price (and would stop the model as unreachable)
     demand = scenario.tables["demand"].copy()
-    reached = _reach(scenario).any()
+    reached = DerivedInputs(scenario).reach.any()
     keys = list(demand.index)
     demand["tokens_per_yr"] = [v if reached.get(k, False) else 0.0 for k, v in zip(keys, demand["tokens_per_yr"])]
     constraints = dataclasses.replace(scenario.constraints, carbon_cap_t_per_yr=None, capex_budget_usd=None)
@@ -365,19 +413,10 @@ def _uncoupled(scenario: Scenario) -> Scenario:
     return dataclasses.replace(scenario, tables=tables, constraints=constraints)
 
 
-def _reach(scenario: Scenario) -> pd.DataFrame:
-    """Whether each site (rows) reaches each demand (columns: region, workload) within its budget."""
-    latency = site_region_latency_ms(scenario)
-    budget = scenario.tables["workloads"]["latency_budget_ms"]
-    demand = scenario.tables["demand"]["tokens_per_yr"]
-    served = demand[demand > 0].index
-    return pd.DataFrame({(r, w): latency[r] <= budget[w] for r, w in served})
-
-
 def covering_shortlist(scenario: Scenario, ranked_sites: list[str], size: int, per_demand: int = 1) -> list[str]:
     """The first ``size`` sites, plus the best-ranked sites within reach of each demand until
     ``per_demand`` of the chosen reach it (or all that do)."""
-    reach = _reach(scenario).loc[ranked_sites]
+    reach = DerivedInputs(scenario).reach.loc[ranked_sites]
     chosen = list(ranked_sites[:size])
     for key in reach.columns:
         reaching = reach.index[reach[key].to_numpy()]
@@ -387,15 +426,18 @@ def covering_shortlist(scenario: Scenario, ranked_sites: list[str], size: int, p
     return chosen
 
 
-
-def bound_all_sites(scenario: Scenario, block_h: int = BLOCK_HOURS, time_limit_s: float = 600.0,
-                    progress=None) -> tuple[MasterLP, SitePricing, list[str], int]:
+def bound_all_sites(
+    scenario: Scenario,
+    block_h: int = BLOCK_HOURS,
+    time_limit_s: float = 600.0,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[MasterLP, SitePricing, list[str], int]:
     """Column generation over sites: (last master, last pricing, shortlist, rounds).
 
     The bound ``master.cost + pricing.sum()`` holds at every round; rounds only tighten it.
     """
     started = time.perf_counter()
-    ranked = list(site_ranking(scenario).index)
+    ranked = list(site_ranking(DerivedInputs(scenario)).index)
     chosen = covering_shortlist(scenario, ranked, FIRST_SHORTLIST_SITES, FIRST_SITES_PER_DEMAND)
     pricer = SitePricer(scenario, [s for s in ranked if s not in chosen], block_h)
     for rounds in range(1, PRICING_ROUNDS + 1):
@@ -407,8 +449,10 @@ def bound_all_sites(scenario: Scenario, block_h: int = BLOCK_HOURS, time_limit_s
         pricing.reduced_cost_musd_per_yr = pricing.reduced_cost_musd_per_yr.drop(chosen, errors="ignore")
         reduced = pricing.reduced_cost_musd_per_yr
         if progress is not None:
-            progress(f"round {rounds}: relaxation {master.cost_musd_per_yr:,.1f} M$/yr over {len(chosen)} sites, "
-                     f"others' reduced costs {reduced.sum():,.2f}")
+            progress(
+                f"round {rounds}: relaxation {master.cost_musd_per_yr:,.1f} M$/yr over {len(chosen)} sites, "
+                f"others' reduced costs {reduced.sum():,.2f}"
+            )
         if reduced.sum() > -PRICING_TOLERANCE * master.cost_musd_per_yr or rounds == PRICING_ROUNDS:
             return master, pricing, chosen, rounds
         profitable = reduced[reduced < 0].sort_values()
@@ -416,7 +460,9 @@ def bound_all_sites(scenario: Scenario, block_h: int = BLOCK_HOURS, time_limit_s
     raise AssertionError("unreachable")
 
 
-def screened_solve(scenario: Scenario, block_h: int = BLOCK_HOURS, progress=None) -> ScreenedPlan:
+def screened_solve(
+    scenario: Scenario, block_h: int = BLOCK_HOURS, progress: Callable[[str], None] | None = None
+) -> ScreenedPlan:
     """Bound all candidates, plan the relaxation's sites with the full model, and prove the gap."""
     if scenario.objective.mode != "serve_demand":
         raise ScenarioError(f"{scenario.source}: screening plans least cost: objective.mode must be serve_demand")
@@ -444,9 +490,18 @@ def screened_solve(scenario: Scenario, block_h: int = BLOCK_HOURS, progress=None
     # the shortlist MILP's own bound holds only for plans of its sites; the relaxation's for all
     gap = max(upper - lower, 0.0) / upper
     return ScreenedPlan(
-        fm=fm, result=result, planned_sites=planned, shortlist=chosen, upper_musd_per_yr=upper,
-        lower_musd_per_yr=lower, gap=gap, relaxation_musd_per_yr=master.cost_musd_per_yr,
-        other_sites_reduced_cost_musd_per_yr=reduced_sum, rounds=rounds,
-        candidate_sites=len(scenario.tables["sites"]), bound_s=bound_s, plan_s=time.perf_counter() - started,
+        fm=fm,
+        result=result,
+        planned_sites=planned,
+        shortlist=chosen,
+        upper_musd_per_yr=upper,
+        lower_musd_per_yr=lower,
+        gap=gap,
+        relaxation_musd_per_yr=master.cost_musd_per_yr,
+        other_sites_reduced_cost_musd_per_yr=reduced_sum,
+        rounds=rounds,
+        candidate_sites=len(scenario.tables["sites"]),
+        bound_s=bound_s,
+        plan_s=time.perf_counter() - started,
         priced_variables=pricing.variables,
     )

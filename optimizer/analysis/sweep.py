@@ -30,25 +30,40 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import yaml
 
-from optimizer.outputs.folders import is_ours, write_marker
+from optimizer.contract import PLAN_STATUSES
 from optimizer.inputs.safe_io import UnsafeFileError, load_yaml
 from optimizer.inputs.scenario import ScenarioError, merge_documents
+from optimizer.outputs.folders import is_ours, write_marker
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 MODES = ("grid", "zip", "sample", "one_at_a_time")
 SWEEP_KEYS = {"scenario", "mode", "samples", "seed", "parameters", "name", "description"}
 #: statuses of a case that has a plan
-SOLVED = ("optimal", "time_limit_feasible")
+SOLVED = PLAN_STATUSES
 #: headline columns of summary.csv copied into sweep.csv
 RESULT_COLUMNS = (
-    "usd_per_mtok", "energy_usd_per_mtok", "chips_usd_per_mtok", "infrastructure_usd_per_mtok", "mip_gap",
-    "total_cost_usd_per_yr", "delivered_tokens_per_yr", "emissions_kg_per_mtok", "water_l_per_mtok", "sites_built",
-    "it_capacity_mw", "chips", "build_s", "solve_s",
+    "usd_per_mtok",
+    "energy_usd_per_mtok",
+    "chips_usd_per_mtok",
+    "infrastructure_usd_per_mtok",
+    "mip_gap",
+    "total_cost_usd_per_yr",
+    "delivered_tokens_per_yr",
+    "emissions_kg_per_mtok",
+    "water_l_per_mtok",
+    "sites_built",
+    "it_capacity_mw",
+    "chips",
+    "build_s",
+    "solve_s",
 )
 
 
@@ -74,11 +89,15 @@ def _parameter(name: str, spec: Any, where: str) -> Parameter:
         raise ScenarioError(f"{where}: parameters.{name} must be a mapping with 'set' and one of values/scale/range")
     kinds = [k for k in ("values", "scale", "range") if k in spec]
     if len(kinds) != 1:
-        raise ScenarioError(f"{where}: parameters.{name} needs exactly one of values, scale, range (found {kinds or 'none'})")
+        raise ScenarioError(
+            f"{where}: parameters.{name} needs exactly one of values, scale, range (found {kinds or 'none'})"
+        )
     kind, values = kinds[0], spec[kinds[0]]
     if not isinstance(values, list) or not values:
         raise ScenarioError(f"{where}: parameters.{name}.{kind} must be a non-empty list")
-    if kind == "range" and (len(values) != 2 or not all(isinstance(v, (int, float)) for v in values) or values[0] > values[1]):
+    if kind == "range" and (
+        len(values) != 2 or not all(isinstance(v, (int, float)) for v in values) or values[0] > values[1]
+    ):
         raise ScenarioError(f"{where}: parameters.{name}.range must be [low, high] with low <= high")
     if kind == "scale" and not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
         raise ScenarioError(f"{where}: parameters.{name}.scale must list numbers")
@@ -99,7 +118,9 @@ def _nested(path: tuple[str, ...], value: Any) -> dict:
 
 
 def _case_id(values: dict[str, Any]) -> str:
-    text = "_".join(f"{name}={value:.6g}" if isinstance(value, float) else f"{name}={value}" for name, value in values.items())
+    text = "_".join(
+        f"{name}={value:.6g}" if isinstance(value, float) else f"{name}={value}" for name, value in values.items()
+    )
     return re.sub(r"[^A-Za-z0-9=.+_-]+", "-", text)
 
 
@@ -115,8 +136,10 @@ def load_sweep(path: str | Path) -> list[Case]:
     if not isinstance(document, dict):
         raise ScenarioError(f"{path}: a sweep must be a mapping of keys to values")
     if not isinstance(document.get("parameters", {}), dict):
-        raise ScenarioError(f"{path}: parameters must map each parameter's name to {{set: ..., values: [...]}}, "
-                            f"not {type(document['parameters']).__name__}")
+        raise ScenarioError(
+            f"{path}: parameters must map each parameter's name to {{set: ..., values: [...]}}, "
+            f"not {type(document['parameters']).__name__}"
+        )
     if not isinstance(document.get("scenario", ""), str):
         raise ScenarioError(f"{path}: scenario must be a path to a scenario YAML")
     unknown = set(document) - SWEEP_KEYS
@@ -155,8 +178,10 @@ def load_sweep(path: str | Path) -> list[Case]:
             raise ScenarioError(f"{path}: mode sample needs 'samples', a positive whole number")
         rng = np.random.default_rng(document.get("seed", 0))
         combinations = [
-            tuple(float(rng.uniform(*p.values)) if p.kind == "range" else p.values[rng.integers(len(p.values))]
-                  for p in parameters)
+            tuple(
+                float(rng.uniform(*p.values)) if p.kind == "range" else p.values[rng.integers(len(p.values))]
+                for p in parameters
+            )
             for _ in range(samples)
         ]
 
@@ -187,10 +212,10 @@ def variant_cases(scenario: str | Path, variants: dict[str, dict]) -> list[Case]
 
 def solve_case(case: Case, out: str | Path) -> dict:
     """Solve one case into ``out/<case id>/`` and return its sweep.csv row (never raises)."""
+    from optimizer.inputs.scenario import load_scenario
     from optimizer.model import build_model
     from optimizer.outputs.plan import PlanFailsVerification, build_plan
-    from optimizer.inputs.scenario import load_scenario
-    from optimizer.solve.milp import SolveError, solve
+    from optimizer.solver.milp import SolveError, solve
 
     folder = Path(out) / case.case_id
     folder.mkdir(parents=True, exist_ok=True)
@@ -225,8 +250,14 @@ def finished_row(case: Case, out: Path) -> dict | None:
     if not summary.exists() or not case_file.exists() or yaml.safe_load(case_file.read_text()) != case.document:
         return None
     values = pd.read_csv(summary).iloc[0]
-    return {"case_id": case.case_id, **case.values, "status": values["status"], "reason": "",
-            **{c: values[c] for c in RESULT_COLUMNS}, "wall_s": 0.0}
+    return {
+        "case_id": case.case_id,
+        **case.values,
+        "status": values["status"],
+        "reason": "",
+        **{c: values[c] for c in RESULT_COLUMNS},
+        "wall_s": 0.0,
+    }
 
 
 def write_table(rows: list[dict], out: Path) -> Path:
@@ -239,8 +270,13 @@ def write_table(rows: list[dict], out: Path) -> Path:
     return path
 
 
-def run_sweep(cases: list[Case], out: str | Path, scheduler: str | None = None, workers: int | None = None,
-              console=None) -> pd.DataFrame:
+def run_sweep(
+    cases: list[Case],
+    out: str | Path,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    console: Console | None = None,
+) -> pd.DataFrame:
     """Solve every case not already solved, in parallel, with a progress bar; returns sweep.csv.
 
     Without ``scheduler`` a local Dask cluster of ``workers`` processes (default: one per core) runs
@@ -249,7 +285,14 @@ def run_sweep(cases: list[Case], out: str | Path, scheduler: str | None = None, 
     import os
 
     from dask.distributed import Client, LocalCluster, as_completed
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -261,20 +304,30 @@ def run_sweep(cases: list[Case], out: str | Path, scheduler: str | None = None, 
         (rows.append(row) if row is not None else todo.append(case))
     cluster = None
     if scheduler is None:
-        cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+        cluster = LocalCluster(
+            n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True, dashboard_address=None
+        )
     client = Client(scheduler if scheduler is not None else cluster)
     try:
         futures = [client.submit(solve_case, case, str(out), pure=False) for case in todo]
         failed = 0
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   TextColumn("left"), TimeRemainingColumn())
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("left"),
+            TimeRemainingColumn(),
+        )
         with Progress(*columns, console=console, transient=False) as progress:
             task = progress.add_task("", total=len(cases), completed=len(rows))
 
             def describe() -> str:
                 running = sum(1 for f in futures if f.status == "pending")
-                return f"cases: {len(rows)} done ({len(cases) - len(todo)} from before), {running} running, {failed} failed"
+                return (
+                    f"cases: {len(rows)} done ({len(cases) - len(todo)} from before), {running} running, "
+                    f"{failed} failed"
+                )
 
             progress.update(task, description=describe())
             for future in as_completed(futures):

@@ -57,7 +57,8 @@ def _read(folder: Path, table: str) -> pd.DataFrame:
 
 def _changed(frame: pd.DataFrame, a: str, b: str, change: str) -> pd.DataFrame:
     frame[change] = frame[b] - frame[a]
-    return frame[frame[change].abs() > TOLERANCE * frame[[a, b]].abs().max(axis=1).clip(lower=1.0)].reset_index(drop=True)
+    changed = frame[change].abs() > TOLERANCE * frame[[a, b]].abs().max(axis=1).clip(lower=1.0)
+    return frame[changed].reset_index(drop=True)
 
 
 def _headline(a: pd.Series, b: pd.Series) -> pd.DataFrame:
@@ -95,9 +96,13 @@ def _capacities(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
 
 
 def _chips(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
-    merged = pd.concat(
-        {"chips_a": a.groupby("chip_id")["chips"].sum(), "chips_b": b.groupby("chip_id")["chips"].sum()}, axis=1
-    ).fillna(0.0).reset_index()
+    merged = (
+        pd.concat(
+            {"chips_a": a.groupby("chip_id")["chips"].sum(), "chips_b": b.groupby("chip_id")["chips"].sum()}, axis=1
+        )
+        .fillna(0.0)
+        .reset_index()
+    )
     return _changed(merged, "chips_a", "chips_b", "change")
 
 

@@ -20,7 +20,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 #: the file that makes a folder one of ours, with what it holds
@@ -48,7 +48,7 @@ def is_ours(folder: Path, kind: str) -> bool:
 
 
 def write_marker(folder: Path, kind: str) -> None:
-    stamp = {"kind": kind, "tool": "aifactory", "written_utc": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    stamp = {"kind": kind, "tool": "aifactory", "written_utc": datetime.now(UTC).isoformat(timespec="seconds")}
     (folder / MARKER).write_text(json.dumps(stamp) + "\n")
 
 
@@ -58,8 +58,9 @@ def _nearest_existing(path: Path) -> Path:
     return path
 
 
-def check_output_folder(out: Path, kind: str, protected: Iterable[Path] = (), force: bool = False,
-                        resume: bool = False) -> Path:
+def check_output_folder(
+    out: Path, kind: str, protected: Iterable[Path] = (), force: bool = False, resume: bool = False
+) -> Path:
     """``out`` as an absolute path if this run may write there, else OutputFolderError.
 
     Refused: an empty path, the current folder or any folder above it, anything inside or above
@@ -79,8 +80,10 @@ def check_output_folder(out: Path, kind: str, protected: Iterable[Path] = (), fo
     for folder in protected:
         folder = Path(folder).resolve()
         if resolved.is_relative_to(folder) or folder.is_relative_to(resolved):
-            raise OutputFolderError(f"{out}: holds or lies inside {folder}, which holds the scenario's inputs; "
-                                    "write the output somewhere else")
+            raise OutputFolderError(
+                f"{out}: holds or lies inside {folder}, which holds the scenario's inputs; "
+                "write the output somewhere else"
+            )
     if resolved.exists() and not resolved.is_dir():
         raise OutputFolderError(f"{out}: is a file, not a folder")
     existing = _nearest_existing(resolved)
@@ -90,8 +93,10 @@ def check_output_folder(out: Path, kind: str, protected: Iterable[Path] = (), fo
         raise OutputFolderError(f"{out}: cannot write in {existing} (permission denied)")
     if resolved.exists():
         if not is_ours(resolved, kind):
-            raise OutputFolderError(f"{out}: exists and is not a {kind} folder written by aifactory (no {MARKER} "
-                                    f"marker); it is never replaced: choose a new folder")
+            raise OutputFolderError(
+                f"{out}: exists and is not a {kind} folder written by aifactory (no {MARKER} "
+                f"marker); it is never replaced: choose a new folder"
+            )
         if not (force or resume):
             raise OutputFolderError(f"{out}: exists; pass --force to replace it")
     return target

@@ -43,18 +43,15 @@ from dataclasses import dataclass
 
 import highspy
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy import sparse
 
-from optimizer.inputs.cooling import hourly_pue_wue
+from optimizer.constants import KG_PER_T, TOKENS_PER_MTOK
+from optimizer.contract import CARBON_PRICE_ITEM, FUEL_AND_VOM_ITEM, GRID_ENERGY_ITEM
+from optimizer.inputs.derived import VARIABLE_KINDS
 from optimizer.model import FactoryModel
 from optimizer.model.core import LAYERS
-from optimizer.model.energy import (
-    FUEL_AND_VOM_ITEM, GRID_ENERGY_ITEM, KG_PER_T, VARIABLE_KINDS, carbon_free_techs, fuel_co2_t_per_mwh, fuel_usd_per_mwh,
-)
-from optimizer.model.policy import CARBON_PRICE_ITEM
-from optimizer.inputs.profiles import complete_hourly
-from optimizer.constants import TOKENS_PER_MTOK
 
 #: cost items the full-year dispatch recomputes (every other item follows the fixed design), and
 #: the column of each in :attr:`FullYearCheck.sites`
@@ -73,7 +70,7 @@ PENALTY_FLOOR_USD_PER_MWH = 1.0
 #: HiGHS for a site's year: one thread (the sites run side by side) and no presolve, which finds
 #: little to remove in these chained rows and costs more than it saves (the six sites of the 24/7
 #: carbon-free plan, one after another: 3.3 s without, 4.5 s with)
-HIGHS_OPTIONS = {"output_flag": False, "threads": 1, "presolve": "off"}
+HIGHS_OPTIONS: dict[str, bool | int | str] = {"output_flag": False, "threads": 1, "presolve": "off"}
 #: |representative-day error| of $/Mtok above which a solve warns
 WARNING_ERROR_PCT = 1.0
 PERCENT = 100.0
@@ -112,41 +109,55 @@ class _Storage:
 def check_full_year(fm: FactoryModel) -> FullYearCheck:
     """Dispatch the solved plan's fixed design over all 8,760 hours of every built site."""
     started = time.perf_counter()
-    m, scenario = fm.model, fm.scenario
-    built = [s for s in m.S if (m.build[s].value or 0.0) > 0.5]
-    hourly = scenario.tables["hourly"]
-    hourly = complete_hourly(hourly[hourly.index.get_level_values("site_id").isin(built)], scenario.tables["sites"])
-    hourly = hourly.sort_index()
-    cooling = scenario.tables["cooling"]
-    pue = hourly_pue_wue(cooling, hourly)[0]
-    representative_pue = hourly_pue_wue(cooling, scenario.tables["profiles"])[0]
-    it = pd.Series({key: var.value or 0.0 for key, var in m.cooled_it_mw.items()}, dtype=float)
+    scenario = fm.scenario
+    built = [s for s, var in fm.infrastructure.build.items() if (var.value or 0.0) > 0.5]
+    inputs = fm.inputs
+    of_built = inputs.full_year_hourly.index.get_level_values("site_id").isin(built)
+    hourly = inputs.full_year_hourly[of_built].sort_index()
+    pue = inputs.full_year_pue[of_built].sort_index()
+    representative_pue = inputs.pue_wue[0]
+    it = pd.Series({key: var.value or 0.0 for key, var in fm.infrastructure.cooled_it_mw.items()}, dtype=float)
     # one site per solver thread: HiGHS releases the GIL while it solves a site's year
     with ThreadPoolExecutor(max_workers=scenario.solver.threads) as pool:
-        rows = list(pool.map(
-            lambda s: _check_site(fm, s, hourly.loc[s], pue.loc[s], representative_pue.loc[s], it.loc[s]), built
-        ))
+        rows = list(
+            pool.map(
+                lambda s: _check_site(fm, s, hourly.loc[s], pue.loc[s], representative_pue.loc[s], it.loc[s]), built
+            )
+        )
     sites = pd.DataFrame(rows, columns=_site_columns())
     return FullYearCheck(sites, time.perf_counter() - started)
 
 
 def _site_columns() -> list[str]:
     return [
-        "site_id", "it_mw", "representative_peak_pue", "full_year_peak_pue", "full_year_peak_facility_mw",
-        *ITEM_COLUMNS.values(), "emissions_t_per_yr", "unserved_mwh_per_yr", "unserved_hours_per_yr", "it_served_share",
+        "site_id",
+        "it_mw",
+        "representative_peak_pue",
+        "full_year_peak_pue",
+        "full_year_peak_facility_mw",
+        *ITEM_COLUMNS.values(),
+        "emissions_t_per_yr",
+        "unserved_mwh_per_yr",
+        "unserved_hours_per_yr",
+        "it_served_share",
         "cfe_shortfall_mwh_per_yr",
     ]
 
 
-def _check_site(fm: FactoryModel, site: str, weather: pd.DataFrame, pue: pd.DataFrame,
-                representative_pue: pd.DataFrame, it_by_cooling: pd.Series) -> dict:
+def _check_site(
+    fm: FactoryModel,
+    site: str,
+    weather: pd.DataFrame,
+    pue: pd.DataFrame,
+    representative_pue: pd.DataFrame,
+    it_by_cooling: pd.Series,
+) -> dict:
     """Peak loads of one site, and its grid-year and bridge-year dispatch weighted into one year."""
-    m = fm.model
     it_mw = float(it_by_cooling.sum())
     load_mw = pue[it_by_cooling.index].to_numpy() @ it_by_cooling.to_numpy()
     representative_mw = representative_pue[it_by_cooling.index].to_numpy() @ it_by_cooling.to_numpy()
     storage = _storage(fm, site)
-    bridge = float(m.bridge_share.get(site, 0.0))
+    bridge = float(fm.energy.sites.bridge_share.get(site, 0.0))
     year = _operate(fm, site, weather, load_mw, it_mw, storage, with_grid=True)
     if bridge > 0:
         bridge_years = _operate(fm, site, weather, load_mw, it_mw, storage, with_grid=False)
@@ -163,31 +174,37 @@ def _check_site(fm: FactoryModel, site: str, weather: pd.DataFrame, pue: pd.Data
 
 
 def _storage(fm: FactoryModel, site: str) -> list[_Storage]:
-    m, table = fm.model, fm.scenario.tables["storage_techs"]
+    energy, table = fm.energy, fm.scenario.tables["storage_techs"]
     return [
-        _Storage(float(m.storage_power_mw[s, b].value), float(m.storage_energy_mwh[s, b].value or 0.0),
-                 float(np.sqrt(table.loc[b, "round_trip_efficiency"])))
-        for s, b in m.site_storage
-        if s == site and (m.storage_power_mw[s, b].value or 0.0) > NOISE_MW
+        _Storage(
+            float(power.value),
+            float(energy.storage_energy_mwh[s, b].value or 0.0),
+            float(np.sqrt(table.loc[b, "round_trip_efficiency"])),
+        )
+        for (s, b), power in energy.storage_power_mw.items()
+        if s == site and (power.value or 0.0) > NOISE_MW
     ]
 
 
 def _supply(fm: FactoryModel, site: str, weather: pd.DataFrame, with_grid: bool) -> _Supply:
     """The site's built sources (without the grid in the bridge years) and what each hour offers."""
-    m, scenario = fm.model, fm.scenario
+    scenario, capacity_mw = fm.scenario, fm.energy.capacity_mw
     techs = scenario.tables["power_techs"]
-    grid = m.grid_tech
-    built = [g for (s, g), var in m.capacity_mw.items()
-             if s == site and (var.value or 0.0) > NOISE_MW and (with_grid or g != grid)]
+    grid = fm.energy.sites.grid
+    built = [
+        g
+        for (s, g), var in capacity_mw.items()
+        if s == site and (var.value or 0.0) > NOISE_MW and (with_grid or g != grid)
+    ]
     hours = len(weather)
-    fuel, fuel_co2 = fuel_usd_per_mwh(scenario), fuel_co2_t_per_mwh(scenario)
-    clean = set(carbon_free_techs(scenario))
+    fuel, fuel_co2 = fm.inputs.fuel_usd_per_mwh, fm.inputs.fuel_co2_t_per_mwh
+    clean = set(fm.inputs.carbon_free_techs)
     grid_cfe = float(scenario.tables["sites"].loc[site, "grid_cfe_share"])
     available, price, co2 = (np.zeros((hours, len(built))) for _ in range(3))
     for j, g in enumerate(built):
         kind = techs.loc[g, "kind"]
         factor = weather[f"{kind}_cf"].to_numpy() if kind in VARIABLE_KINDS else float(techs.loc[g, "availability"])
-        available[:, j] = factor * m.capacity_mw[site, g].value
+        available[:, j] = factor * capacity_mw[site, g].value
         if g == grid:
             price[:, j] = weather["grid_price_usd_per_mwh"].to_numpy()
             co2[:, j] = weather["grid_co2_kg_per_mwh"].to_numpy() / KG_PER_T
@@ -198,8 +215,15 @@ def _supply(fm: FactoryModel, site: str, weather: pd.DataFrame, with_grid: bool)
     return _Supply(available, price, vom_fuel, co2, share)
 
 
-def _operate(fm: FactoryModel, site: str, weather: pd.DataFrame, load_mw: np.ndarray, it_mw: float,
-             storage: list[_Storage], with_grid: bool) -> dict[str, float]:
+def _operate(
+    fm: FactoryModel,
+    site: str,
+    weather: pd.DataFrame,
+    load_mw: np.ndarray,
+    it_mw: float,
+    storage: list[_Storage],
+    with_grid: bool,
+) -> dict[str, float]:
     """One regime's year at one site: cost by item, emissions, and what could not be served."""
     scenario = fm.scenario
     supply = _supply(fm, site, weather, with_grid)
@@ -273,7 +297,9 @@ def summary_columns(check: FullYearCheck, costs: pd.DataFrame, tokens_by_site: p
         "full_year_cfe_shortfall_mwh_per_yr": check.sites["cfe_shortfall_mwh_per_yr"].sum(),
         "representative_error_pct": _error_pct(_per(representative.sum(), mtok), _per(full.sum(), full_mtok)),
         **{
-            f"representative_{layer}_error_pct": _error_pct(_per(representative[layer], mtok), _per(full[layer], full_mtok))
+            f"representative_{layer}_error_pct": _error_pct(
+                _per(representative[layer], mtok), _per(full[layer], full_mtok)
+            )
             for layer in LAYERS
         },
     }
@@ -320,21 +346,22 @@ class _YearLp:
         self.upper: list[np.ndarray] = []
         self.rows: list[tuple[dict[int, sparse.spmatrix], np.ndarray, np.ndarray]] = []
 
-    def columns(self, cost, upper) -> int:
+    def columns(self, cost: npt.ArrayLike, upper: npt.ArrayLike) -> int:
         """A new block (cost and upper bound per hour, or one for all hours; lower bound 0): its position."""
         self.cost.append(np.broadcast_to(np.asarray(cost, dtype=float), self.hours))
         self.upper.append(np.broadcast_to(np.asarray(upper, dtype=float), self.hours))
         return len(self.cost) - 1
 
-    def constrain(self, blocks: dict[int, sparse.spmatrix], lower, upper) -> None:
+    def constrain(self, blocks: dict[int, sparse.spmatrix], lower: npt.ArrayLike, upper: npt.ArrayLike) -> None:
         """One row per hour: lower <= sum of each block's matrix times its columns <= upper."""
         self.rows.append((blocks, np.broadcast_to(lower, self.hours), np.broadcast_to(upper, self.hours)))
 
     def solve(self) -> np.ndarray:
         """The optimal columns, one row of hours per block."""
         empty = sparse.csr_matrix((self.hours, self.hours))  # keeps the width of a block a row does not use
-        matrix = sparse.bmat([[blocks.get(b, empty) for b in range(len(self.cost))] for blocks, _, _ in self.rows],
-                             format="csc")
+        matrix = sparse.bmat(
+            [[blocks.get(b, empty) for b in range(len(self.cost))] for blocks, _, _ in self.rows], format="csc"
+        )
         lp = highspy.HighsLp()
         lp.num_row_, lp.num_col_ = matrix.shape
         lp.col_cost_ = np.concatenate(self.cost)
@@ -355,18 +382,23 @@ class _YearLp:
         return np.asarray(highs.getSolution().col_value).reshape(len(self.cost), self.hours)
 
 
-def _dispatch_lp(cost: np.ndarray, supply: _Supply, load_mw: np.ndarray, storage: list[_Storage],
-                 cfe_share: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _dispatch_lp(
+    cost: np.ndarray, supply: _Supply, load_mw: np.ndarray, storage: list[_Storage], cfe_share: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The year as one LP (storage links the hours): generation, unserved load and carbon-free shortfall."""
     hours, sources = cost.shape
     eye = sparse.identity(hours, format="csr")
     # the level of the hour before; the year wraps (the last hour comes before the first)
-    before = sparse.csr_matrix((np.ones(hours), (np.arange(hours), np.arange(-1, hours - 1) % hours)), shape=(hours, hours))
+    before = sparse.csr_matrix(
+        (np.ones(hours), (np.arange(hours), np.arange(-1, hours - 1) % hours)), shape=(hours, hours)
+    )
     short_cost = PENALTY_MULTIPLE * (np.abs(cost).max(initial=0.0) + PENALTY_FLOOR_USD_PER_MWH)
     lp = _YearLp(hours)
     generation = [lp.columns(cost[:, j], supply.available_mw[:, j]) for j in range(sources)]
-    flows = [(lp.columns(0.0, unit.power_mw), lp.columns(0.0, unit.power_mw), lp.columns(0.0, unit.energy_mwh))
-             for unit in storage]
+    flows = [
+        (lp.columns(0.0, unit.power_mw), lp.columns(0.0, unit.power_mw), lp.columns(0.0, unit.energy_mwh))
+        for unit in storage
+    ]
     unserved = lp.columns(PENALTY_MULTIPLE * short_cost, load_mw)
     short = lp.columns(short_cost, np.inf) if cfe_share > 0 else None
 

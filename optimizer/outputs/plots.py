@@ -13,15 +13,22 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+
 # Figure objects, not pyplot: files are drawn without a display or a global backend, so a notebook
 # that imports this module keeps its own inline plots
 from matplotlib.figure import Figure
 
+from optimizer.constants import TOKENS_PER_MTOK
+from optimizer.contract import PLAN_STATUSES
 from optimizer.inputs.safe_io import checked_file, read_csv
 
 LAYER_COLOURS = {"energy": "#e6a817", "chips": "#3b6fb6", "infrastructure": "#7a8b99"}
 SOURCE_COLOURS = {
-    "grid": "#6c757d", "solar": "#f2c12e", "wind": "#4fa3d1", "thermal": "#c0504d", "nuclear": "#8e6bbf",
+    "grid": "#6c757d",
+    "solar": "#f2c12e",
+    "wind": "#4fa3d1",
+    "thermal": "#c0504d",
+    "nuclear": "#8e6bbf",
     "storage": "#2ca58d",
 }
 #: map extent of the contiguous US, degrees (sites and regions outside it widen the frame)
@@ -74,21 +81,49 @@ def plot_map(folder: Path, out: Path, boundary_file: str | Path | None = None) -
     links = deliveries.groupby(["site_id", "region_id"])["tokens_per_yr"].sum()
     widest = links.max() if len(links) else 1.0
     for (site, region), tokens in links.items():
-        ax.plot([built.loc[site, "lon"], regions.loc[region, "lon"]], [built.loc[site, "lat"], regions.loc[region, "lat"]],
-                color="#3b6fb6", alpha=0.35, linewidth=0.5 + 4.0 * tokens / widest, zorder=2)
+        ax.plot(
+            [built.loc[site, "lon"], regions.loc[region, "lon"]],
+            [built.loc[site, "lat"], regions.loc[region, "lat"]],
+            color="#3b6fb6",
+            alpha=0.35,
+            linewidth=0.5 + 4.0 * tokens / widest,
+            zorder=2,
+        )
     sizes = 40 + 400 * demand.reindex(regions.index, fill_value=0.0) / max(demand.max(), 1.0)
-    ax.scatter(regions["lon"], regions["lat"], s=sizes, marker="s", color="#222222", alpha=0.6, zorder=3,
-               label="demand region (size: tokens)")
+    ax.scatter(
+        regions["lon"],
+        regions["lat"],
+        s=sizes,
+        marker="s",
+        color="#222222",
+        alpha=0.6,
+        zorder=3,
+        label="demand region (size: tokens)",
+    )
     unbuilt = sites[sites["built"] == 0]
     ax.scatter(unbuilt["lon"], unbuilt["lat"], s=12, color="#999999", zorder=3, label="candidate site, not built")
     for kind, colour in SOURCE_COLOURS.items():
         chosen = built[main_source.reindex(built.index) == kind]
         if len(chosen):
-            ax.scatter(chosen["lon"], chosen["lat"], s=30 + 2.0 * chosen["it_capacity_mw"], color=colour,
-                       edgecolor="black", linewidth=0.8, zorder=4, label=f"site, mainly {kind} (size: IT MW)")
+            ax.scatter(
+                chosen["lon"],
+                chosen["lat"],
+                s=30 + 2.0 * chosen["it_capacity_mw"],
+                color=colour,
+                edgecolor="black",
+                linewidth=0.8,
+                zorder=4,
+                label=f"site, mainly {kind} (size: IT MW)",
+            )
     for site, row in built.iterrows():
-        ax.annotate(f"{site}\n{row['it_capacity_mw']:,.0f} MW", (row["lon"], row["lat"]), xytext=(6, 6),
-                    textcoords="offset points", fontsize=8, zorder=5)
+        ax.annotate(
+            f"{site}\n{row['it_capacity_mw']:,.0f} MW",
+            (row["lon"], row["lat"]),
+            xytext=(6, 6),
+            textcoords="offset points",
+            fontsize=8,
+            zorder=5,
+        )
     west = min(US_EXTENT[0], sites["lon"].min() - 2, regions["lon"].min() - 2)
     east = max(US_EXTENT[1], sites["lon"].max() + 2, regions["lon"].max() + 2)
     south = min(US_EXTENT[2], sites["lat"].min() - 2, regions["lat"].min() - 2)
@@ -114,9 +149,11 @@ def _site_details(folder: Path, built: pd.DataFrame) -> pd.DataFrame:
     power, chips = _read(folder, "power"), _read(folder, "chips")
     shown = power[power["capacity_mw"] >= 0.5]
     mix = shown.groupby("site_id").apply(
-        lambda rows: ", ".join(f"{r.tech_id} {r.capacity_mw:,.0f} MW" for r in rows.itertuples()), include_groups=False)
+        lambda rows: ", ".join(f"{r.tech_id} {r.capacity_mw:,.0f} MW" for r in rows.itertuples()), include_groups=False
+    )
     skus = chips.groupby("site_id").apply(
-        lambda rows: ", ".join(f"{r.chip_id} x{int(r.chips):,}" for r in rows.itertuples()), include_groups=False)
+        lambda rows: ", ".join(f"{r.chip_id} x{int(r.chips):,}" for r in rows.itertuples()), include_groups=False
+    )
     details = built.copy()
     details["power_mix"] = mix.reindex(details.index).fillna("")
     details["accelerators"] = skus.reindex(details.index).fillna("")
@@ -143,9 +180,16 @@ def plot_map_html(folder: Path, out: Path, boundary_file: str | Path | None = No
     regions["size_px"] = 6 + 18 * regions["demand_tokens_per_yr"] / max(regions["demand_tokens_per_yr"].max(), 1.0)
     built = sites[sites["built"] == 1].set_index("site_id")
 
-    page = figure(title=f"{folder.name}: sites built (size: IT MW, colour: main power source) and the demand they serve",
-                  width=1150, height=680, x_axis_label="longitude", y_axis_label="latitude",
-                  tools="pan,wheel_zoom,box_zoom,reset,save", active_scroll="wheel_zoom", match_aspect=True)
+    page = figure(
+        title=f"{folder.name}: sites built (size: IT MW, colour: main power source) and the demand they serve",
+        width=1150,
+        height=680,
+        x_axis_label="longitude",
+        y_axis_label="latitude",
+        tools="pan,wheel_zoom,box_zoom,reset,save",
+        active_scroll="wheel_zoom",
+        match_aspect=True,
+    )
     states = us_states(boundary_file)
     if states is not None:
         xs, ys = _exterior_rings(states)
@@ -154,39 +198,90 @@ def plot_map_html(folder: Path, out: Path, boundary_file: str | Path | None = No
     links = deliveries.groupby(["site_id", "region_id"])["tokens_per_yr"].sum().reset_index()
     if len(links):
         position = regions.set_index("region_id")
-        link_source = ColumnDataSource({
-            "xs": [[built.loc[r.site_id, "lon"], position.loc[r.region_id, "lon"]] for r in links.itertuples()],
-            "ys": [[built.loc[r.site_id, "lat"], position.loc[r.region_id, "lat"]] for r in links.itertuples()],
-            "site": links["site_id"], "region": links["region_id"], "tokens": links["tokens_per_yr"],
-            "width": 0.5 + 5.0 * links["tokens_per_yr"] / links["tokens_per_yr"].max(),
-        })
-        link_glyph = page.multi_line("xs", "ys", source=link_source, line_width="width", line_color="#3b6fb6",
-                                     line_alpha=0.35, legend_label="tokens served (width: tokens)")
-        page.add_tools(HoverTool(renderers=[link_glyph], tooltips=[
-            ("link", "@site -> @region"), ("tokens/yr", "@tokens{0.00e0}")]))
+        link_source = ColumnDataSource(
+            {
+                "xs": [[built.loc[r.site_id, "lon"], position.loc[r.region_id, "lon"]] for r in links.itertuples()],
+                "ys": [[built.loc[r.site_id, "lat"], position.loc[r.region_id, "lat"]] for r in links.itertuples()],
+                "site": links["site_id"],
+                "region": links["region_id"],
+                "tokens": links["tokens_per_yr"],
+                "width": 0.5 + 5.0 * links["tokens_per_yr"] / links["tokens_per_yr"].max(),
+            }
+        )
+        link_glyph = page.multi_line(
+            "xs",
+            "ys",
+            source=link_source,
+            line_width="width",
+            line_color="#3b6fb6",
+            line_alpha=0.35,
+            legend_label="tokens served (width: tokens)",
+        )
+        page.add_tools(
+            HoverTool(renderers=[link_glyph], tooltips=[("link", "@site -> @region"), ("tokens/yr", "@tokens{0.00e0}")])
+        )
 
-    region_glyph = page.scatter("lon", "lat", source=ColumnDataSource(regions), size="size_px", marker="square",
-                                color="#222222", alpha=0.6, legend_label="demand region (size: tokens)")
-    page.add_tools(HoverTool(renderers=[region_glyph], tooltips=[
-        ("region", "@name"), ("demand, tokens/yr", "@demand_tokens_per_yr{0.00e0}")]))
+    region_glyph = page.scatter(
+        "lon",
+        "lat",
+        source=ColumnDataSource(regions),
+        size="size_px",
+        marker="square",
+        color="#222222",
+        alpha=0.6,
+        legend_label="demand region (size: tokens)",
+    )
+    page.add_tools(
+        HoverTool(
+            renderers=[region_glyph],
+            tooltips=[("region", "@name"), ("demand, tokens/yr", "@demand_tokens_per_yr{0.00e0}")],
+        )
+    )
 
     unbuilt = sites[sites["built"] == 0]
-    candidate_glyph = page.scatter("lon", "lat", source=ColumnDataSource(unbuilt), size=5, color="#999999",
-                                   legend_label="candidate site, not built")
-    page.add_tools(HoverTool(renderers=[candidate_glyph], tooltips=[("candidate", "@name (@state)"),
-                                                                    ("grid, MW", "@grid_capacity_mw{0,0}")]))
+    candidate_glyph = page.scatter(
+        "lon",
+        "lat",
+        source=ColumnDataSource(unbuilt),
+        size=5,
+        color="#999999",
+        legend_label="candidate site, not built",
+    )
+    page.add_tools(
+        HoverTool(
+            renderers=[candidate_glyph],
+            tooltips=[("candidate", "@name (@state)"), ("grid, MW", "@grid_capacity_mw{0,0}")],
+        )
+    )
 
     details = _site_details(folder, built)
     for kind in SOURCE_COLOURS:
         chosen = details[details["main_source"] == kind]
         if len(chosen):
-            glyph = page.scatter("lon", "lat", source=ColumnDataSource(chosen), size="size_px", color="colour",
-                                 line_color="black", alpha=0.9, legend_label=f"site, mainly {kind}")
-            page.add_tools(HoverTool(renderers=[glyph], tooltips=[
-                ("site", "@name (@state, @iso)"), ("IT capacity", "@it_capacity_mw{0,0} MW"),
-                ("cooling", "@cooling_id, PUE @annual_pue{0.000}"), ("accelerators", "@accelerators"),
-                ("power", "@power_mix"), ("cost", "$@usd_per_mtok{0.0000} per Mtok"),
-                ("emissions", "@emissions_t_per_yr{0,0} t CO2/yr")]))
+            glyph = page.scatter(
+                "lon",
+                "lat",
+                source=ColumnDataSource(chosen),
+                size="size_px",
+                color="colour",
+                line_color="black",
+                alpha=0.9,
+                legend_label=f"site, mainly {kind}",
+            )
+            page.add_tools(
+                HoverTool(
+                    renderers=[glyph],
+                    tooltips=[
+                        ("site", "@name (@state, @iso)"),
+                        ("IT capacity", "@it_capacity_mw{0,0} MW"),
+                        ("cooling", "@cooling_id, PUE @annual_pue{0.000}"),
+                        ("accelerators", "@accelerators"),
+                        ("power", "@power_mix"),
+                        ("cost", "$@usd_per_mtok{0.0000} per Mtok"),
+                        ("emissions", "@emissions_t_per_yr{0,0} t CO2/yr"),
+                    ],
+                )
+            )
     page.legend.location = "bottom_left"
     page.legend.click_policy = "hide"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -198,7 +293,7 @@ def plot_cost_by_site(folder: Path, out: Path) -> Path:
     """Stacked bars of $/Mtok by layer for each built site and for the whole plan."""
     sites, summary = _read(folder, "sites"), _read(folder, "summary").iloc[0]
     built = sites[sites["built"] == 1].set_index("site_id")
-    mtok = built["delivered_tokens_per_yr"] / 1e6
+    mtok = built["delivered_tokens_per_yr"] / TOKENS_PER_MTOK
     rows = pd.DataFrame({layer: built[f"{layer}_usd_per_yr"] / mtok for layer in LAYER_COLOURS})
     rows.loc["whole plan"] = [summary[f"{layer}_usd_per_mtok"] for layer in LAYER_COLOURS]
     fig = Figure(figsize=(max(6, 1.2 * len(rows)), 5))
@@ -242,8 +337,15 @@ def plot_dispatch(folder: Path, out: Path, site: str | None = None, period: int 
     for tech, kind in techs["kind"].items():
         column = f"{tech}_mw"
         if column in day and day[column].abs().max() > 1e-6:
-            ax.bar(day["hour"], day[column], bottom=bottom, color=SOURCE_COLOURS[kind], label=tech, width=0.9,
-                   alpha=0.9 if kind != "grid" else 0.6)
+            ax.bar(
+                day["hour"],
+                day[column],
+                bottom=bottom,
+                color=SOURCE_COLOURS[kind],
+                label=tech,
+                width=0.9,
+                alpha=0.9 if kind != "grid" else 0.6,
+            )
             bottom += day[column]
     for column in [c for c in day.columns if c.endswith("_discharge_mw") and not c.startswith("bridge_")]:
         if day[column].max() > 1e-6:
@@ -267,7 +369,7 @@ def sweep_parameters(sweep: pd.DataFrame) -> list[str]:
     columns = list(sweep.columns)
     if "case_id" not in columns or "status" not in columns:
         raise ValueError("not a sweep table: case_id and status columns are missing")
-    return columns[columns.index("case_id") + 1:columns.index("status")]
+    return columns[columns.index("case_id") + 1 : columns.index("status")]
 
 
 #: a parameter with more distinct values than this (a sampled range) is split into quartiles
@@ -282,11 +384,9 @@ def sensitivity(sweep: pd.DataFrame, metric: str = "usd_per_mtok") -> tuple[pd.D
     highest quartile. The reference is the base case where the sweep has one (no parameter set),
     else the mean of all solved cases. Cases without a plan are left out.
     """
-    from optimizer.analysis.sweep import SOLVED
-
     if metric not in sweep.columns:
         raise PlotOptionError(f"sweep.csv has no column '{metric}'")
-    solved = sweep[sweep["status"].isin(SOLVED)]
+    solved = sweep[sweep["status"].isin(PLAN_STATUSES)]
     if solved.empty:
         raise ValueError("no case of this sweep has a plan: nothing to chart")
     parameters = sweep_parameters(sweep)
@@ -307,9 +407,17 @@ def sensitivity(sweep: pd.DataFrame, metric: str = "usd_per_mtok") -> tuple[pd.D
             low_rows, high_rows = moved[values == values.min()], moved[values == values.max()]
             low_label, high_label = f"{values.min():.4g}", f"{values.max():.4g}"
         at_low, at_high = float(low_rows[metric].mean()), float(high_rows[metric].mean())
-        rows.append({"parameter": name, "low_setting": low_label, "high_setting": high_label,
-                     f"{metric}_at_low": at_low, f"{metric}_at_high": at_high,
-                     "swing": abs(at_high - at_low), "reference": reference})
+        rows.append(
+            {
+                "parameter": name,
+                "low_setting": low_label,
+                "high_setting": high_label,
+                f"{metric}_at_low": at_low,
+                f"{metric}_at_high": at_high,
+                "swing": abs(at_high - at_low),
+                "reference": reference,
+            }
+        )
     table = pd.DataFrame(rows)
     if table.empty:
         raise ValueError("no numeric parameter of this sweep was moved in a solved case")
@@ -326,20 +434,35 @@ def plot_tornado(folder: Path, out: Path, metric: str = "usd_per_mtok") -> Path:
     ax = fig.subplots()
     positions = range(len(table))[::-1]
     for y, row in zip(positions, table.itertuples(index=False)):
-        ends = [(getattr(row, f"{metric}_at_low"), row.low_setting, "#3b6fb6", "lowest setting"),
-                (getattr(row, f"{metric}_at_high"), row.high_setting, "#c0504d", "highest setting")]
+        ends = [
+            (getattr(row, f"{metric}_at_low"), row.low_setting, "#3b6fb6", "lowest setting"),
+            (getattr(row, f"{metric}_at_high"), row.high_setting, "#c0504d", "highest setting"),
+        ]
         # the longer bar first, so that a shorter one on the same side stays visible on top of it
         for value, _, colour, label in sorted(ends, key=lambda end: -abs(end[0] - reference)):
-            ax.barh(y, value - reference, left=reference, color=colour, height=0.6,
-                    label=label if y == len(table) - 1 else None)
+            ax.barh(
+                y,
+                value - reference,
+                left=reference,
+                color=colour,
+                height=0.6,
+                label=label if y == len(table) - 1 else None,
+            )
         sides = {value >= reference for value, *_ in ends}
         groups = [ends] if len(sides) == 1 else [[end] for end in ends]  # one label per side of the line
         for group in groups:
             outer = max(group, key=lambda end: abs(end[0] - reference))[0]
             right = outer >= reference
             text = ", ".join(f"{setting}: {value:.4g}" for value, setting, *_ in group)
-            ax.annotate(text, (outer, y), xytext=(4 if right else -4, 0), textcoords="offset points",
-                        ha="left" if right else "right", va="center", fontsize=8)
+            ax.annotate(
+                text,
+                (outer, y),
+                xytext=(4 if right else -4, 0),
+                textcoords="offset points",
+                ha="left" if right else "right",
+                va="center",
+                fontsize=8,
+            )
     ax.axvline(reference, color="black", linewidth=1)
     ax.set_yticks(list(positions), table["parameter"])
     ax.set_xlabel(f"{metric} (reference {reference:.4g})")
@@ -350,7 +473,7 @@ def plot_tornado(folder: Path, out: Path, metric: str = "usd_per_mtok") -> Path:
     return _save(fig, out)
 
 
-def _save(fig, out: Path) -> Path:
+def _save(fig: Figure, out: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(out, dpi=120)
