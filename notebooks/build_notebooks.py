@@ -1,10 +1,17 @@
 """Write the notebooks of this folder from their cells (kept here so they diff as code).
 
-    python notebooks/build_notebooks.py
+    python notebooks/build_notebooks.py            # rewrites notebooks/*.ipynb
+    python notebooks/build_notebooks.py OTHER_DIR  # writes them elsewhere
+
+Each cell's id is the notebook's name and the cell's position (``quickstart-03``), so writing the
+notebooks again changes nothing; tests/test_notebooks.py checks that the committed notebooks are
+exactly what this script writes.
 """
 
 from __future__ import annotations
 
+import copy
+import sys
 from pathlib import Path
 
 import nbformat
@@ -27,7 +34,7 @@ QUICKSTART = [
         "from optimizer.outputs.plan import build_plan\n"
         "from optimizer.outputs.plots import plot_cost_by_site, plot_dispatch, plot_map\n"
         "from optimizer.inputs.scenario import load_scenario\n"
-        "from optimizer.solve.milp import solve\n"
+        "from optimizer.solver.milp import solve\n"
         "\n"
         "ROOT = Path.cwd().parent if Path.cwd().name == 'notebooks' else Path.cwd()\n"
         "OUT = Path(os.environ.get('AIFACTORY_PLANS', ROOT / 'plans')) / 'quickstart'"
@@ -40,7 +47,9 @@ QUICKSTART = [
         "plan.tables['summary'][['status', 'mip_gap', 'usd_per_mtok', 'energy_usd_per_mtok', 'chips_usd_per_mtok',\n"
         "                        'infrastructure_usd_per_mtok', 'emissions_kg_per_mtok', 'sites_built', 'it_capacity_mw']]"
     ),
-    new_markdown_cell("## Where the plan builds\nSites sized by IT MW and coloured by their main power source; lines carry tokens to the demand regions."),
+    new_markdown_cell(
+        "## Where the plan builds\nSites sized by IT MW and coloured by their main power source; lines carry tokens to the demand regions."
+    ),
     new_code_cell("display(Image(filename=plot_map(OUT, OUT / 'plots' / 'map.png')))"),
     new_markdown_cell("## What a token costs, by layer and site"),
     new_code_cell(
@@ -84,7 +93,9 @@ WHAT_IF = [
         "SCENARIO = ROOT / 'data' / 'scenarios' / 'screening.yaml'\n"
         "OUT = Path(os.environ.get('AIFACTORY_PLANS', ROOT / 'plans')) / 'what_if'"
     ),
-    new_markdown_cell("## The questions, as scenario changes\nAny scenario option or table value can be changed the same way (see the README's *Scenarios and data*)."),
+    new_markdown_cell(
+        "## The questions, as scenario changes\nAny scenario option or table value can be changed the same way (see the README's *Scenarios and data*)."
+    ),
     new_code_cell(
         "QUESTIONS = {\n"
         "    'today': {},\n"
@@ -142,7 +153,9 @@ WHAT_IF = [
         "    plt.setp(ax.get_xticklabels(), rotation=25, ha='right')\n"
         "fig.tight_layout()"
     ),
-    new_markdown_cell("## What each answer changes in the plan\nSites, power capacity and accelerators that differ from today's plan (from `aifactory compare`)."),
+    new_markdown_cell(
+        "## What each answer changes in the plan\nSites, power capacity and accelerators that differ from today's plan (from `aifactory compare`)."
+    ),
     new_code_cell(
         "for question, folder in folders.items():\n"
         "    if question == 'today':\n"
@@ -157,7 +170,9 @@ WHAT_IF = [
         "    print(f\"{question}: $/Mtok {side_by_side.loc[question, 'change %']:+.2f} %; \"\n"
         "          f\"sites opened {opened or 'none'}, closed {closed or 'none'}; chips: {chips}; power: {power or 'same'}\")"
     ),
-    new_markdown_cell("## Where the plan builds if everything must run by 2027\nOnly sites whose grid arrives in time, or that can bridge with on-site generation, remain."),
+    new_markdown_cell(
+        "## Where the plan builds if everything must run by 2027\nOnly sites whose grid arrives in time, or that can bridge with on-site generation, remain."
+    ),
     new_code_cell(
         "fig, axes = plt.subplots(1, 2, figsize=(16, 5))\n"
         "for ax, question in zip(axes, ['today', 'online by 2027']):\n"
@@ -171,11 +186,32 @@ WHAT_IF = [
 NOTEBOOKS = {"quickstart.ipynb": QUICKSTART, "what_if.ipynb": WHAT_IF}
 
 
-def main() -> None:
-    for name, cells in NOTEBOOKS.items():
-        notebook = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
-        nbformat.write(notebook, HERE / name)
-        print(f"wrote {HERE / name}")
+KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
+
+
+def build_notebook(name: str) -> nbformat.NotebookNode:
+    """The notebook ``name`` of NOTEBOOKS, each cell's id set from the notebook's name and the cell's
+    position (nbformat would draw a random one each time)."""
+    cells = copy.deepcopy(NOTEBOOKS[name])
+    for index, cell in enumerate(cells):
+        cell["id"] = f"{Path(name).stem}-{index:02d}"
+    return new_notebook(cells=cells, metadata={"kernelspec": KERNELSPEC})
+
+
+def write_notebooks(folder: Path = HERE) -> list[Path]:
+    """Write every notebook of NOTEBOOKS into ``folder``; their paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name in NOTEBOOKS:
+        nbformat.write(build_notebook(name), folder / name)
+        paths.append(folder / name)
+    return paths
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    for path in write_notebooks(Path(args[0]) if args else HERE):
+        print(f"wrote {path}")
 
 
 if __name__ == "__main__":

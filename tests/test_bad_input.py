@@ -90,8 +90,15 @@ def test_negative_grid_capacity_in_sites_geojson(data_dir: Path) -> None:
     sites.loc[row, "grid_capacity_mw"] = -5.0
     sites.to_file(path, driver="GeoJSON")
     message = load_error(scenario_path(data_dir))
-    assert_names(message, "sites.geojson", f"row {row + 1}", "stargate_dona_ana", "grid_capacity_mw", "-5",
-                 "greater_than_or_equal_to(0)")
+    assert_names(
+        message,
+        "sites.geojson",
+        f"row {row + 1}",
+        "stargate_dona_ana",
+        "grid_capacity_mw",
+        "-5",
+        "greater_than_or_equal_to(0)",
+    )
 
 
 def test_missing_column_in_chips_csv(data_dir: Path) -> None:
@@ -119,8 +126,15 @@ def test_text_in_numeric_column(data_dir: Path, file, key_column, key, column, i
 def test_unknown_chip_in_chip_throughput(data_dir: Path) -> None:
     row = set_cell(data_dir / "chip_throughput.csv", "chip_id", "gb200_nvl72", "chip_id", "gb200_nvl27")
     message = load_error(scenario_path(data_dir))
-    assert_names(message, "chip_throughput.csv", f"row {row}", "'chip_id'", "unknown id 'gb200_nvl27'", "not in chips",
-                 "Did you mean 'gb200_nvl72'?")
+    assert_names(
+        message,
+        "chip_throughput.csv",
+        f"row {row}",
+        "'chip_id'",
+        "unknown id 'gb200_nvl27'",
+        "not in chips",
+        "Did you mean 'gb200_nvl72'?",
+    )
 
 
 def test_unknown_id_without_close_match_lists_valid_ids(data_dir: Path) -> None:
@@ -135,8 +149,15 @@ def test_unknown_workload_in_demand(data_dir: Path) -> None:
     frame.loc[row, "workload_id"] = "chat_7b"
     frame.to_csv(data_dir / "demand.csv", index=False)
     message = load_error(scenario_path(data_dir))
-    assert_names(message, "demand.csv", f"row {row + 1}", "'workload_id'", "unknown id 'chat_7b'", "not in workloads",
-                 "Did you mean 'chat_70b'?")
+    assert_names(
+        message,
+        "demand.csv",
+        f"row {row + 1}",
+        "'workload_id'",
+        "unknown id 'chat_7b'",
+        "not in workloads",
+        "Did you mean 'chat_70b'?",
+    )
 
 
 def test_site_missing_hours(data_dir: Path) -> None:
@@ -201,31 +222,46 @@ def test_override_of_unknown_site(data_dir: Path) -> None:
     path = scenario_path(data_dir)
     add_overrides(path, {"sites": {"stargate_abilen": {"grid_capacity_mw": 400}}})
     message = load_error(path)
-    assert_names(message, "base.yaml", "overrides.sites", "unknown row id 'stargate_abilen'", "Did you mean 'stargate_abilene'?")
+    assert_names(
+        message, "base.yaml", "overrides.sites", "unknown row id 'stargate_abilen'", "Did you mean 'stargate_abilene'?"
+    )
 
 
 def test_override_of_unknown_column(data_dir: Path) -> None:
     path = scenario_path(data_dir)
     add_overrides(path, {"sites": {"stargate_abilene": {"grid_capacity": 400}}})
     message = load_error(path)
-    assert_names(message, "base.yaml", "overrides.sites.stargate_abilene", "unknown column 'grid_capacity'",
-                 "Did you mean 'grid_capacity_mw'?")
+    assert_names(
+        message,
+        "base.yaml",
+        "overrides.sites.stargate_abilene",
+        "unknown column 'grid_capacity'",
+        "Did you mean 'grid_capacity_mw'?",
+    )
 
 
 def test_override_with_wrong_type(data_dir: Path) -> None:
     path = scenario_path(data_dir)
     add_overrides(path, {"sites": {"stargate_abilene": {"grid_capacity_mw": "lots"}}})
     message = load_error(path)
-    assert_names(message, "base.yaml", "overrides.sites", "stargate_abilene", "'grid_capacity_mw'", "'lots'",
-                 "must be a number")
+    assert_names(
+        message, "base.yaml", "overrides.sites", "stargate_abilene", "'grid_capacity_mw'", "'lots'", "must be a number"
+    )
 
 
 def test_override_breaking_a_rule(data_dir: Path) -> None:
     path = scenario_path(data_dir)
     add_overrides(path, {"demand": {"chicago/chat_70b": {"tokens_per_yr": -1.0}}})
     message = load_error(path)
-    assert_names(message, "base.yaml", "overrides.demand", "chicago/chat_70b", "'tokens_per_yr'", "-1",
-                 "greater_than_or_equal_to(0)")
+    assert_names(
+        message,
+        "base.yaml",
+        "overrides.demand",
+        "chicago/chat_70b",
+        "'tokens_per_yr'",
+        "-1",
+        "greater_than_or_equal_to(0)",
+    )
 
 
 def test_override_with_text_scale(data_dir: Path) -> None:
@@ -246,8 +282,14 @@ def test_unknown_objective_mode(data_dir: Path) -> None:
     path = scenario_path(data_dir)
     edit_yaml(path, lambda doc: doc["objective"].update(mode="serve_demands"))
     message = load_error(path)
-    assert_names(message, "base.yaml", "objective.mode 'serve_demands'", "serve_demand", "min_cost_per_token",
-                 "Did you mean 'serve_demand'?")
+    assert_names(
+        message,
+        "base.yaml",
+        "objective.mode 'serve_demands'",
+        "serve_demand",
+        "min_cost_per_token",
+        "Did you mean 'serve_demand'?",
+    )
 
 
 def test_missing_scenario_file(data_dir: Path) -> None:
@@ -280,8 +322,11 @@ def test_invalid_yaml_is_one_line_with_its_place(data_dir: Path) -> None:
         ("tables", ["chips"], "'tables' must be a mapping of table names to file names"),
         ("tables", {"chips": 5}, "'tables' must be a mapping"),
         ("overrides", ["sites"], "'overrides' must be a mapping"),
-        ("overrides", {"sites": {"stargate_abilene": {"land_acres": [1, 2]}}},
-         "overrides.sites.stargate_abilene.land_acres: use a single value"),
+        (
+            "overrides",
+            {"sites": {"stargate_abilene": {"land_acres": [1, 2]}}},
+            "overrides.sites.stargate_abilene.land_acres: use a single value",
+        ),
         ("solver", 3, "'solver' must be a mapping of options"),
     ],
 )
@@ -294,13 +339,22 @@ def test_yaml_value_of_the_wrong_shape(data_dir: Path, key, value, expected) -> 
 @pytest.mark.parametrize("life", [0, 1e12])
 def test_economic_life_out_of_range(data_dir: Path, life) -> None:
     row = set_cell(data_dir / "chips.csv", "chip_id", "b200", "life_yr", life)
-    assert_names(load_error(scenario_path(data_dir)), "chips.csv", f"row {row}", "b200", "'life_yr'", "in_range(1, 100)")
+    assert_names(
+        load_error(scenario_path(data_dir)), "chips.csv", f"row {row}", "b200", "'life_yr'", "in_range(1, 100)"
+    )
 
 
 def test_facility_parameter_out_of_range(data_dir: Path) -> None:
     row = set_cell(data_dir / "facility.csv", "parameter", "it_acres_per_mw", "value", 0)
-    assert_names(load_error(scenario_path(data_dir)), "facility.csv", f"row {row}", "it_acres_per_mw", "'value'",
-                 "acres/MW", "outside 0.01 .. 100")
+    assert_names(
+        load_error(scenario_path(data_dir)),
+        "facility.csv",
+        f"row {row}",
+        "it_acres_per_mw",
+        "'value'",
+        "acres/MW",
+        "outside 0.01 .. 100",
+    )
 
 
 def test_table_with_a_header_and_no_rows(data_dir: Path) -> None:
@@ -317,8 +371,12 @@ def test_solver_options_out_of_range(data_dir: Path) -> None:
 
 def test_allowed_power_techs_may_name_storage(data_dir: Path) -> None:
     path = scenario_path(data_dir)
-    edit_yaml(path, lambda doc: doc["constraints"].update(
-        allowed_power_techs=["grid", "solar_pv_tracking", "wind_onshore", "battery_li_ion"]))
+    edit_yaml(
+        path,
+        lambda doc: doc["constraints"].update(
+            allowed_power_techs=["grid", "solar_pv_tracking", "wind_onshore", "battery_li_ion"]
+        ),
+    )
     scenario = load_scenario(path)
     assert "battery_li_ion" in scenario.constraints.allowed_power_techs
 
@@ -339,8 +397,10 @@ def test_unreachable_latency_names_region_workload_and_nearest_site(data_dir: Pa
     sites, regions = scenario.tables["sites"], scenario.tables["regions"]
     n = len(sites)
     _, _, metres = Geod(ellps="WGS84").inv(
-        sites["lon"].to_numpy(), sites["lat"].to_numpy(),
-        [regions.loc[region, "lon"]] * n, [regions.loc[region, "lat"]] * n,
+        sites["lon"].to_numpy(),
+        sites["lat"].to_numpy(),
+        [regions.loc[region, "lon"]] * n,
+        [regions.loc[region, "lat"]] * n,
     )
     nearest = sites.index[int(pd.Series(metres).idxmin())]
 
@@ -423,8 +483,9 @@ def test_values_in_another_unit_are_warned_about(tmp_path: Path) -> None:
     """A grid price typed in $/kWh and a chip price in thousands of USD pass the schemas but are named."""
     from tests.tiny import CHIP, SITE, write_tiny
 
-    path = write_tiny(tmp_path / "in", sites=[{**SITE, "grid_price_usd_per_mwh": 0.06}],
-                      chips=[{**CHIP, "price_usd_per_chip": 30.0}])
+    path = write_tiny(
+        tmp_path / "in", sites=[{**SITE, "grid_price_usd_per_mwh": 0.06}], chips=[{**CHIP, "price_usd_per_chip": 30.0}]
+    )
     warnings = load_scenario(path).warnings
     assert len(warnings) == 2, warnings
     assert any("sites.geojson: row 'a', column 'grid_price_usd_per_mwh': 0.06" in w and "$/kWh" in w for w in warnings)

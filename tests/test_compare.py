@@ -16,7 +16,9 @@ def two_plans(tmp_path_factory):
     root = tmp_path_factory.mktemp("compare")
     folders = []
     for name, tokens in (("a", 100 * TOKENS_PER_RACK_YR), ("b", 200 * TOKENS_PER_RACK_YR)):
-        scenario = write_tiny(root / f"in_{name}", demand=[{"region_id": "r", "workload_id": "chat", "tokens_per_yr": tokens}])
+        scenario = write_tiny(
+            root / f"in_{name}", demand=[{"region_id": "r", "workload_id": "chat", "tokens_per_yr": tokens}]
+        )
         out = root / f"plan_{name}"
         result = CliRunner().invoke(app, ["solve", str(scenario), "--out", str(out)])
         assert result.exit_code == 0, result.output

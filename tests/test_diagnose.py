@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from optimizer.cli import app
 from optimizer.analysis.diagnose import diagnose
+from optimizer.cli import app
 from optimizer.inputs.scenario import load_scenario
 from tests.tiny import CHIP, COOLING, REGION, SITE, TOKENS_PER_RACK_YR, write_tiny
 
@@ -70,7 +70,12 @@ def test_capital_budget_and_chip_supply(tmp_path):
 
 def test_water_limit_and_carbon_free_share(tmp_path):
     """Evaporative cooling every hour needs water; a 40 % clean grid cannot meet a 90 % hourly share."""
-    wet = {**COOLING, "free_cooling_max_drybulb_c": 0.0, "evaporative_max_wetbulb_c": 40.0, "evaporative_l_per_kwh": 1.0}
+    wet = {
+        **COOLING,
+        "free_cooling_max_drybulb_c": 0.0,
+        "evaporative_max_wetbulb_c": 40.0,
+        "evaporative_l_per_kwh": 1.0,
+    }
     dry_site = {**SITE, "water_limit_ml_per_yr": 1.0}
     water = _diagnosis(tmp_path / "water", sites=[dry_site], cooling=[wet])
     assert _only(water.to_move, "water").where == "a"
@@ -88,11 +93,15 @@ def test_a_cooling_that_fits_no_chip_is_named_before_any_solve(tmp_path):
 
 
 def test_chips_that_ship_too_late_and_power_that_comes_too_late(tmp_path):
-    late_chip = _diagnosis(tmp_path / "chip", chips=[{**CHIP, "available_year": 2029}],
-                           options={"constraints": {"online_by_year": 2027}})
+    late_chip = _diagnosis(
+        tmp_path / "chip", chips=[{**CHIP, "available_year": 2029}], options={"constraints": {"online_by_year": 2027}}
+    )
     assert "x ships in 2029, after online_by_year 2027" in late_chip.text()
-    late_grid = _diagnosis(tmp_path / "grid", sites=[{**SITE, "grid_online_year": 2031}],
-                           options={"constraints": {"online_by_year": 2028, "bridge_power": False}})
+    late_grid = _diagnosis(
+        tmp_path / "grid",
+        sites=[{**SITE, "grid_online_year": 2031}],
+        options={"constraints": {"online_by_year": 2028, "bridge_power": False}},
+    )
     assert "no power source can be online by 2028 at any site" in late_grid.text()
 
 
@@ -101,10 +110,18 @@ def test_short_demand_lists_the_sites_within_the_latency_budget(tmp_path):
     near_a = {**SITE, "site_id": "a", "lat": 32.0, "lon": -97.0}
     near_b = {**SITE, "site_id": "b", "state": "NY", "lat": 41.0, "lon": -74.0, "land_acres": 3.0}
     regions = [REGION, {**REGION, "region_id": "east", "lat": 40.7, "lon": -74.0}]
-    demand = [{"region_id": "r", "workload_id": "chat", "tokens_per_yr": DEMAND},
-              {"region_id": "east", "workload_id": "chat", "tokens_per_yr": DEMAND}]
-    workload = {"workload_id": "chat", "name": "Chat", "model": "M", "interactive": True, "latency_budget_ms": 10.0,
-                "utilisation": 1.0}
+    demand = [
+        {"region_id": "r", "workload_id": "chat", "tokens_per_yr": DEMAND},
+        {"region_id": "east", "workload_id": "chat", "tokens_per_yr": DEMAND},
+    ]
+    workload = {
+        "workload_id": "chat",
+        "name": "Chat",
+        "model": "M",
+        "interactive": True,
+        "latency_budget_ms": 10.0,
+        "utilisation": 1.0,
+    }
     diagnosis = _diagnosis(tmp_path, sites=[near_a, near_b], regions=regions, demand=demand, workloads=[workload])
     short = _only(diagnosis.unserved, "demand")
     assert short.where == "east/chat" and short.relative == pytest.approx(0.7, rel=1e-6)

@@ -8,6 +8,7 @@ site; a plan that needs storage carries energy from one calendar day to the next
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,11 +17,17 @@ import pytest
 import yaml
 
 from optimizer.inputs.cooling import hourly_pue_wue
+from optimizer.inputs.scenario import ScenarioError, load_scenario
 from optimizer.model import build_model
 from optimizer.outputs.plan import build_plan
-from optimizer.inputs.scenario import ScenarioError, load_scenario
-from optimizer.solve.milp import solve
-from optimizer.inputs.weather import standard_utc_offset_h
+from optimizer.solver.milp import solve
+
+# the time-zone table belongs to the synthetic-weather generator, a data script beside build_weather.py
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "data" / "scripts"))
+try:
+    from synthetic_weather import standard_utc_offset_h
+finally:
+    sys.path.pop(0)
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = ROOT / "data" / "scenarios" / "base.yaml"
@@ -78,12 +85,14 @@ def test_storage_carries_energy_between_days(tmp_path):
 
 def test_a_real_hourly_csv_replaces_a_sites_synthetic_hours(tmp_path):
     hours = np.arange(8760)
-    frame = pd.DataFrame({
-        "time": pd.date_range("2023-01-01", periods=8760, freq="h").strftime("%Y-%m-%d %H:%M"),
-        "solar_cf": np.where((hours % 24 >= 8) & (hours % 24 < 16), 0.5, 0.0),
-        "temp_c": 25.0,
-        "dewpoint_c": 15.0,
-    })
+    frame = pd.DataFrame(
+        {
+            "time": pd.date_range("2023-01-01", periods=8760, freq="h").strftime("%Y-%m-%d %H:%M"),
+            "solar_cf": np.where((hours % 24 >= 8) & (hours % 24 < 16), 0.5, 0.0),
+            "temp_c": 25.0,
+            "dewpoint_c": 15.0,
+        }
+    )
     csv = tmp_path / "quincy.csv"
     csv.write_text("# exported from a weather service\n" + frame.to_csv(index=False))
     path = tmp_path / "scenario.yaml"
@@ -94,5 +103,5 @@ def test_a_real_hourly_csv_replaces_a_sites_synthetic_hours(tmp_path):
     assert (hourly["wetbulb_c"] < 25.0).all() and (hourly["wetbulb_c"] > 15.0).all()
 
     frame.drop(columns="dewpoint_c").to_csv(csv, index=False)
-    with pytest.raises(ScenarioError, match="quincy.csv.*temp_c but no humidity"):
+    with pytest.raises(ScenarioError, match=r"quincy\.csv.*temp_c but no humidity"):
         load_scenario(path)

@@ -15,13 +15,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optimizer.outputs.fullyear import check_full_year, full_year_warning, summary_columns
-from optimizer.model import build_model
-from optimizer.outputs.plan import build_plan
+from optimizer.constants import TOKENS_PER_MTOK
 from optimizer.inputs.profiles import peak_hours
 from optimizer.inputs.scenario import load_scenario
-from optimizer.solve.milp import solve
-from optimizer.constants import TOKENS_PER_MTOK
+from optimizer.model import build_model
+from optimizer.outputs.fullyear import check_full_year, full_year_warning, summary_columns
+from optimizer.outputs.plan import build_plan
+from optimizer.solver.milp import solve
 from tests.test_model_analytic import GAS_ENGINE
 from tests.tiny import COOLING, GRID, HOURS_PER_DAY, HOURS_PER_YEAR, SITE, TOKENS_PER_RACK_YR, write_tiny
 
@@ -56,8 +56,12 @@ def test_peak_hours_keep_only_hours_no_other_hour_dominates():
     """Hour 0 (hot, sunny) and hour 1 (a little cooler, no sun) both may set the peak; hour 2 needs
     less than hour 0 (cooler, sunnier, windier), hour 4 less than hour 1; hour 3 is calm."""
     index = [("a", h) for h in range(5)]
-    pue = pd.DataFrame({"air": [1.5, 1.4, 1.45, 1.2, 1.3]}, index=pd.MultiIndex.from_tuples(index, names=["site_id", "hour"]))
-    weather = pd.DataFrame({"solar_cf": [0.8, 0.0, 0.9, 0.0, 0.0], "wind_cf": [0.1, 0.1, 0.2, 0.0, 0.1]}, index=pue.index)
+    pue = pd.DataFrame(
+        {"air": [1.5, 1.4, 1.45, 1.2, 1.3]}, index=pd.MultiIndex.from_tuples(index, names=["site_id", "hour"])
+    )
+    weather = pd.DataFrame(
+        {"solar_cf": [0.8, 0.0, 0.9, 0.0, 0.0], "wind_cf": [0.1, 0.1, 0.2, 0.0, 0.1]}, index=pue.index
+    )
     kept = peak_hours(pue, weather)
     assert list(kept.index.get_level_values("hour")) == [0, 1, 3]
     assert kept.loc[("a", "air", 1), "pue"] == pytest.approx(1.4)
@@ -153,14 +157,20 @@ def test_carbon_free_share_and_bridge_years_recheck_reproduces_the_model(tmp_pat
     firm plant carry the bridge years, the grid and the clean plant the grid years. Every day is alike,
     so the full-year LP (carbon-free rows, both regimes weighted) must cost and emit what the model did."""
     late = {**SITE, "grid_online_year": 2030}
-    firm = {**GRID, "tech_id": "firm", "name": "Clean firm", "kind": "nuclear", "capex_usd_per_kw": 5000.0,
-            "vom_usd_per_mwh": 60.0}
+    firm = {
+        **GRID,
+        "tech_id": "firm",
+        "name": "Clean firm",
+        "kind": "nuclear",
+        "capex_usd_per_kw": 5000.0,
+        "vom_usd_per_mwh": 60.0,
+    }
     options = {"constraints": {"cfe_share": 0.7, "online_by_year": 2027}}
-    plan = build_plan(*_solved(load_scenario(write_tiny(tmp_path, sites=[late], techs=[GRID, GAS_ENGINE, firm],
-                                                        options=options))))
+    plan = build_plan(
+        *_solved(load_scenario(write_tiny(tmp_path, sites=[late], techs=[GRID, GAS_ENGINE, firm], options=options)))
+    )
     s = plan.summary
     assert plan.tables["sites"].loc[0, "bridge_share"] > 0
     assert s["full_year_total_cost_usd_per_yr"] == pytest.approx(s["total_cost_usd_per_yr"], rel=1e-6)
     assert s["full_year_emissions_t_per_yr"] == pytest.approx(s["emissions_t_per_yr"], rel=1e-6)
     assert (s["full_year_unserved_mwh_per_yr"], s["full_year_cfe_shortfall_mwh_per_yr"]) == (0.0, 0.0)
-

@@ -6,12 +6,12 @@ import math
 
 import pytest
 
-from optimizer.solve.greedy import GreedyError, evaluate_greedy, greedy_choice
+from optimizer.constants import usd_per_mtok
+from optimizer.inputs.scenario import load_scenario
 from optimizer.model import build_model
 from optimizer.outputs.plan import build_plan
-from optimizer.inputs.scenario import load_scenario
-from optimizer.solve.milp import solve
-from optimizer.constants import usd_per_mtok
+from optimizer.solver.greedy import GreedyError, evaluate_greedy, greedy_choice
+from optimizer.solver.milp import solve
 from optimizer.verify import verify_plan
 from tests.tiny import CHIP, GRID, SITE, TOKENS_PER_RACK_YR, write_tiny
 
@@ -20,10 +20,22 @@ WACC = 0.08
 SITE_B = {**SITE, "site_id": "b", "name": "Site B", "grid_price_usd_per_mwh": 80.0}
 #: gas engines that can bridge a late grid
 ENGINE = {
-    "tech_id": "engine", "name": "Engine", "kind": "thermal", "unit_size_mw": 1.0, "capex_usd_per_kw": 1000.0,
-    "fom_usd_per_kw_yr": 0.0, "vom_usd_per_mwh": 5.0, "heat_rate_btu_per_kwh": 8000.0, "fuel": "gas",
-    "fuel_price_usd_per_mmbtu": None, "co2_kg_per_mmbtu": 53.06, "life_yr": 25.0, "lead_time_yr": 1.0,
-    "first_year": 2026, "land_acres_per_mw": 0.0, "availability": 1.0,
+    "tech_id": "engine",
+    "name": "Engine",
+    "kind": "thermal",
+    "unit_size_mw": 1.0,
+    "capex_usd_per_kw": 1000.0,
+    "fom_usd_per_kw_yr": 0.0,
+    "vom_usd_per_mwh": 5.0,
+    "heat_rate_btu_per_kwh": 8000.0,
+    "fuel": "gas",
+    "fuel_price_usd_per_mmbtu": None,
+    "co2_kg_per_mmbtu": 53.06,
+    "life_yr": 25.0,
+    "lead_time_yr": 1.0,
+    "first_year": 2026,
+    "land_acres_per_mw": 0.0,
+    "availability": 1.0,
 }
 
 

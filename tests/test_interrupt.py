@@ -18,9 +18,13 @@ def test_ctrl_c_during_a_solve_writes_nothing(tmp_path):
     out = tmp_path / "plan"
     # a shell that starts jobs in the background (as CI may) has them ignore SIGINT: restore the
     # default in the child, as an interactive terminal would have it
-    solve = subprocess.Popen([str(AIFACTORY), "solve", str(ROOT / "data" / "scenarios" / "base.yaml"), "--out", str(out)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    solve = subprocess.Popen(
+        [str(AIFACTORY), "solve", str(ROOT / "data" / "scenarios" / "base.yaml"), "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     time.sleep(SECONDS_BEFORE_CTRL_C)
     assert solve.poll() is None, "the solve ended before Ctrl-C; the test needs a longer solve"
     pressed = time.perf_counter()
@@ -39,9 +43,13 @@ STARTUP_MOMENTS_S = (0.3, 1.0)
 
 def test_ctrl_c_while_starting_is_one_line(tmp_path):
     for moment in STARTUP_MOMENTS_S:
-        start = subprocess.Popen([str(AIFACTORY), "stats", str(ROOT / "data" / "scenarios" / "base.yaml")],
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        start = subprocess.Popen(
+            [str(AIFACTORY), "stats", str(ROOT / "data" / "scenarios" / "base.yaml")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
         time.sleep(moment)
         start.send_signal(signal.SIGINT)
         _, stderr = start.communicate(timeout=60)
@@ -55,12 +63,17 @@ def test_sigterm_during_a_forced_replacement_keeps_the_old_plan(tmp_path):
 
     scenario = write_tiny(tmp_path / "in")
     out = tmp_path / "plan"
-    first = subprocess.run([str(AIFACTORY), "solve", str(scenario), "--out", str(out)], capture_output=True, text=True,
-                           timeout=300)
+    first = subprocess.run(
+        [str(AIFACTORY), "solve", str(scenario), "--out", str(out)], capture_output=True, text=True, timeout=300
+    )
     assert first.returncode == 0, first.stderr
     before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
-    again = subprocess.Popen([str(AIFACTORY), "solve", str(scenario), "--out", str(out), "--force"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    again = subprocess.Popen(
+        [str(AIFACTORY), "solve", str(scenario), "--out", str(out), "--force"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     time.sleep(3)
     again.send_signal(signal.SIGTERM)
     _, stderr = again.communicate(timeout=60)

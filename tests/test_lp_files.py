@@ -24,9 +24,10 @@ import numpy as np
 import pyomo.environ as pyo
 import pytest
 
+from optimizer.inputs.scenario import load_scenario
+
 # The one place this file names the scenario loader and the model builder: update here if they move.
 from optimizer.model import build_model
-from optimizer.inputs.scenario import load_scenario
 from tests.tiny import CHIP, COOLING, GRID, SITE, write_tiny
 
 LP_DIR = Path(__file__).parent / "lp_files"
@@ -41,17 +42,46 @@ NO_OBJECTIVE = "no_objective"
 # cases: together they build every constraint family with at least one row
 
 #: a gas engine in 5 MW units (integer ``units``), carbon-emitting
-ENGINE = {**GRID, "tech_id": "engine", "name": "Gas engine", "kind": "thermal", "unit_size_mw": 5.0,
-          "capex_usd_per_kw": 1000.0, "vom_usd_per_mwh": 30.0, "heat_rate_btu_per_kwh": 9000.0, "fuel": "gas",
-          "co2_kg_per_mmbtu": 53.06, "life_yr": 25.0, "lead_time_yr": 1.0, "land_acres_per_mw": 0.1}
-SOLAR = {**GRID, "tech_id": "solar", "name": "Solar", "kind": "solar", "capex_usd_per_kw": 600.0,
-         "fom_usd_per_kw_yr": 10.0, "life_yr": 30.0, "lead_time_yr": 1.0, "land_acres_per_mw": 5.0}
+ENGINE = {
+    **GRID,
+    "tech_id": "engine",
+    "name": "Gas engine",
+    "kind": "thermal",
+    "unit_size_mw": 5.0,
+    "capex_usd_per_kw": 1000.0,
+    "vom_usd_per_mwh": 30.0,
+    "heat_rate_btu_per_kwh": 9000.0,
+    "fuel": "gas",
+    "co2_kg_per_mmbtu": 53.06,
+    "life_yr": 25.0,
+    "lead_time_yr": 1.0,
+    "land_acres_per_mw": 0.1,
+}
+SOLAR = {
+    **GRID,
+    "tech_id": "solar",
+    "name": "Solar",
+    "kind": "solar",
+    "capex_usd_per_kw": 600.0,
+    "fom_usd_per_kw_yr": 10.0,
+    "life_yr": 30.0,
+    "lead_time_yr": 1.0,
+    "land_acres_per_mw": 5.0,
+}
 #: a day of sun: zero at night, a half sine from 06:00 to 18:00
 SUN = np.clip(np.sin((np.arange(24) - 6) / 12 * np.pi), 0.0, None).round(3)
 #: a second cooling that uses water in the hot hours (so the water limit has a coefficient)
-EVAPORATIVE = {**COOLING, "cooling_id": "evaporative", "name": "Evaporative", "max_rack_kw": 120.0,
-               "power_overhead": 0.2, "free_cooling_max_drybulb_c": 18.0, "evaporative_max_wetbulb_c": 24.0,
-               "evaporative_l_per_kwh": 1.5, "capex_usd_per_kw_it": 600.0}
+EVAPORATIVE = {
+    **COOLING,
+    "cooling_id": "evaporative",
+    "name": "Evaporative",
+    "max_rack_kw": 120.0,
+    "power_overhead": 0.2,
+    "free_cooling_max_drybulb_c": 18.0,
+    "evaporative_max_wetbulb_c": 24.0,
+    "evaporative_l_per_kwh": 1.5,
+    "capex_usd_per_kw_it": 600.0,
+}
 
 CASES = {
     # the default tiny scenario: one site, grid and battery, one chip, serve all demand
@@ -214,16 +244,34 @@ def texts(built) -> dict[str, str]:
 def test_family_matches_its_golden_lp_file(texts, name):
     golden = (LP_DIR / name).read_text()
     if name not in texts:
-        pytest.fail(f"{name}: the case no longer builds this family (or builds it empty); "
-                    f"if that is intended, regenerate with {REGENERATE_HINT}", pytrace=False)
+        pytest.fail(
+            f"{name}: the case no longer builds this family (or builds it empty); "
+            f"if that is intended, regenerate with {REGENERATE_HINT}",
+            pytrace=False,
+        )
     if texts[name] != golden:
-        diff = list(difflib.unified_diff(
-            golden.splitlines(), texts[name].splitlines(), f"tests/lp_files/{name} (golden)", f"{name} (model now)",
-            lineterm="",
-        ))
-        shown = diff[:DIFF_LINES] + ([f"... {len(diff) - DIFF_LINES} more diff lines"] if len(diff) > DIFF_LINES else [])
-        pytest.fail("\n".join([f"{name} differs from its golden LP file:", *shown,
-                               f"if the change is intended, regenerate with {REGENERATE_HINT}"]), pytrace=False)
+        diff = list(
+            difflib.unified_diff(
+                golden.splitlines(),
+                texts[name].splitlines(),
+                f"tests/lp_files/{name} (golden)",
+                f"{name} (model now)",
+                lineterm="",
+            )
+        )
+        shown = diff[:DIFF_LINES] + (
+            [f"... {len(diff) - DIFF_LINES} more diff lines"] if len(diff) > DIFF_LINES else []
+        )
+        pytest.fail(
+            "\n".join(
+                [
+                    f"{name} differs from its golden LP file:",
+                    *shown,
+                    f"if the change is intended, regenerate with {REGENERATE_HINT}",
+                ]
+            ),
+            pytrace=False,
+        )
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -231,11 +279,15 @@ def test_every_family_of_each_case_has_a_golden_file(texts, case):
     made = {name for name in texts if name.startswith(case + SEPARATOR)}
     golden = set(golden_files(case))
     if made - golden:
-        pytest.fail(f"families without a golden LP file: {sorted(made - golden)}; regenerate with {REGENERATE_HINT}",
-                    pytrace=False)
+        pytest.fail(
+            f"families without a golden LP file: {sorted(made - golden)}; regenerate with {REGENERATE_HINT}",
+            pytrace=False,
+        )
     if golden - made:
-        pytest.fail(f"golden LP files the model no longer makes: {sorted(golden - made)}; "
-                    f"regenerate with {REGENERATE_HINT}", pytrace=False)
+        pytest.fail(
+            f"golden LP files the model no longer makes: {sorted(golden - made)}; regenerate with {REGENERATE_HINT}",
+            pytrace=False,
+        )
 
 
 def test_no_golden_file_belongs_to_an_unknown_case():
@@ -264,7 +316,9 @@ def test_every_constraint_family_has_rows_in_some_case(built):
     if not declared:
         pytest.fail("found no constraint declarations in the model package: update declared_constraint_names")
     if declared - local:
-        pytest.fail(f"constraints declared in the model but built in no case: {sorted(declared - local)}", pytrace=False)
+        pytest.fail(
+            f"constraints declared in the model but built in no case: {sorted(declared - local)}", pytrace=False
+        )
 
 
 def main(argv: list[str]) -> int:

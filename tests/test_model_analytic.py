@@ -6,13 +6,12 @@ import math
 import pickle
 
 import numpy as np
-
 import pytest
 
+from optimizer.inputs.scenario import ScenarioError, load_scenario
 from optimizer.model import build_model
 from optimizer.outputs.plan import build_plan
-from optimizer.inputs.scenario import ScenarioError, load_scenario
-from optimizer.solve.milp import SolveError, solve
+from optimizer.solver.milp import SolveError, solve
 from tests.tiny import CHIP, COOLING, GRID, REGION, SITE, TOKENS_PER_RACK_YR, WORKLOAD, write_tiny
 
 
@@ -72,8 +71,12 @@ def test_evaporative_hours_use_water_and_save_chiller_power(tmp_path):
 
     10 MW of IT for 4380 evaporative hours at 1.5 L/kWh use 10e3 kW x 4380 h x 1.5 L = 65.7 ML.
     """
-    evaporative = {**COOLING, "free_cooling_max_drybulb_c": 18.0, "evaporative_max_wetbulb_c": 24.0,
-                   "evaporative_l_per_kwh": 1.5}
+    evaporative = {
+        **COOLING,
+        "free_cooling_max_drybulb_c": 18.0,
+        "evaporative_max_wetbulb_c": 24.0,
+        "evaporative_l_per_kwh": 1.5,
+    }
     plan = _solve(write_tiny(tmp_path, cooling=[evaporative], temps=(10.0, 30.0)))
     site = plan.tables["sites"].iloc[0]
     assert site["annual_pue"] == pytest.approx(1.1)
@@ -243,9 +246,7 @@ def test_storage_carries_energy_from_cheap_days_to_dear_days(tmp_path):
     """
     day = np.arange(8760) // 24
     price = np.where(day % 2 == 0, 10.0, 5000.0)
-    path = write_tiny(
-        tmp_path, hourly={"grid_price_usd_per_mwh": price}, options={"time": {"representative_days": 2}}
-    )
+    path = write_tiny(tmp_path, hourly={"grid_price_usd_per_mwh": price}, options={"time": {"representative_days": 2}})
     plan = _solve(path)
     dear_day_mwh = 24 * 11.0 / math.sqrt(0.85)
     battery = plan.tables["power"].set_index("tech_id").loc["battery"]
@@ -302,8 +303,14 @@ def test_carbon_free_share_is_met_every_hour(tmp_path):
     """A 40 % carbon-free grid plus a dearer carbon-free firm plant, 70 % required every hour:
     clean + 0.4 grid >= 0.7 (clean + grid) with clean + grid = 11 MW gives clean = 5.5 MW.
     """
-    firm = {**GRID, "tech_id": "firm", "name": "Clean firm", "kind": "nuclear", "capex_usd_per_kw": 5000.0,
-            "vom_usd_per_mwh": 60.0}
+    firm = {
+        **GRID,
+        "tech_id": "firm",
+        "name": "Clean firm",
+        "kind": "nuclear",
+        "capex_usd_per_kw": 5000.0,
+        "vom_usd_per_mwh": 60.0,
+    }
     plan = _solve(write_tiny(tmp_path, techs=[GRID, firm], options={"constraints": {"cfe_share": 0.7}}))
     power = plan.tables["power"].set_index("tech_id")
     assert power.loc["firm", "capacity_mw"] == pytest.approx(5.5)

@@ -1,23 +1,89 @@
-"""The notebooks run top to bottom on a fresh install (executed with nbclient, as a user would)."""
+"""The notebooks are what their generator writes, and they run top to bottom on a fresh install.
+
+The default lane checks in a second that the committed notebooks are exactly what
+``notebooks/build_notebooks.py`` writes (stable cell ids, no outputs) and that every name they import
+from the package exists. Executing them (with nbclient, as a user would: the default scenario and a
+six-case sweep) takes minutes, so it runs in the slow lane (``pytest -m slow``, or ``-m notebooks``).
+"""
 
 from __future__ import annotations
 
+import ast
+import importlib
+import importlib.util
+import json
 from pathlib import Path
 
 import nbformat
 import pandas as pd
+import pytest
 from nbclient import NotebookClient
 
 from optimizer.verify import verify_plan
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+GENERATOR = NOTEBOOKS / "build_notebooks.py"
+
+
+def _generator():
+    spec = importlib.util.spec_from_file_location("build_notebooks", GENERATOR)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_committed_notebooks_are_what_the_generator_writes(tmp_path):
+    generator = _generator()
+    written = generator.write_notebooks(tmp_path)
+    assert sorted(path.name for path in written) == sorted(path.name for path in NOTEBOOKS.glob("*.ipynb"))
+    again = generator.write_notebooks(tmp_path / "again")
+    for path, repeat in zip(written, again):
+        # the same cells, ids included, every time it runs
+        assert path.read_text() == repeat.read_text(), f"{path.name}: the generator is not deterministic"
+        committed = json.loads((NOTEBOOKS / path.name).read_text())
+        assert committed == json.loads(path.read_text()), (
+            f"notebooks/{path.name} differs from what notebooks/build_notebooks.py writes: "
+            "run `python notebooks/build_notebooks.py` (and edit the cells there, not in the notebook)"
+        )
+        ids = [cell["id"] for cell in committed["cells"]]
+        assert ids == [f"{path.stem}-{i:02d}" for i in range(len(ids))]
+
+
+@pytest.mark.parametrize("name", ["quickstart.ipynb", "what_if.ipynb"])
+def test_notebook_imports_name_what_the_package_has(name):
+    """Every ``from optimizer... import ...`` of a notebook resolves (checked without running it)."""
+    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
+    imported = 0
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        for node in ast.walk(ast.parse(cell.source)):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "optimizer":
+                try:
+                    module = importlib.import_module(node.module)
+                except ImportError as error:
+                    pytest.fail(f"{name}: {error}")
+                for alias in node.names:
+                    assert hasattr(module, alias.name), f"{name}: {node.module} has no {alias.name}"
+                    imported += 1
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name.split(".")[0] == "optimizer":
+                        try:
+                            importlib.import_module(alias.name)
+                        except ImportError as error:
+                            pytest.fail(f"{name}: {error}")
+                        imported += 1
+    assert imported > 0, f"{name} imports nothing from the package"
 
 
 def _run(name: str, plans: Path, monkeypatch) -> list[dict]:
     """Execute a notebook in a fresh kernel, its plans written under ``plans``; its outputs."""
     monkeypatch.setenv("AIFACTORY_PLANS", str(plans))  # the kernel inherits it: no earlier plan is reused
     notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
-    NotebookClient(notebook, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    NotebookClient(
+        notebook, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
+    ).execute()
     outputs = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
     return outputs
@@ -27,17 +93,28 @@ def _images(outputs: list[dict]) -> int:
     return sum("image/png" in o.get("data", {}) for o in outputs)
 
 
+@pytest.mark.slow
+@pytest.mark.notebooks
 def test_quickstart_runs_top_to_bottom(tmp_path, monkeypatch):
     outputs = _run("quickstart.ipynb", tmp_path, monkeypatch)
     assert _images(outputs) == 3, "the map, the cost split and the dispatch chart"
     assert verify_plan(tmp_path / "quickstart").ok
 
 
+@pytest.mark.slow
+@pytest.mark.notebooks
 def test_what_if_answers_every_question_with_charts(tmp_path, monkeypatch):
     outputs = _run("what_if.ipynb", tmp_path, monkeypatch)
     assert _images(outputs) == 2, "the side-by-side cost and carbon chart, and the two maps"
     sweep = pd.read_csv(tmp_path / "what_if" / "sweep.csv").set_index("variant")
-    assert list(sweep.index) == ["today", "power +30 %", "chips +20 %", "GB300 supply 180k", "online by 2027", "carbon $100/t"]
+    assert list(sweep.index) == [
+        "today",
+        "power +30 %",
+        "chips +20 %",
+        "GB300 supply 180k",
+        "online by 2027",
+        "carbon $100/t",
+    ]
     assert (sweep["status"] == "optimal").all()
     cost = sweep["usd_per_mtok"]
     # the answers point the way a planner expects, each by more than the MIP gap where it is large

@@ -29,7 +29,7 @@ FILES = 20
 ROOT = Path(__file__).resolve().parents[1]
 
 #: a child process that replaces TARGET by version NEW and dies by SIGNAL at STEP
-CHILD = textwrap.dedent('''
+CHILD = textwrap.dedent("""
     import os, shutil, signal, sys
     from pathlib import Path
     import optimizer.outputs.folders as outputs
@@ -56,13 +56,14 @@ CHILD = textwrap.dedent('''
         return done
     outputs._exchange = exchanged
     outputs.write_folder(target, "plan", fill)
-''').format(files=FILES)
+""").format(files=FILES)
 
 
 def write_version(target: Path, version: str) -> None:
     def fill(staging: Path) -> None:
         for i in range(FILES):
             (staging / f"t{i}.csv").write_text(version)
+
     write_folder(target, "plan", fill)
 
 
@@ -75,8 +76,13 @@ def versions(folder: Path) -> set[str]:
 def test_a_kill_at_any_step_leaves_a_complete_plan(tmp_path: Path, step: str, signum: int) -> None:
     target = tmp_path / "plan"
     write_version(target, "old")
-    child = subprocess.run([sys.executable, "-c", CHILD, str(target), "new", step, str(int(signum))], cwd=ROOT,
-                           capture_output=True, text=True, timeout=120)
+    child = subprocess.run(
+        [sys.executable, "-c", CHILD, str(target), "new", step, str(int(signum))],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert child.returncode != 0, child.stderr
     assert "Traceback" not in child.stderr or signum == signal.SIGKILL
     assert versions(target) in ({"old"}, {"new"}), f"half a plan after {step}: {versions(target)}"
@@ -113,14 +119,18 @@ def test_a_failing_fill_leaves_the_old_plan(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plan"]
 
 
-@pytest.mark.parametrize("make, words", [
-    (lambda tmp: Path(""), "current folder"),
-    (lambda tmp: Path("."), "current folder"),
-    (lambda tmp: tmp.parent, "above it"),
-    (lambda tmp: tmp / "inputs" / "plan", "scenario's inputs"),
-    (lambda tmp: tmp / "inputs", "scenario's inputs"),
-    (lambda tmp: tmp, "above it"),
-], ids=["empty", "dot", "parent", "inside-inputs", "inputs", "cwd"])
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (lambda tmp: Path(""), "current folder"),
+        (lambda tmp: Path("."), "current folder"),
+        (lambda tmp: tmp.parent, "above it"),
+        (lambda tmp: tmp / "inputs" / "plan", "scenario's inputs"),
+        (lambda tmp: tmp / "inputs", "scenario's inputs"),
+        (lambda tmp: tmp, "above it"),
+    ],
+    ids=["empty", "dot", "parent", "inside-inputs", "inputs", "cwd"],
+)
 def test_folders_that_hold_inputs_or_the_current_folder_are_refused(tmp_path: Path, monkeypatch, make, words) -> None:
     (tmp_path / "inputs").mkdir()
     monkeypatch.chdir(tmp_path)
@@ -152,9 +162,9 @@ def test_a_folder_without_write_permission_is_refused(tmp_path: Path, monkeypatc
 
 def test_a_full_disk_is_one_line_and_keeps_the_old_plan(tmp_path: Path, monkeypatch) -> None:
     """Disk full while the plan is written: exit 2, one line, the earlier plan untouched."""
+    import pandas as pd
     from typer.testing import CliRunner
 
-    import pandas as pd
     from optimizer.cli import app
     from tests.tiny import write_tiny
 

@@ -1,7 +1,8 @@
 """Tests of the independent plan verifier (``optimizer.verify``) on solved plans and corrupted copies.
 
-Four small scenarios are solved once each through the CLI (the default one, an islanded plan that
-cycles a battery, a time-to-power plan that bridges on engines, a 24/7 carbon-free plan); each must
+Four scenarios are solved once each through the CLI (the default one, solved once per session by
+tests/conftest.py, and on two typical days an islanded plan that cycles a battery, a time-to-power
+plan that bridges on engines, a 24/7 carbon-free plan); each must
 pass every check, and each corruption of a copy must be named by the check it breaks. Other tests
 may reuse the verifier::
 
@@ -46,8 +47,9 @@ def _solve(folder: Path, document: dict | None = None) -> Path:
     if document is not None:  # beside the plan, not above it: a plan may not lie inside its inputs' folder
         (folder / "inputs").mkdir(parents=True, exist_ok=True)
         scenario = folder / "inputs" / f"{document['name']}.yaml"
-        scenario.write_text(yaml.safe_dump({"extends": str(ROOT / "data" / "scenarios" / "base.yaml"), **document},
-                                           sort_keys=False))
+        scenario.write_text(
+            yaml.safe_dump({"extends": str(ROOT / "data" / "scenarios" / "base.yaml"), **document}, sort_keys=False)
+        )
     out = folder / "plan"
     result = CliRunner().invoke(app, ["solve", str(scenario), "--out", str(out)])
     assert result.exit_code == 0, result.output
@@ -55,16 +57,21 @@ def _solve(folder: Path, document: dict | None = None) -> Path:
 
 
 @pytest.fixture(scope="module")
-def base_plan(tmp_path_factory) -> Path:
-    """The default scenario solved once through the CLI."""
-    return _solve(tmp_path_factory.mktemp("verification_base"))
+def base_plan(base_plan_folder: Path) -> Path:
+    """The default scenario solved once per session through the CLI (tests/conftest.py); tests copy it."""
+    return base_plan_folder
 
+
+#: the small scenarios below are solved on two typical days without extreme days (the base plan
+#: has 4 + 3): their checks need the behaviour, not the time resolution, and each solves in ~3 s
+TWO_DAYS = {"representative_days": 2, "extreme_days": []}
 
 #: a small islanded scenario (no grid, dear gas, three sites, little demand) whose cheapest plan
 #: cycles a battery, so the state-of-charge checks meet real storage dispatch; solves in seconds
 STORAGE_SCENARIO = {
     "name": "verification_storage",
     "constraints": {"allowed_sites": ["the_dalles", "quincy_wa", "prineville"], "carbon_cap_t_per_yr": 20000},
+    "time": TWO_DAYS,
     "solver": {"time_limit_s": 30},
     "overrides": {
         "demand": {
@@ -85,7 +92,7 @@ BRIDGE_SCENARIO = {
         "allowed_sites": ["stargate_lordstown", "aws_n_indiana", "coreweave_lancaster"],
         "online_by_year": 2027,
     },
-    "time": {"representative_days": 4},
+    "time": TWO_DAYS,
     "solver": {"time_limit_s": 30},
     "overrides": {
         "demand": {
@@ -102,7 +109,7 @@ BRIDGE_SCENARIO = {
 CFE_SCENARIO = {
     "name": "verification_cfe",
     "constraints": {"allowed_sites": ["quincy_wa", "the_dalles", "prineville"], "cfe_share": 0.8},
-    "time": {"representative_days": 4},
+    "time": TWO_DAYS,
     "solver": {"time_limit_s": 30},
     "overrides": {
         "demand": {
@@ -131,7 +138,9 @@ def bridge_plan(tmp_path_factory) -> Path:
     site = bridged["site_id"].iloc[0]
     assert power.loc[power["site_id"] == site, "bridge_generation_mwh_per_yr"].sum() > 1.0, "no bridge generation"
     assert dispatch.filter(like="bridge_").to_numpy().max() > 0.1, "no bridge generation in dispatch.csv"
-    assert dispatch.loc[dispatch["site_id"] == site, "grid_mw"].max() > 0.1, "the late grid is never used after the bridge"
+    assert dispatch.loc[dispatch["site_id"] == site, "grid_mw"].max() > 0.1, (
+        "the late grid is never used after the bridge"
+    )
     return plan
 
 
@@ -170,12 +179,20 @@ def test_cfe_plan_passes_independent_verification(cfe_plan: Path) -> None:
 
 def test_cooling_formula_by_hand() -> None:
     """The verifier's own PUE/WUE against values worked out by hand from the stage shares."""
-    air = pd.Series({
-        "power_overhead": 0.06, "fan_pump_kw_per_kw_it": 0.06, "free_cooling_max_drybulb_c": 18.0,
-        "evaporative_max_wetbulb_c": 19.0, "evaporative_l_per_kwh": 1.0, "evaporative_kw_per_kw_it": 0.03,
-        "chiller_cop_at_35c": 2.96,
-        "chiller_cop_gain_per_c": 0.10, "chiller_l_per_kwh": 0.5, "transition_band_c": 3.0,
-    })
+    air = pd.Series(
+        {
+            "power_overhead": 0.06,
+            "fan_pump_kw_per_kw_it": 0.06,
+            "free_cooling_max_drybulb_c": 18.0,
+            "evaporative_max_wetbulb_c": 19.0,
+            "evaporative_l_per_kwh": 1.0,
+            "evaporative_kw_per_kw_it": 0.03,
+            "chiller_cop_at_35c": 2.96,
+            "chiller_cop_gain_per_c": 0.10,
+            "chiller_l_per_kwh": 0.5,
+            "transition_band_c": 3.0,
+        }
+    )
     drybulb = np.array([10.0, 19.5, 35.0, 50.0])
     wetbulb = np.array([5.0, 20.5, 25.0, 25.0])
     pue, wue = cooling_pue_wue(air, drybulb, wetbulb)
@@ -206,7 +223,7 @@ ISLANDED_LATE_GRID = {
         "allowed_power_techs": ["grid", "solar_pv_tracking", "wind_onshore", "battery_li_ion"],
         "online_by_year": 2030,
     },
-    "time": {"representative_days": 4},
+    "time": TWO_DAYS,
     "solver": {"time_limit_s": 30},
     "overrides": {"demand": {"*": {"tokens_per_yr": 0}, "new_york_city/batch_70b": {"tokens_per_yr": 2.0e14}}},
 }
@@ -214,8 +231,14 @@ ISLANDED_LATE_GRID = {
 
 def test_bridge_power_only_adds_options(tmp_path: Path) -> None:
     """Allowing a late grid after bridge years must not forbid a plan that never uses that grid."""
-    without = _solve(tmp_path / "off", {"name": "late_grid_no_bridge", **ISLANDED_LATE_GRID,
-                                        "constraints": {**ISLANDED_LATE_GRID["constraints"], "bridge_power": False}})
+    without = _solve(
+        tmp_path / "off",
+        {
+            "name": "late_grid_no_bridge",
+            **ISLANDED_LATE_GRID,
+            "constraints": {**ISLANDED_LATE_GRID["constraints"], "bridge_power": False},
+        },
+    )
     assert verify_plan_folder(without) == []
     cost = pd.read_csv(without / "summary.csv").iloc[0]["total_cost_usd_per_yr"]
     with_bridge = _solve(tmp_path / "on", {"name": "late_grid_bridge", **ISLANDED_LATE_GRID})
@@ -377,7 +400,7 @@ def _unit_fraction(folder: Path) -> None:
 
 def _break_state_of_charge(folder: Path) -> None:
     dispatch = pd.read_csv(folder / "dispatch.csv")
-    column = [c for c in dispatch.columns if c.endswith("_soc_within_day_mwh")][0]
+    column = next(c for c in dispatch.columns if c.endswith("_soc_within_day_mwh"))
     row = int(dispatch[column].abs().idxmax())
     dispatch.loc[row, column] *= 0.5
     dispatch.to_csv(folder / "dispatch.csv", index=False)
@@ -483,7 +506,8 @@ def test_verifier_stays_independent_of_the_model(cfe_plan: Path) -> None:
         "from optimizer.verify import verify_plan_folder\n"
         f"assert verify_plan_folder({str(cfe_plan)!r}) == []\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pyomo', 'highspy', 'pytest') or m.startswith(("
-        "'optimizer.model', 'optimizer.inputs.cooling', 'optimizer.outputs.plan', 'optimizer.solve.milp'))))\n"
+        "'optimizer.model', 'optimizer.inputs.cooling', 'optimizer.inputs.derived', 'optimizer.outputs', "
+        "'optimizer.solver', 'optimizer.analysis'))))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
@@ -529,7 +553,8 @@ def test_a_failing_check_does_not_stop_the_others(base_plan: Path, tmp_path: Pat
     assert verification.check("values").messages == ["[values] deliveries.csv: no column 'latency_ms'"]
     assert len(verification.checks) == 1 + len(CHECKS)
     assert all(check.ok for check in verification.checks if check.name not in ("latency", "values")), (
-        verification.messages)
+        verification.messages
+    )
 
 
 def test_margins_by_hand() -> None:
@@ -708,8 +733,13 @@ def _last_allocation_row(folder: Path) -> None:
     allocation = pd.read_csv(folder / "allocation.csv")
     repeated = allocation[allocation.duplicated(["site_id", "workload_id"], keep="first")]
     row = int(repeated.index[-1])
-    _set_cell(folder, "allocation.csv", "site_workload_tokens_per_yr",
-              0.5 * allocation.loc[row, "site_workload_tokens_per_yr"], row)
+    _set_cell(
+        folder,
+        "allocation.csv",
+        "site_workload_tokens_per_yr",
+        0.5 * allocation.loc[row, "site_workload_tokens_per_yr"],
+        row,
+    )
 
 
 def _blank_cost(folder: Path) -> None:
@@ -746,12 +776,18 @@ def _other_scenario(folder: Path) -> None:
 
 #: each breaks one claim of the small plan; the verifier must name the check and what changed
 CLAIM_CORRUPTIONS = {
-    "lower bound above the cost": (_bound_above_cost,
-                                   "[optimality] summary: cost_lower_bound_usd_per_yr <= total_cost"),
-    "gap narrower than cost minus bound": (_gap_below_bound,
-                                           "[optimality] summary: total cost - lower bound <= mip_gap"),
-    "infinite lower bound": (_infinite_bound, "[values] summary.csv row 1, column 'cost_lower_bound_usd_per_yr': -inf "
-                             "where a finite number is needed"),
+    "lower bound above the cost": (
+        _bound_above_cost,
+        "[optimality] summary: cost_lower_bound_usd_per_yr <= total_cost",
+    ),
+    "gap narrower than cost minus bound": (
+        _gap_below_bound,
+        "[optimality] summary: total cost - lower bound <= mip_gap",
+    ),
+    "infinite lower bound": (
+        _infinite_bound,
+        "[values] summary.csv row 1, column 'cost_lower_bound_usd_per_yr': -inf where a finite number is needed",
+    ),
     "plan of another scenario": (_other_scenario, "[optimality] summary.csv: scenario 'not_this_one'"),
     "chip capex understated": (_chip_capex, "[chips table] site a, chip x: capex_usd"),
     "chip IT MW doubled": (_chip_it_mw, "[chips table] site a, chip x: it_mw = racks x rack_power_kw"),
@@ -759,18 +795,29 @@ CLAIM_CORRUPTIONS = {
     "site moved": (_site_moved, "[sites] site a: lat (sites.csv) = the scenario copy"),
     "map point moved": (_map_point_moved, "[sites.geojson] site a: sites.geojson point lat = sites.csv"),
     "map cost halved": (_map_cost_changed, "[sites.geojson] site a: sites.geojson cost_usd_per_yr = sites.csv"),
-    "tokens of a second allocation row": (_last_allocation_row, "[tokens] site a, chip y, workload batch: "
-                                          "site_workload_tokens_per_yr = recomputed"),
-    "blank cost": (_blank_cost, "[values] costs.csv row 1 (site a, generation capacity), column 'usd_per_yr': blank "
-                   "where a finite number is needed"),
-    "infinite grid import": (_infinite_dispatch, "[values] dispatch.csv row 4 (site a, slice 3), column 'grid_mw': "
-                             "inf where a finite number is needed"),
-    "column outside the data contract": (_unknown_summary_column, "[values] summary.csv: column 'made_up_usd' is not "
-                                         "in the data contract"),
+    "tokens of a second allocation row": (
+        _last_allocation_row,
+        "[tokens] site a, chip y, workload batch: site_workload_tokens_per_yr = recomputed",
+    ),
+    "blank cost": (
+        _blank_cost,
+        "[values] costs.csv row 1 (site a, generation capacity), column 'usd_per_yr': blank "
+        "where a finite number is needed",
+    ),
+    "infinite grid import": (
+        _infinite_dispatch,
+        "[values] dispatch.csv row 4 (site a, slice 3), column 'grid_mw': inf where a finite number is needed",
+    ),
+    "column outside the data contract": (
+        _unknown_summary_column,
+        "[values] summary.csv: column 'made_up_usd' is not in the data contract",
+    ),
     "a chip row twice": (_duplicate_chip_row, "[structure] chips.csv: 2 rows share their site_id/chip_id"),
     "full-year peak PUE": (_full_year_peak, "[full year] site a: full_year_peak_pue (sites.csv) vs recomputed"),
-    "full-year cost per token": (_full_year_ratio,
-                                 "[full year] summary: full_year_usd_per_mtok = full_year_total_cost"),
+    "full-year cost per token": (
+        _full_year_ratio,
+        "[full year] summary: full_year_usd_per_mtok = full_year_total_cost",
+    ),
 }
 
 
@@ -787,17 +834,20 @@ def test_verifier_catches_a_false_claim(small_plan: Path, tmp_path: Path, name: 
 @pytest.fixture(scope="module")
 def ratio_plan(tmp_path_factory) -> Path:
     """One tiny site solved for the least cost per token (the Dinkelbach ratio search), in a second."""
+    from optimizer.inputs.scenario import load_scenario
     from optimizer.model import build_model
     from optimizer.outputs.plan import build_plan
-    from optimizer.inputs.scenario import load_scenario
-    from optimizer.solve.milp import solve
+    from optimizer.solver.milp import solve
     from tests.tiny import TOKENS_PER_RACK_YR, write_tiny
 
     root = tmp_path_factory.mktemp("verification_ratio")
-    scenario = load_scenario(write_tiny(
-        root / "inputs", options={"objective": {"mode": "min_cost_per_token", "min_demand_share": 0.5}},
-        demand=[{"region_id": "r", "workload_id": "chat", "tokens_per_yr": 150.5 * TOKENS_PER_RACK_YR}],
-    ))
+    scenario = load_scenario(
+        write_tiny(
+            root / "inputs",
+            options={"objective": {"mode": "min_cost_per_token", "min_demand_share": 0.5}},
+            demand=[{"region_id": "r", "workload_id": "chat", "tokens_per_yr": 150.5 * TOKENS_PER_RACK_YR}],
+        )
+    )
     fm = build_model(scenario)
     return build_plan(fm, solve(fm, scenario.solver, scenario.objective)).write(root / "plan", scenario)
 
@@ -884,14 +934,17 @@ def test_file_above_the_size_limit_is_refused(small_plan: Path, tmp_path: Path) 
     _only_files_fail(verification, "scenario.yaml: plan file is")
 
 
-@pytest.mark.parametrize("key, value", [
-    ("data", "/etc"),
-    ("data", "../.."),
-    ("hourly_files", {"a": "/etc/passwd"}),
-    ("hourly_files", {"a": "../../../hourly.csv"}),
-    ("tables", {"chips": "../../chips.csv"}),
-    ("extends", "/work/main/data/scenarios/base.yaml"),
-])
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("data", "/etc"),
+        ("data", "../.."),
+        ("hourly_files", {"a": "/etc/passwd"}),
+        ("hourly_files", {"a": "../../../hourly.csv"}),
+        ("tables", {"chips": "../../chips.csv"}),
+        ("extends", "/work/main/data/scenarios/base.yaml"),
+    ],
+)
 def test_scenario_copy_naming_files_outside_is_refused(small_plan: Path, tmp_path: Path, key: str, value) -> None:
     import yaml
 

@@ -46,14 +46,16 @@ def test_plot_writes_three_pictures_and_an_interactive_map(plan):
 
 
 #: a one-at-a-time sweep worked by hand: the base case costs 1.0; chip price moves it most
-ONE_AT_A_TIME = pd.DataFrame({
-    "case_id": ["000_base", "001_power=0.7", "002_power=1.3", "003_chips=0.8", "004_chips=1.2", "005_chips=1.5"],
-    "power": [None, 0.7, 1.3, None, None, None],
-    "chips": [None, None, None, 0.8, 1.2, 1.5],
-    "status": ["optimal"] * 5 + ["no_plan"],
-    "reason": [""] * 5 + ["no feasible plan"],
-    "usd_per_mtok": [1.0, 0.97, 1.02, 0.85, 1.15, float("nan")],
-})
+ONE_AT_A_TIME = pd.DataFrame(
+    {
+        "case_id": ["000_base", "001_power=0.7", "002_power=1.3", "003_chips=0.8", "004_chips=1.2", "005_chips=1.5"],
+        "power": [None, 0.7, 1.3, None, None, None],
+        "chips": [None, None, None, 0.8, 1.2, 1.5],
+        "status": ["optimal"] * 5 + ["no_plan"],
+        "reason": [""] * 5 + ["no feasible plan"],
+        "usd_per_mtok": [1.0, 0.97, 1.02, 0.85, 1.15, float("nan")],
+    }
+)
 
 
 def test_sensitivity_of_a_one_at_a_time_sweep_is_read_off_the_cases():
@@ -68,8 +70,15 @@ def test_sensitivity_of_a_one_at_a_time_sweep_is_read_off_the_cases():
 
 
 def test_sensitivity_of_a_grid_sweep_is_the_main_effect():
-    grid = pd.DataFrame({"case_id": ["a", "b", "c", "d"], "power": [1, 1, 2, 2], "chips": [1, 2, 1, 2],
-                         "status": ["optimal"] * 4, "usd_per_mtok": [1.0, 1.4, 1.2, 1.6]})
+    grid = pd.DataFrame(
+        {
+            "case_id": ["a", "b", "c", "d"],
+            "power": [1, 1, 2, 2],
+            "chips": [1, 2, 1, 2],
+            "status": ["optimal"] * 4,
+            "usd_per_mtok": [1.0, 1.4, 1.2, 1.6],
+        }
+    )
     table, reference = sensitivity(grid)
     assert reference == pytest.approx(1.3)  # no base case: the mean of all cases
     effects = table.set_index("parameter")

@@ -29,13 +29,13 @@ from hypothesis import HealthCheck, Phase, assume, event, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from optimizer.cli import app
 from optimizer.analysis.diagnose import diagnose
-from optimizer.model import build_model
-from optimizer.outputs.plan import build_plan
+from optimizer.cli import app
 from optimizer.inputs.scenario import OPTION_SECTIONS, TOP_LEVEL_KEYS, ScenarioError, load_scenario
 from optimizer.inputs.schemas import TABLES
-from optimizer.solve.milp import SolveError, solve
+from optimizer.model import build_model
+from optimizer.outputs.plan import build_plan
+from optimizer.solver.milp import SolveError, solve
 from optimizer.verify import verify_plan
 from tests.tiny import CHIP, COOLING, GRID, REGION, SITE, TOKENS_PER_RACK_YR, write_tiny
 
@@ -72,31 +72,56 @@ US_LON = st.floats(-124.0, -67.0)
 #: sites keep the tiny site's state (TX), so they are drawn inside it (the loader checks that)
 TX_LAT = st.floats(30.0, 33.5)
 TX_LON = st.floats(-101.0, -96.0)
-SOLAR = {**GRID, "tech_id": "solar", "name": "Solar", "kind": "solar", "capex_usd_per_kw": 1000.0, "life_yr": 30.0,
-         "lead_time_yr": 1.0, "land_acres_per_mw": 5.0}
+SOLAR = {
+    **GRID,
+    "tech_id": "solar",
+    "name": "Solar",
+    "kind": "solar",
+    "capex_usd_per_kw": 1000.0,
+    "life_yr": 30.0,
+    "lead_time_yr": 1.0,
+    "land_acres_per_mw": 5.0,
+}
 #: solar output by hour of the day before scaling by the peak: a sine from 06:00 to 18:00
 SOLAR_SHAPE = np.clip(np.sin(np.pi * (np.arange(24) - 6) / 12), 0.0, None)
 
 
 @st.composite
 def sites(draw, number: int) -> dict:
-    return {**SITE, "site_id": f"s{number}", "name": f"Site {number}", "lat": draw(TX_LAT), "lon": draw(TX_LON),
-            "land_acres": draw(st.floats(1.0, 2000.0)), "grid_capacity_mw": draw(st.floats(0.0, 500.0)),
-            "grid_price_usd_per_mwh": draw(st.floats(20.0, 150.0))}
+    return {
+        **SITE,
+        "site_id": f"s{number}",
+        "name": f"Site {number}",
+        "lat": draw(TX_LAT),
+        "lon": draw(TX_LON),
+        "land_acres": draw(st.floats(1.0, 2000.0)),
+        "grid_capacity_mw": draw(st.floats(0.0, 500.0)),
+        "grid_price_usd_per_mwh": draw(st.floats(20.0, 150.0)),
+    }
 
 
 @st.composite
 def chips(draw, number: int) -> dict:
     # 72 chips at 1000 tokens/s each keep a rack worth TOKENS_PER_RACK_YR, the unit demand is drawn in
     supply = draw(st.none() | st.integers(0, 30_000).map(float))
-    return {**CHIP, "chip_id": f"c{number}", "name": f"Chip {number}", "rack_power_kw": draw(st.floats(20.0, 150.0)),
-            "price_usd_per_chip": draw(st.floats(5_000.0, 60_000.0)), "supply_limit_chips": supply}
+    return {
+        **CHIP,
+        "chip_id": f"c{number}",
+        "name": f"Chip {number}",
+        "rack_power_kw": draw(st.floats(20.0, 150.0)),
+        "price_usd_per_chip": draw(st.floats(5_000.0, 60_000.0)),
+        "supply_limit_chips": supply,
+    }
 
 
 @st.composite
 def coolings(draw, number: int) -> dict:
-    return {**COOLING, "cooling_id": f"k{number}", "name": f"Cooling {number}",
-            "max_rack_kw": draw(st.floats(30.0, 200.0))}
+    return {
+        **COOLING,
+        "cooling_id": f"k{number}",
+        "name": f"Cooling {number}",
+        "max_rack_kw": draw(st.floats(30.0, 200.0)),
+    }
 
 
 @st.composite
@@ -115,17 +140,27 @@ def constraints(draw) -> dict:
 def small_scenarios(draw) -> dict:
     """Keyword arguments of ``write_tiny``: 1-3 sites, 1-2 chips, coolings and regions, random limits."""
     chip_rows = [draw(chips(i)) for i in range(draw(st.integers(1, 2)))]
-    region_rows = [{**REGION, "region_id": f"r{i}", "name": f"Region {i}", "lat": draw(US_LAT), "lon": draw(US_LON)}
-                   for i in range(draw(st.integers(1, 2)))]
+    region_rows = [
+        {**REGION, "region_id": f"r{i}", "name": f"Region {i}", "lat": draw(US_LAT), "lon": draw(US_LON)}
+        for i in range(draw(st.integers(1, 2)))
+    ]
     kwargs = {
         "sites": [draw(sites(i)) for i in range(draw(st.integers(1, 3)))],
         "chips": chip_rows,
-        "throughput": [{"chip_id": c["chip_id"], "workload_id": "chat", "tokens_per_s_per_chip": 1000.0, "basis": "S"}
-                       for c in chip_rows],
+        "throughput": [
+            {"chip_id": c["chip_id"], "workload_id": "chat", "tokens_per_s_per_chip": 1000.0, "basis": "S"}
+            for c in chip_rows
+        ],
         "cooling": [draw(coolings(i)) for i in range(draw(st.integers(1, 2)))],
         "regions": region_rows,
-        "demand": [{"region_id": r["region_id"], "workload_id": "chat",
-                    "tokens_per_yr": draw(st.floats(0.0, 300.0)) * TOKENS_PER_RACK_YR} for r in region_rows],
+        "demand": [
+            {
+                "region_id": r["region_id"],
+                "workload_id": "chat",
+                "tokens_per_yr": draw(st.floats(0.0, 300.0)) * TOKENS_PER_RACK_YR,
+            }
+            for r in region_rows
+        ],
         "options": {"solver": {"time_limit_s": 20}, "constraints": draw(constraints())},
     }
     if draw(st.booleans()):
@@ -240,8 +275,12 @@ TABLE_FILES = {table: file for table, (_, _, file) in TABLES.items()}
 #: small tables: reading and rewriting hourly.csv.gz would cost a second an example
 EDITABLE = [table for table in TABLES if table != "hourly"]
 CSV_TABLES = [table for table in EDITABLE if TABLE_FILES[table].endswith(".csv")]
-FOREIGN_KEYS = [("demand", "region_id"), ("demand", "workload_id"), ("chip_throughput", "chip_id"),
-                ("chip_throughput", "workload_id")]
+FOREIGN_KEYS = [
+    ("demand", "region_id"),
+    ("demand", "workload_id"),
+    ("chip_throughput", "chip_id"),
+    ("chip_throughput", "workload_id"),
+]
 ID = st.from_regex(r"[a-z][a-z0-9_]{0,7}", fullmatch=True)
 #: text, negative, blank, huge and zero (a boundary the schema may let through)
 BAD_NUMBERS = st.sampled_from(["lots", "1,5", float("nan"), 1e12, 0.0]) | st.floats(-1e6, -1e-3)
@@ -249,8 +288,11 @@ BAD_NUMBERS = st.sampled_from(["lots", "1,5", float("nan"), 1e12, 0.0]) | st.flo
 
 def numeric_columns(table: str, frame: pd.DataFrame) -> list[str]:
     schema = TABLES[table][0]
-    return [name for name, column in schema.columns.items()
-            if name in frame.columns and any(kind in str(column.dtype) for kind in ("float", "int"))]
+    return [
+        name
+        for name, column in schema.columns.items()
+        if name in frame.columns and any(kind in str(column.dtype) for kind in ("float", "int"))
+    ]
 
 
 def replace_cell(folder: Path, data) -> None:
@@ -344,8 +386,12 @@ DOCUMENT_OPTIONS = {
     "finance": {"wacc": 0.08},
     "objective": {"mode": "serve_demand"},
 }
-NUMERIC_OPTIONS = [(section, key) for section, values in DOCUMENT_OPTIONS.items()
-                   for key, value in values.items() if isinstance(value, (int, float))]
+NUMERIC_OPTIONS = [
+    (section, key)
+    for section, values in DOCUMENT_OPTIONS.items()
+    for key, value in values.items()
+    if isinstance(value, (int, float))
+]
 MAPPING_KEYS = [*OPTION_SECTIONS, "tables", "overrides", "hourly_files"]
 PATH_KEYS = ["data", "extends"]
 #: each makes a line unparseable wherever it goes

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from optimizer.model import build_model
-from optimizer.outputs.plan import build_plan
 from optimizer.analysis.resolve import WhatIf
 from optimizer.inputs.scenario import load_scenario
-from optimizer.solve.milp import solve
+from optimizer.model import build_model
+from optimizer.outputs.plan import build_plan
+from optimizer.solver.milp import solve
 from tests.tiny import write_tiny
 
 
@@ -49,7 +49,7 @@ def test_resolve_matches_a_rebuild_for_prices_and_carbon(tiny):
 
 def test_resolve_names_unknown_items_and_missing_caps(tiny):
     _, what_if, _ = tiny
-    with pytest.raises(ValueError, match="unknown cost items.*grid energy"):
+    with pytest.raises(ValueError, match=r"unknown cost items.*grid energy"):
         what_if.solve(cost_scale={"grid enrgy": 2.0})
     with pytest.raises(ValueError, match="no carbon cap"):
         what_if.solve(carbon_cap_t_per_yr=1.0)
@@ -59,8 +59,14 @@ def test_resolve_moves_a_carbon_cap_like_a_rebuild(tmp_path):
     """Grid at 400 kg/MWh or a dearer carbon-free plant: halving the cap halves grid energy."""
     from tests.tiny import GRID
 
-    firm = {**GRID, "tech_id": "firm", "name": "Clean firm", "kind": "nuclear", "capex_usd_per_kw": 5000.0,
-            "vom_usd_per_mwh": 60.0}
+    firm = {
+        **GRID,
+        "tech_id": "firm",
+        "name": "Clean firm",
+        "kind": "nuclear",
+        "capex_usd_per_kw": 5000.0,
+        "vom_usd_per_mwh": 60.0,
+    }
     uncapped_t = 11.0 * 8760 * 0.4
     path = write_tiny(tmp_path / "in", techs=[GRID, firm], options={"constraints": {"carbon_cap_t_per_yr": uncapped_t}})
     what_if = WhatIf(load_scenario(path))
@@ -80,7 +86,7 @@ def test_resolve_scales_demand_like_a_rebuild(tiny):
     assert busier.delivered_tokens_per_yr == pytest.approx(1.5 * base.delivered_tokens_per_yr, rel=1e-9)
     assert busier.delivered_tokens_per_yr == pytest.approx(expected["delivered_tokens_per_yr"], rel=1e-9)
     assert busier.usd_per_mtok == pytest.approx(expected["usd_per_mtok"], rel=1e-9)
-    with pytest.raises(ValueError, match="unknown workloads.*'chat'"):
+    with pytest.raises(ValueError, match=r"unknown workloads.*'chat'"):
         what_if.solve(demand_scale={"chit": 2.0})
     # demand back as the scenario has it once the scale is not given
     assert what_if.solve().delivered_tokens_per_yr == pytest.approx(base.delivered_tokens_per_yr, rel=1e-9)

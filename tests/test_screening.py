@@ -13,9 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optimizer.model import build_model
-from optimizer.inputs.scenario import load_scenario
-from optimizer import screening
+from optimizer.analysis import screening
 from optimizer.analysis.screening import (
     BLOCK_HOURS,
     block_relaxation,
@@ -25,11 +23,22 @@ from optimizer.analysis.screening import (
     price_sites,
     screened_solve,
 )
-from optimizer.solve.milp import solve
+from optimizer.inputs.derived import DerivedInputs
+from optimizer.inputs.scenario import load_scenario
+from optimizer.model import build_model
+from optimizer.solver.milp import solve
 from tests.tiny import GRID, REGION, SITE, TOKENS_PER_RACK_YR, WORKLOAD, write_tiny
 
-SOLAR = {**GRID, "tech_id": "solar", "name": "Solar", "kind": "solar", "capex_usd_per_kw": 700.0, "life_yr": 30.0,
-         "lead_time_yr": 1.0, "land_acres_per_mw": 0.0}
+SOLAR = {
+    **GRID,
+    "tech_id": "solar",
+    "name": "Solar",
+    "kind": "solar",
+    "capex_usd_per_kw": 700.0,
+    "life_yr": 30.0,
+    "lead_time_yr": 1.0,
+    "land_acres_per_mw": 0.0,
+}
 SOLAR_DAY = np.clip(np.sin(np.pi * (np.arange(24) - 6) / 12), 0.0, None)
 #: three sites in a row from the region: the nearest has the dearest grid
 SITES = [
@@ -98,8 +107,9 @@ def test_screened_gap_brackets_the_full_optimum(tmp_path, monkeypatch):
     screened = screened_solve(scenario)
     assert screened.lower_musd_per_yr <= full * (1 + 1e-9)
     assert screened.upper_musd_per_yr >= full * (1 - 1e-9)
-    assert screened.gap == pytest.approx((screened.upper_musd_per_yr - screened.lower_musd_per_yr)
-                                         / screened.upper_musd_per_yr)
+    assert screened.gap == pytest.approx(
+        (screened.upper_musd_per_yr - screened.lower_musd_per_yr) / screened.upper_musd_per_yr
+    )
     assert screened.candidate_sites == 3 and set(screened.planned_sites) <= {"near", "mid", "far"}
 
 
@@ -109,8 +119,14 @@ def test_pricing_rounds_reach_the_relaxation_of_all_sites(tmp_path, monkeypatch)
     monkeypatch.setattr(screening, "FIRST_SHORTLIST_SITES", 1)
     monkeypatch.setattr(screening, "FIRST_SITES_PER_DEMAND", 1)
     monkeypatch.setattr(screening, "PRICING_TOLERANCE", 1e-9)
-    scenario = tiny(tmp_path, sites=SITES, regions=[{**REGION, "lat": 32.0}], techs=[GRID, SOLAR],
-                    hourly={"solar_cf": SOLAR_DAY}, temps=(10.0, 30.0))
+    scenario = tiny(
+        tmp_path,
+        sites=SITES,
+        regions=[{**REGION, "lat": 32.0}],
+        techs=[GRID, SOLAR],
+        hourly={"solar_cf": SOLAR_DAY},
+        temps=(10.0, 30.0),
+    )
     all_sites = master_lp(scenario, ["near", "mid", "far"], BLOCK_HOURS, 60).cost_musd_per_yr
     first = master_lp(scenario, ["mid"], BLOCK_HOURS, 60)
     priced = price_sites(scenario, ["near", "far"], first.prices_musd_per_ptok, BLOCK_HOURS, 60)
@@ -133,14 +149,17 @@ def test_the_first_shortlist_covers_each_demand_with_as_many_sites_as_asked(tmp_
     """All three sites reach the region: asking for two per demand adds the next-ranked one; a
     far region only one site reaches gets that one, however many are asked for."""
     regions = [{**REGION, "lat": 32.0}, {**REGION, "region_id": "north", "name": "North", "lat": 45.0}]
-    demand = [{"region_id": r["region_id"], "workload_id": "chat", "tokens_per_yr": 10 * TOKENS_PER_RACK_YR}
-              for r in regions]
+    demand = [
+        {"region_id": r["region_id"], "workload_id": "chat", "tokens_per_yr": 10 * TOKENS_PER_RACK_YR} for r in regions
+    ]
     sites = [*SITES, {**SITE, "site_id": "north_site", "name": "North site", "state": "SD", "lat": 45.0}]
     # 20 ms round trip: about 1,200 km at 200 km/ms over routes 1.5x the great circle
     workloads = [{**WORKLOAD, "latency_budget_ms": 20.0}]
-    scenario = load_scenario(write_tiny(tmp_path / "in", sites=sites, regions=regions, demand=demand, workloads=workloads))
+    scenario = load_scenario(
+        write_tiny(tmp_path / "in", sites=sites, regions=regions, demand=demand, workloads=workloads)
+    )
     ranked = ["mid", "far", "near", "north_site"]
-    reach = screening._reach(scenario)
+    reach = DerivedInputs(scenario).reach
     assert reach.loc["north_site"].tolist() == [False, True]
     assert reach.loc[["mid", "far", "near"]].to_numpy().tolist() == [[True, False]] * 3
     assert covering_shortlist(scenario, ranked, 1, per_demand=1) == ["mid", "north_site"]
@@ -153,11 +172,14 @@ def test_the_planning_milp_stops_at_a_good_enough_plan_and_only_there(tmp_path):
     below the optimum is never reached, so the solve runs to the optimum as without one."""
     scenario = tiny(tmp_path, sites=SITES, regions=[{**REGION, "lat": 32.0}])
     best = solve(build_model(scenario), scenario.solver, scenario.objective)
-    first = solve(build_model(scenario), scenario.solver, scenario.objective, good_enough_musd_per_yr=10 * best.cost_musd_per_yr)
+    first = solve(
+        build_model(scenario), scenario.solver, scenario.objective, good_enough_musd_per_yr=10 * best.cost_musd_per_yr
+    )
     assert first.highs_status == "kObjectiveTarget" and first.status == "optimal"
     assert first.cost_musd_per_yr >= best.cost_musd_per_yr * (1 - 1e-9)
-    unreachable = solve(build_model(scenario), scenario.solver, scenario.objective,
-                        good_enough_musd_per_yr=0.5 * best.cost_musd_per_yr)
+    unreachable = solve(
+        build_model(scenario), scenario.solver, scenario.objective, good_enough_musd_per_yr=0.5 * best.cost_musd_per_yr
+    )
     assert unreachable.highs_status == "kOptimal"
     assert unreachable.cost_musd_per_yr == pytest.approx(best.cost_musd_per_yr, rel=1e-6)
 
@@ -172,8 +194,12 @@ def test_cli_solve_screen_writes_a_plan_with_its_gap_over_all_candidates(tmp_pat
 
     monkeypatch.setattr(screening, "FIRST_SHORTLIST_SITES", 1)
     monkeypatch.setattr(screening, "FIRST_SITES_PER_DEMAND", 1)
-    path = write_tiny(tmp_path / "in", sites=SITES, regions=[{**REGION, "lat": 32.0}],
-                      options={"solver": {"mip_gap": 1e-6, "time_limit_s": 60}})
+    path = write_tiny(
+        tmp_path / "in",
+        sites=SITES,
+        regions=[{**REGION, "lat": 32.0}],
+        options={"solver": {"mip_gap": 1e-6, "time_limit_s": 60}},
+    )
     out = tmp_path / "plan"
     result = CliRunner().invoke(app, ["solve", str(path), "--out", str(out), "--screen"])
     assert result.exit_code == 0, result.output
@@ -182,5 +208,8 @@ def test_cli_solve_screen_writes_a_plan_with_its_gap_over_all_candidates(tmp_pat
     full = cost(load_scenario(path)) * 1e6
     assert summary["cost_lower_bound_usd_per_yr"] <= full * (1 + 1e-9) <= summary["total_cost_usd_per_yr"] * (1 + 2e-9)
     assert summary["mip_gap"] == pytest.approx(
-        (summary["total_cost_usd_per_yr"] - summary["cost_lower_bound_usd_per_yr"]) / summary["total_cost_usd_per_yr"], rel=1e-6, abs=1e-9)
+        (summary["total_cost_usd_per_yr"] - summary["cost_lower_bound_usd_per_yr"]) / summary["total_cost_usd_per_yr"],
+        rel=1e-6,
+        abs=1e-9,
+    )
     assert CliRunner().invoke(app, ["verify", str(out)]).exit_code == 0

@@ -14,9 +14,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from optimizer.analysis.sweep import load_sweep, variant_cases
 from optimizer.cli import app
 from optimizer.inputs.scenario import ScenarioError
-from optimizer.analysis.sweep import load_sweep, variant_cases
 from optimizer.verify import verify_plan
 from tests.tiny import write_tiny
 
@@ -53,8 +53,13 @@ def test_grid_zip_and_sample_expansion(tmp_path):
 def test_one_at_a_time_moves_each_parameter_alone_from_the_base(tmp_path):
     cases = load_sweep(_sweep_file(tmp_path, PARAMETERS, mode="one_at_a_time"))
     # (the sweep file's keys come sorted from yaml.safe_dump)
-    assert [c.case_id for c in cases] == ["000_base", "001_budget=1e+12", "002_budget=1", "003_power_price=1",
-                                          "004_power_price=2"]
+    assert [c.case_id for c in cases] == [
+        "000_base",
+        "001_budget=1e+12",
+        "002_budget=1",
+        "003_power_price=1",
+        "004_power_price=2",
+    ]
     assert set(cases[0].document) == {"extends", "name"}  # the base scenario, unchanged
     assert cases[4].values == {"budget": None, "power_price": 2.0}
     assert "constraints" not in cases[4].document
@@ -71,13 +76,24 @@ def test_variant_cases_lay_named_changes_over_the_base(tmp_path):
         variant_cases(tmp_path / "missing.yaml", {"today": {}})
 
 
-@pytest.mark.parametrize("parameters, extra, message", [
-    ({"p": {"set": "constraints.carbon_price_usd_per_t"}}, {}, "exactly one of values, scale, range"),
-    ({"p": {"set": "overrides.sites.grid_price_usd_per_mwh", "scale": [1]}}, {}, "overrides.<table>.<row id>.<column>"),
-    ({"p": {"set": "constraints.carbon_price_usd_per_t", "range": [0, 1]}}, {}, "needs mode: sample"),
-    ({"p": {"set": "constraints.carbon_price_usd_per_t", "values": [1]}}, {"mode": "every"}, "mode 'every'"),
-    ({"chips": {"set": "overrides.chips.*.price_usd_per_chip", "scale": [1]}}, {}, "name 'chips' is a column of sweep.csv"),
-])
+@pytest.mark.parametrize(
+    "parameters, extra, message",
+    [
+        ({"p": {"set": "constraints.carbon_price_usd_per_t"}}, {}, "exactly one of values, scale, range"),
+        (
+            {"p": {"set": "overrides.sites.grid_price_usd_per_mwh", "scale": [1]}},
+            {},
+            "overrides.<table>.<row id>.<column>",
+        ),
+        ({"p": {"set": "constraints.carbon_price_usd_per_t", "range": [0, 1]}}, {}, "needs mode: sample"),
+        ({"p": {"set": "constraints.carbon_price_usd_per_t", "values": [1]}}, {"mode": "every"}, "mode 'every'"),
+        (
+            {"chips": {"set": "overrides.chips.*.price_usd_per_chip", "scale": [1]}},
+            {},
+            "name 'chips' is a column of sweep.csv",
+        ),
+    ],
+)
 def test_bad_sweep_files_are_named(tmp_path, parameters, extra, message):
     with pytest.raises(ScenarioError, match=message.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
         load_sweep(_sweep_file(tmp_path, parameters, **extra))
@@ -119,14 +135,23 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+# slow lane: ~25 s of separate scheduler and worker processes; the default lane runs the same sweep
+# machinery on a local Dask cluster (test_local_sweep_records_failures_and_resumes)
+@pytest.mark.slow
 def test_sweep_on_a_dask_cluster_matches_the_local_run(tmp_path):
     sweep = _sweep_file(tmp_path, {"power_price": PARAMETERS["power_price"]})
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
-    scheduler = subprocess.Popen([str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
-                                  "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    worker = subprocess.Popen([str(BIN / "dask"), "worker", address, "--nworkers", "2", "--nthreads", "1",
-                               "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    scheduler = subprocess.Popen(
+        [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    worker = subprocess.Popen(
+        [str(BIN / "dask"), "worker", address, "--nworkers", "2", "--nthreads", "1", "--no-dashboard"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         from dask.distributed import Client
 

@@ -163,12 +163,17 @@ def write_tiny(
         demand or [{"region_id": "r", "workload_id": "chat", "tokens_per_yr": 100 * TOKENS_PER_RACK_YR}]
     ).to_csv(folder / "demand.csv", index=False)
     values = {**FACILITY, **(facility or {})}
-    pd.DataFrame(
-        [{"parameter": k, "value": v, "unit": "-", "description": k} for k, v in values.items()]
-    ).to_csv(folder / "facility.csv", index=False)
+    pd.DataFrame([{"parameter": k, "value": v, "unit": "-", "description": k} for k, v in values.items()]).to_csv(
+        folder / "facility.csv", index=False
+    )
     day_temps = np.repeat(np.asarray(temps, dtype=float), HOURS_PER_DAY // len(temps))
-    columns = {"solar_cf": np.zeros(HOURS_PER_DAY), "wind_cf": np.zeros(HOURS_PER_DAY), "temp_c": day_temps,
-               "wetbulb_c": day_temps - 8.0, **(hourly or {})}
+    columns = {
+        "solar_cf": np.zeros(HOURS_PER_DAY),
+        "wind_cf": np.zeros(HOURS_PER_DAY),
+        "temp_c": day_temps,
+        "wetbulb_c": day_temps - 8.0,
+        **(hourly or {}),
+    }
     year = {name: np.resize(np.asarray(values, dtype=float), HOURS_PER_YEAR) for name, values in columns.items()}
     pd.concat(
         [pd.DataFrame({"site_id": s["site_id"], "hour": np.arange(HOURS_PER_YEAR), **year}) for s in sites]
