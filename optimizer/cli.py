@@ -26,6 +26,7 @@ from rich.table import Table
 from optimizer.analysis.diagnose import diagnose
 from optimizer.analysis.screening import screened_solve
 from optimizer.analysis.sweep import load_sweep, run_sweep
+from optimizer.constants import USD_PER_BN
 from optimizer.inputs.geojson import GeoJSONError
 from optimizer.inputs.safe_io import MAX_YAML_BYTES, UnsafeFileError, checked_file
 from optimizer.inputs.scenario import OBJECTIVE_MODES, Scenario, ScenarioError, check_options, load_scenario
@@ -151,7 +152,7 @@ def _headline(plan: Plan) -> Table:
         ("  energy", f"${s['energy_usd_per_mtok']:.4f}"),
         ("  chips", f"${s['chips_usd_per_mtok']:.4f}"),
         ("  infrastructure", f"${s['infrastructure_usd_per_mtok']:.4f}"),
-        ("total cost", f"${s['total_cost_usd_per_yr'] / 1e9:,.2f} bn/yr"),
+        ("total cost", f"${s['total_cost_usd_per_yr'] / USD_PER_BN:,.2f} bn/yr"),
         ("delivered tokens", f"{s['delivered_tokens_per_yr']:.3e} /yr"),
         ("sites built", f"{int(s['sites_built'])}"),
         ("IT capacity", f"{s['it_capacity_mw']:,.0f} MW"),

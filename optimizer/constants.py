@@ -10,6 +10,7 @@ from __future__ import annotations
 
 # money and tokens
 USD_PER_MUSD = 1e6
+USD_PER_BN = 1e9
 TOKENS_PER_PTOK = 1e15
 TOKENS_PER_MTOK = 1e6
 

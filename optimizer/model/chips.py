@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 import pyomo.environ as pyo
 
-from optimizer.constants import crf
+from optimizer.constants import KW_PER_MW, crf
 from optimizer.contract import ACCELERATORS_ITEM
 from optimizer.inputs.derived import DerivedInputs
 from optimizer.inputs.scenario import Scenario
@@ -114,7 +114,7 @@ def report(chips: ChipsHandles, scenario: Scenario) -> ChipsReport:
     frame = installed.rename("racks").rename_axis(["site_id", "chip_id"]).reset_index()
     frame["chips"] = frame["racks"] * frame["chip_id"].map(table["chips_per_rack"])
     frame["rack_power_kw"] = frame["chip_id"].map(table["rack_power_kw"])
-    frame["it_mw"] = frame["racks"] * frame["rack_power_kw"] / 1000.0
+    frame["it_mw"] = frame["racks"] * frame["rack_power_kw"] / KW_PER_MW
     capex_per_chip = table["price_usd_per_chip"] + table["system_usd_per_chip"]
     frame["capex_usd"] = frame["chips"] * frame["chip_id"].map(capex_per_chip)
     return ChipsReport(frame, sites)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pandas as pd
 import pyomo.environ as pyo
 
-from optimizer.constants import KW_PER_MW, LITRES_PER_ML, USD_PER_MUSD, crf, musd
+from optimizer.constants import KW_PER_MW, KWH_PER_MWH, LITRES_PER_ML, USD_PER_MUSD, crf, musd
 from optimizer.contract import COOLING_ITEM, FACILITY_ITEM, SITE_AND_LAND_ITEM
 from optimizer.inputs.derived import DerivedInputs
 from optimizer.inputs.scenario import Scenario
@@ -242,7 +242,7 @@ def report(infrastructure: InfrastructureHandles, core: CoreHandles) -> Infrastr
             "it_energy_mwh_per_yr": it_mwh,
             "facility_energy_mwh_per_yr": facility_mwh,
             "annual_pue": (facility_mwh / it_mwh).where(it_mwh > 0),
-            "annual_wue_l_per_kwh": (water * LITRES_PER_ML / (it_mwh * 1000.0)).where(it_mwh > 0),
+            "annual_wue_l_per_kwh": (water * LITRES_PER_ML / (it_mwh * KWH_PER_MWH)).where(it_mwh > 0),
             "peak_facility_mw": facility_mw.max(axis=1),
             "water_ml_per_yr": water,
         }

@@ -16,7 +16,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from optimizer.constants import TOKENS_PER_MTOK, TOKENS_PER_PTOK, USD_PER_MUSD
+from optimizer.constants import J_PER_MWH, LITRES_PER_ML, TOKENS_PER_MTOK, TOKENS_PER_PTOK, USD_PER_MUSD
 from optimizer.contract import PLAN_TABLES, conform
 from optimizer.contract import columns as contract_columns
 from optimizer.inputs.scenario import Scenario
@@ -26,9 +26,6 @@ from optimizer.outputs.folders import check_output_folder, clear_leftovers, writ
 from optimizer.outputs.fullyear import FullYearCheck, check_full_year, summary_columns, with_site_columns
 from optimizer.solver.milp import SolveResult
 from optimizer.verify import verify_plan
-
-JOULES_PER_MWH = 3.6e9
-LITRES_PER_ML = 1e6
 
 
 class PlanFailsVerification(RuntimeError):
@@ -247,7 +244,7 @@ def _summary(
         "water_ml_per_yr": sites["water_ml_per_yr"].sum(),
         "water_l_per_mtok": _per(sites["water_ml_per_yr"].sum() * LITRES_PER_ML, mtok),
         "facility_energy_mwh_per_yr": facility_mwh,
-        "energy_j_per_token": _per(facility_mwh * JOULES_PER_MWH, tokens),
+        "energy_j_per_token": _per(facility_mwh * J_PER_MWH, tokens),
         "representative_days": scenario.time.representative_days,
         "periods": int(scenario.tables["slices"]["period"].nunique()),
         "slices": len(scenario.tables["slices"]),

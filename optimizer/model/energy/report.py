@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from optimizer.constants import HOURS_PER_YEAR
 from optimizer.inputs.derived import DerivedInputs
 from optimizer.inputs.scenario import Scenario
 from optimizer.model.core import CoreHandles, solved_values
@@ -109,7 +110,7 @@ def _power(energy: EnergyHandles, scenario: Scenario, core: CoreHandles) -> pd.D
                 "units": units.get((site, tech), float("nan")),
                 "energy_capacity_mwh": float("nan"),
                 "generation_mwh_per_yr": mwh,
-                "capacity_factor": mwh / (mw * 8760.0),
+                "capacity_factor": mwh / (mw * HOURS_PER_YEAR),
                 "bridge_generation_mwh_per_yr": bridge.get((site, tech), 0.0),
                 "land_acres": mw * techs.loc[tech, "land_acres_per_mw"],
             }
@@ -130,7 +131,7 @@ def _power(energy: EnergyHandles, scenario: Scenario, core: CoreHandles) -> pd.D
                 "units": float("nan"),
                 "energy_capacity_mwh": stored[site, tech],
                 "generation_mwh_per_yr": mwh,
-                "capacity_factor": mwh / (mw * 8760.0),
+                "capacity_factor": mwh / (mw * HOURS_PER_YEAR),
                 "bridge_generation_mwh_per_yr": 0.0,
                 "land_acres": mw * storage.loc[tech, "land_acres_per_mw"],
             }
