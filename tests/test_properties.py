@@ -203,9 +203,9 @@ def assert_infeasibility_explained(error: SolveError, path: Path) -> None:
     assert diagnosis.findings or diagnosis.notes, "an infeasible scenario without a reason"
 
 
-@reproducible(25)
-@given(scenario=small_scenarios())
-def test_random_small_scenario_plans_explains_or_rejects(tmp_path, scenario):
+def plan_explain_or_reject(tmp_path: Path, scenario: dict) -> None:
+    """A random small scenario gets a plan that keeps its books, a proof it has none with a reason,
+    or an input error naming its file."""
     with tempfile.TemporaryDirectory(dir=tmp_path) as work:
         inputs = Path(work) / "in"
         path = write_tiny(inputs, **scenario)
@@ -220,6 +220,23 @@ def test_random_small_scenario_plans_explains_or_rejects(tmp_path, scenario):
         else:
             event("input error")
             assert_names_a_file(str(outcome), inputs)
+
+
+#: examples of the default lane (a solve each); the slow lane runs many more
+DEFAULT_LANE_EXAMPLES, SLOW_LANE_EXAMPLES = 10, 60
+
+
+@reproducible(DEFAULT_LANE_EXAMPLES)
+@given(scenario=small_scenarios())
+def test_random_small_scenario_plans_explains_or_rejects(tmp_path, scenario):
+    plan_explain_or_reject(tmp_path, scenario)
+
+
+@pytest.mark.slow
+@reproducible(SLOW_LANE_EXAMPLES)
+@given(scenario=small_scenarios())
+def test_many_random_small_scenarios_plan_explain_or_reject(tmp_path, scenario):
+    plan_explain_or_reject(tmp_path, scenario)
 
 
 # --------------------------------------------------------------------------------------------
