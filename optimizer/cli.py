@@ -27,6 +27,7 @@ from optimizer.analysis.diagnose import diagnose
 from optimizer.analysis.screening import screened_solve
 from optimizer.analysis.sweep import load_sweep, run_sweep
 from optimizer.constants import USD_PER_BN
+from optimizer.inputs.derived import DerivedInputs
 from optimizer.inputs.geojson import GeoJSONError
 from optimizer.inputs.safe_io import MAX_YAML_BYTES, UnsafeFileError, checked_file
 from optimizer.inputs.scenario import OBJECTIVE_MODES, Scenario, ScenarioError, check_options, load_scenario
@@ -230,6 +231,8 @@ def solve_command(
         check_output_folder(out, "plan", protected=scenario.input_folders(), force=force)
         for warning in scenario.warnings:
             err_console.print(f"[yellow]check units:[/yellow] {escape(warning)}")
+        for line in DerivedInputs(scenario).never_used:
+            err_console.print(f"[yellow]never used:[/yellow] {escape(line)}")
         _apply_command_line(scenario, objective, time_limit=time_limit, mip_gap=mip_gap, threads=threads, log=log)
         try:
             fm, result = _screened(scenario) if screen else _solved(scenario)

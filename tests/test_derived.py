@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from typer.testing import CliRunner
 
+from optimizer.cli import app
 from optimizer.inputs.derived import PEAK_DRAW_PUE_FLOOR, DerivedInputs
 from optimizer.inputs.scenario import load_scenario
 from optimizer.model import build_model
-from tests.tiny import COOLING, write_tiny
+from tests.tiny import BATTERY, CHIP, COOLING, GRID, write_tiny
 
 #: a legal cooling row (every value within its schema range) that needs 2.67 W per W of IT all year:
 #: 1 + 0.5 overhead + 0.5 fans + chillers at their floor COP of 1.5 (no free cooling at 20 C)
@@ -45,3 +47,34 @@ def test_each_figure_is_computed_once(tmp_path) -> None:
     assert inputs.routes is inputs.routes
     assert inputs.peak_hours is inputs.peak_hours
     assert inputs.allowed_techs is inputs.allowed_techs
+
+
+def test_a_rack_no_cooling_carries_is_named_not_dropped_silently(tmp_path) -> None:
+    """A 220 kW rack with coolings up to 150 kW: the scenario loads, the chip is named with why."""
+    dense = {**CHIP, "chip_id": "dense", "rack_power_kw": 220.0}
+    throughput = [
+        {"chip_id": c, "workload_id": "chat", "tokens_per_s_per_chip": 1000.0, "basis": "S"} for c in ("x", "dense")
+    ]
+    path = write_tiny(tmp_path / "in", chips=[CHIP, dense], throughput=throughput)
+    lines = DerivedInputs(load_scenario(path)).never_used
+    assert len(lines) == 1, lines
+    assert "chip 'dense'" in lines[0] and "220 kW rack fits no cooling" in lines[0] and "150 kW" in lines[0]
+    result = CliRunner().invoke(app, ["solve", str(path), "--out", str(tmp_path / "plan")])
+    assert result.exit_code == 0, result.output
+    assert "never used:" in result.output and "chip 'dense'" in result.output
+
+
+def test_technologies_that_can_never_be_built_are_named_with_why(tmp_path) -> None:
+    late_gas = {**GRID, "tech_id": "gas", "name": "Gas", "kind": "thermal", "lead_time_yr": 4.0}
+    options = {"constraints": {"online_by_year": 2028, "allowed_power_techs": ["grid", "gas"]}}
+    lines = DerivedInputs(
+        load_scenario(write_tiny(tmp_path, techs=[GRID, late_gas], storage=[BATTERY], options=options))
+    ).never_used
+    assert any("'gas'" in line and "4-year lead time" in line and "ready in 2030" in line for line in lines), lines
+    assert any("'battery'" in line and "allowed_power_techs" in line for line in lines), lines
+    assert not any("'grid'" in line for line in lines), lines
+
+
+def test_the_default_scenario_names_only_the_smr_it_cannot_build_by_2030() -> None:
+    lines = DerivedInputs(load_scenario("data/scenarios/base.yaml")).never_used
+    assert len(lines) == 1 and "'nuclear_smr'" in lines[0] and "ready in 2032" in lines[0], lines

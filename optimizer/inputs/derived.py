@@ -367,3 +367,64 @@ class DerivedInputs:
     def peak_hours(self) -> pd.DataFrame:
         """The hours of the full year (not only of the representative days) that can set a site's peak."""
         return peak_hours(self.full_year_pue, self.full_year_hourly)
+
+    # ---- rows the model can never use ---------------------------------------------------
+
+    @cached_property
+    def never_used(self) -> list[str]:
+        """Chips no cooling can carry, that ship too late or have no throughput figure, and power and
+        storage technologies that can never be built (excluded, too late, no grid anywhere): one line
+        each naming the file, the row and why.
+
+        Nothing here is an error: a scenario may exclude technologies on purpose. But a row the model
+        can never pick is named, so that a 220 kW rack added without a cooling that carries it is not
+        dropped without a word.
+        """
+        scenario, tables, limits = self.scenario, self.tables, self.scenario.constraints
+        files = {table: scenario.table_files.get(table, f"{table}.csv") for table in tables}
+        chips, cooling = tables["chips"], tables["cooling"]
+        lines = []
+        densest = cooling["max_rack_kw"].idxmax()
+        with_throughput = set(tables["chip_throughput"].index.get_level_values("chip_id"))
+        for chip, row in chips.iterrows():
+            where = f"{files['chips']}: chip '{chip}'"
+            if row["rack_power_kw"] > cooling.loc[densest, "max_rack_kw"]:
+                lines.append(
+                    f"{where}: its {row['rack_power_kw']:g} kW rack fits no cooling of {files['cooling']} "
+                    f"(densest: '{densest}' at {cooling.loc[densest, 'max_rack_kw']:g} kW)"
+                )
+            if chip not in self.chips_available:
+                year, deadline = int(row["available_year"]), limits.online_by_year
+                lines.append(f"{where}: ships in {year}, after constraints.online_by_year {deadline}")
+            if chip not in with_throughput:
+                lines.append(f"{where}: {files['chip_throughput']} has no throughput figure for it")
+        techs, storage = tables["power_techs"], tables["storage_techs"]
+        for tech in techs.index[~self.allowed_techs.any(axis=0).to_numpy()]:
+            lines.append(f"{files['power_techs']}: '{tech}' can be built at no site: {_why_not(scenario, tech, techs)}")
+        for tech in storage.index.difference(self.storage_allowed, sort=False):
+            why = _why_not(scenario, tech, storage)
+            lines.append(f"{files['storage_techs']}: '{tech}' can be built at no site: {why}")
+        return lines
+
+
+def _why_not(scenario: Scenario, tech: str, table: pd.DataFrame) -> str:
+    """Why a power or storage technology can never be built (the first reason that applies)."""
+    limits = scenario.constraints
+    if limits.allowed_power_techs is not None and tech not in limits.allowed_power_techs:
+        return "not in constraints.allowed_power_techs"
+    row = table.loc[tech]
+    if limits.online_by_year is not None:
+        ready = scenario.finance.start_year + math.ceil(row["lead_time_yr"])
+        if ready > limits.online_by_year:
+            return (
+                f"a {row['lead_time_yr']:g}-year lead time from finance.start_year {scenario.finance.start_year} "
+                f"makes it ready in {ready}, after constraints.online_by_year {limits.online_by_year}"
+            )
+        if "first_year" in row and row["first_year"] > limits.online_by_year:
+            first = int(row["first_year"])
+            return f"first available in {first}, after constraints.online_by_year {limits.online_by_year}"
+    if row.get("kind") == "grid":
+        if (scenario.tables["sites"]["grid_capacity_mw"] > 0).any():
+            return "every site's grid arrives after constraints.online_by_year and bridge_power is off"
+        return "no site has grid capacity (sites, column 'grid_capacity_mw')"
+    return "not allowed at any site"

@@ -144,6 +144,8 @@ class Scenario:
     """per site and hourly quantity: how far the representative days are from the 8760 hours"""
     warnings: list[str] = field(default_factory=list)
     """values that pass validation but look like another unit (see ``UNIT_HINTS``)"""
+    table_files: dict[str, str] = field(default_factory=dict)
+    """the file each table was read from, as messages name it"""
 
     def facility(self, parameter: str) -> float:
         """Value of one scalar parameter of facility.csv."""
@@ -772,6 +774,7 @@ def load_scenario(path: str | Path, trusted_root: str | Path | None = None) -> S
         source=str(path),
         data_folder=str(data_dir),
         warnings=_unit_warnings(tables, files) + _unknown_states(tables["sites"], files["sites"]),
+        table_files=files,
         finance=_options("finance", FinanceOptions, document.get("finance"), path),
         objective=_options("objective", ObjectiveOptions, document.get("objective"), path),
         constraints=_options("constraints", ConstraintOptions, document.get("constraints"), path),
