@@ -13,6 +13,8 @@ import numpy as np
 import pandera.pandas as pa
 from pandera.pandas import Check, Column, DataFrameSchema
 
+from optimizer.constants import MIN_DELIVERY_TOKENS_PER_YR
+
 NON_NEGATIVE = Check.ge(0)
 POSITIVE = Check.gt(0)
 FRACTION = Check.in_range(0, 1)
@@ -229,7 +231,19 @@ DEMAND = DataFrameSchema(
     {
         "region_id": _id("demand region id"),
         "workload_id": _id("workload id"),
-        "tokens_per_yr": _col(float, "output tokens demanded per year", [NON_NEGATIVE, Check.le(1e20)]),
+        "tokens_per_yr": _col(
+            float,
+            "output tokens demanded per year",
+            [
+                NON_NEGATIVE,
+                Check.le(1e20),
+                # a plan reports no delivery this small (solver noise): such a demand could never be shown met
+                Check(
+                    lambda tokens: (tokens == 0) | (tokens > MIN_DELIVERY_TOKENS_PER_YR),
+                    error=f"0, or above {MIN_DELIVERY_TOKENS_PER_YR:g} tokens/yr (the least a plan reports)",
+                ),
+            ],
+        ),
     },
     unique=["region_id", "workload_id"],
     name="demand",

@@ -8,13 +8,13 @@ import pandas as pd
 import pyomo.environ as pyo
 from pyomo.core.base.var import VarData
 
-from optimizer.constants import TOKENS_PER_PTOK
+from optimizer.constants import MIN_DELIVERY_TOKENS_PER_YR, TOKENS_PER_PTOK
 from optimizer.inputs.derived import DerivedInputs
 from optimizer.inputs.scenario import Scenario
 from optimizer.model.core import Shared, solved_values
 
-#: deliveries at or below this (1e6 tokens/yr) are solver noise; every table leaves them out alike
-DELIVERY_NOISE_PTOK = 1e-9
+#: deliveries at or below this are solver noise; every table leaves them out alike (demand is 0 or above it)
+DELIVERY_NOISE_PTOK = MIN_DELIVERY_TOKENS_PER_YR / TOKENS_PER_PTOK
 
 
 @dataclass(frozen=True)
