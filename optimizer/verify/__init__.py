@@ -57,7 +57,14 @@ if TYPE_CHECKING:
 from optimizer.constants import DAYS_PER_YEAR
 
 # each check module registers its checks when imported; this order is the order they are reported
-from optimizer.verify import checks_claims, checks_delivery, checks_energy, checks_full_year, checks_tables
+from optimizer.verify import (
+    checks_claims,
+    checks_delivery,
+    checks_energy,
+    checks_full_year,
+    checks_storage,
+    checks_tables,
+)
 from optimizer.verify.contract import (
     DESCRIPTIVE_COLUMNS,
     LAYERS,
@@ -73,7 +80,7 @@ from optimizer.verify.formulas import cooling_pue_wue, present_value_share
 from optimizer.verify.recorder import CheckResult, Recorder, Verification
 from optimizer.verify.registry import CHECKS, FILES_CHECK
 
-CHECK_MODULES = (checks_tables, checks_energy, checks_delivery, checks_full_year, checks_claims)
+CHECK_MODULES = (checks_tables, checks_energy, checks_storage, checks_delivery, checks_full_year, checks_claims)
 __all__ = [
     "CHECKS",
     "DAYS_PER_YEAR",
