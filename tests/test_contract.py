@@ -17,6 +17,7 @@ import pytest
 from optimizer import contract
 from optimizer.contract import COLUMNS, COST_ITEMS, FILES, KINDS, PLACEHOLDERS, ContractError, ordered_columns
 from optimizer.contract.reference import COMMAND, markdown
+from optimizer.inputs import profiles
 from optimizer.inputs.scenario import load_scenario
 from optimizer.model import build_model
 from optimizer.outputs.plan import build_plan
@@ -150,7 +151,10 @@ def test_the_verifier_reads_the_contract() -> None:
         "wetbulb_c": "C",
         "grid_price_usd_per_mwh": "USD/MWh",
         "grid_co2_kg_per_mwh": "kg/MWh",
+        "grid_cfe_share": "-",
     }
+    assert tuple(verify.HOURLY_QUANTITIES) == profiles.HOURLY_QUANTITIES
+    assert verify.ANNUAL_FALLBACK == profiles.ANNUAL_FALLBACK
     assert verify.SUMMARY_RMSE == ("solar_cf", "wind_cf", "temp_c")
     assert verify.FULL_YEAR_SITE_COLUMNS == (
         "representative_peak_pue",

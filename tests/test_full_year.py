@@ -23,7 +23,7 @@ from optimizer.outputs.fullyear import check_full_year, full_year_warning, summa
 from optimizer.outputs.plan import build_plan
 from optimizer.solver.milp import solve
 from tests.test_model_analytic import GAS_ENGINE
-from tests.tiny import COOLING, GRID, HOURS_PER_DAY, HOURS_PER_YEAR, SITE, TOKENS_PER_RACK_YR, write_tiny
+from tests.tiny import CLEAN_FIRM, COOLING, GRID, HOURS_PER_DAY, HOURS_PER_YEAR, SITE, TOKENS_PER_RACK_YR, write_tiny
 
 RACKS, IT_MW = 100, 10.0
 COOL_PUE, HOT_PUE = 1.3, 1.55
@@ -157,14 +157,7 @@ def test_carbon_free_share_and_bridge_years_recheck_reproduces_the_model(tmp_pat
     firm plant carry the bridge years, the grid and the clean plant the grid years. Every day is alike,
     so the full-year LP (carbon-free rows, both regimes weighted) must cost and emit what the model did."""
     late = {**SITE, "grid_online_year": 2030}
-    firm = {
-        **GRID,
-        "tech_id": "firm",
-        "name": "Clean firm",
-        "kind": "nuclear",
-        "capex_usd_per_kw": 5000.0,
-        "vom_usd_per_mwh": 60.0,
-    }
+    firm = CLEAN_FIRM
     options = {"constraints": {"cfe_share": 0.7, "online_by_year": 2027}}
     plan = build_plan(
         *_solved(load_scenario(write_tiny(tmp_path, sites=[late], techs=[GRID, GAS_ENGINE, firm], options=options)))

@@ -12,7 +12,7 @@ from optimizer.inputs.scenario import ScenarioError, load_scenario
 from optimizer.model import build_model
 from optimizer.outputs.plan import build_plan
 from optimizer.solver.milp import SolveError, solve
-from tests.tiny import CHIP, COOLING, GRID, REGION, SITE, TOKENS_PER_RACK_YR, WORKLOAD, write_tiny
+from tests.tiny import CHIP, CLEAN_FIRM, COOLING, GRID, REGION, SITE, TOKENS_PER_RACK_YR, WORKLOAD, write_tiny
 
 
 def _crf(r: float, n: float) -> float:
@@ -303,16 +303,48 @@ def test_carbon_free_share_is_met_every_hour(tmp_path):
     """A 40 % carbon-free grid plus a dearer carbon-free firm plant, 70 % required every hour:
     clean + 0.4 grid >= 0.7 (clean + grid) with clean + grid = 11 MW gives clean = 5.5 MW.
     """
-    firm = {
-        **GRID,
-        "tech_id": "firm",
-        "name": "Clean firm",
-        "kind": "nuclear",
-        "capex_usd_per_kw": 5000.0,
-        "vom_usd_per_mwh": 60.0,
-    }
+    firm = CLEAN_FIRM
     plan = _solve(write_tiny(tmp_path, techs=[GRID, firm], options={"constraints": {"cfe_share": 0.7}}))
     power = plan.tables["power"].set_index("tech_id")
     assert power.loc["firm", "capacity_mw"] == pytest.approx(5.5)
     assert power.loc["grid", "capacity_mw"] == pytest.approx(5.5)
     assert plan.tables["sites"].loc[0, "cfe_score"] == pytest.approx(0.7)
+
+
+def test_carbon_free_share_uses_the_grids_share_of_each_hour(tmp_path):
+    """The grid is 90 % carbon-free for half of each day and 10 % for the other half (50 % on average).
+    70 % carbon-free every hour: in the clean hours the grid alone suffices; in the dirty ones
+    clean + 0.1 (11 - clean) >= 0.7 x 11 needs 7.33 MW of clean firm power, where the annual
+    average share would have asked for only 4.4 MW (clean + 0.5 (11 - clean) >= 7.7)."""
+    firm = CLEAN_FIRM
+    hourly_share = np.repeat([0.9, 0.1], 12)
+    folder = write_tiny(
+        tmp_path,
+        techs=[GRID, firm],
+        hourly={"grid_cfe_share": hourly_share},
+        options={"constraints": {"cfe_share": 0.7}},
+    )
+    plan = _solve(folder)
+    power = plan.tables["power"].set_index("tech_id")
+    assert power.loc["firm", "capacity_mw"] == pytest.approx(6.6 / 0.9)
+    dispatch = plan.tables["dispatch"]
+    share = np.resize(hourly_share, len(dispatch))
+    carbon_free = dispatch["firm_mw"] + share * dispatch["grid_mw"]
+    assert (carbon_free >= 0.7 * (dispatch["firm_mw"] + dispatch["grid_mw"]) - 1e-6).all()
+    assert dispatch["grid_cfe_share"].to_numpy() == pytest.approx(share)
+
+
+def test_grid_capacity_charge_is_paid_on_the_connection(tmp_path):
+    """A PJM-style capacity charge of 120 USD/kW-yr on the 11 MW connection adds 11 x 1000 x 120 USD/yr
+    to the grid connection line and nothing else; the plan re-checks it from its folder."""
+    charged = {**SITE, "grid_capacity_charge_usd_per_kw_yr": 120.0}
+    base = _solve(write_tiny(tmp_path / "base"))
+    path = write_tiny(tmp_path / "charged", sites=[charged])
+    plan = _solve(path)
+    facility_mw = 10.0 * 1.1
+    costs = plan.tables["costs"].set_index("item")["usd_per_yr"]
+    base_costs = base.tables["costs"].set_index("item")["usd_per_yr"]
+    assert costs["grid connection"] - base_costs["grid connection"] == pytest.approx(facility_mw * 1000 * 120.0)
+    assert costs.drop("grid connection").to_dict() == pytest.approx(base_costs.drop("grid connection").to_dict())
+    # writing verifies the plan from its folder (the verifier's own cost formulas) and refuses a failure
+    plan.write(tmp_path / "plan", load_scenario(path))

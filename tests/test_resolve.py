@@ -57,16 +57,9 @@ def test_resolve_names_unknown_items_and_missing_caps(tiny):
 
 def test_resolve_moves_a_carbon_cap_like_a_rebuild(tmp_path):
     """Grid at 400 kg/MWh or a dearer carbon-free plant: halving the cap halves grid energy."""
-    from tests.tiny import GRID
+    from tests.tiny import CLEAN_FIRM, GRID
 
-    firm = {
-        **GRID,
-        "tech_id": "firm",
-        "name": "Clean firm",
-        "kind": "nuclear",
-        "capex_usd_per_kw": 5000.0,
-        "vom_usd_per_mwh": 60.0,
-    }
+    firm = CLEAN_FIRM
     uncapped_t = 11.0 * 8760 * 0.4
     path = write_tiny(tmp_path / "in", techs=[GRID, firm], options={"constraints": {"carbon_cap_t_per_yr": uncapped_t}})
     what_if = WhatIf(load_scenario(path))

@@ -48,6 +48,15 @@ GRID = {
     "land_acres_per_mw": 0.0,
     "availability": 1.0,
 }
+#: a carbon-free firm plant dearer than the grid (capex 5,000 USD/kW, 60 USD/MWh to run)
+CLEAN_FIRM = {
+    **GRID,
+    "tech_id": "firm",
+    "name": "Clean firm",
+    "kind": "nuclear",
+    "capex_usd_per_kw": 5000.0,
+    "vom_usd_per_mwh": 60.0,
+}
 BATTERY = {
     "storage_id": "battery",
     "name": "Battery",

@@ -2,8 +2,8 @@
 
 The model runs on time slices: the hours of a few representative days, each day weighted by the
 number of calendar days it stands for. Days are chosen with tsam (hierarchical clustering of whole
-days over every site's series at once, medoid representation; capacity factors, prices and CO2
-rates rescaled multiplicatively to their annual means) plus extreme
+days over every site's series at once, medoid representation; capacity factors, prices, CO2
+rates and carbon-free shares rescaled multiplicatively to their annual means) plus extreme
 days appended as their own periods (tsam ``ExtremeConfig(method="append")``), picked on the
 fleet-average series so that a design also meets the worst day and not only typical ones:
 
@@ -36,9 +36,19 @@ import pandas as pd
 from optimizer.constants import DAYS_PER_YEAR, HOURS_PER_DAY
 
 #: quantities that vary by hour at each site, in the ``hourly`` table's units
-HOURLY_QUANTITIES = ("solar_cf", "wind_cf", "temp_c", "wetbulb_c", "grid_price_usd_per_mwh", "grid_co2_kg_per_mwh")
+HOURLY_QUANTITIES = (
+    "solar_cf",
+    "wind_cf",
+    "temp_c",
+    "wetbulb_c",
+    "grid_price_usd_per_mwh",
+    "grid_co2_kg_per_mwh",
+    "grid_cfe_share",
+)
 #: hourly columns a user may leave blank: the site's annual value from ``sites`` applies
-ANNUAL_FALLBACK = ("grid_price_usd_per_mwh", "grid_co2_kg_per_mwh")
+ANNUAL_FALLBACK = ("grid_price_usd_per_mwh", "grid_co2_kg_per_mwh", "grid_cfe_share")
+#: quantities that are shares of something, 0..1: a rescaled representative value is clipped to that
+FRACTION_QUANTITIES = ("solar_cf", "wind_cf", "grid_cfe_share")
 #: extreme day -> (tsam ExtremeConfig field, fleet-average quantity)
 EXTREME_DAYS = {
     "lowest_wind": ("min_period", "wind_cf"),
@@ -147,7 +157,7 @@ def _rescale(values: np.ndarray, weights_days: np.ndarray, wide: pd.DataFrame) -
     """Scale capacity factors, prices and CO2 rates so their annual means match the 8760 hours.
 
     Multiplicative, so zero stays zero (no sun at night) and the shape of each day is kept; a
-    capacity factor is clipped at 1 afterwards. Temperatures are left as they are: the medoids are
+    capacity factor or carbon-free share is clipped at 1 afterwards. Temperatures are left as they are: the medoids are
     real days, and a shifted temperature would be a day that never happened.
     """
     for position, (_, quantity) in enumerate(wide.columns):
@@ -172,7 +182,7 @@ def representative_days(hourly: pd.DataFrame, n_days: int, extremes: list[str]) 
         values, weights_days, assignment = _cluster(wide, n_days, extremes)
     # a representative value never leaves the physical range of its quantity
     for position, (_, quantity) in enumerate(wide.columns):
-        if quantity.endswith("_cf"):
+        if quantity in FRACTION_QUANTITIES:
             values[:, :, position] = np.clip(values[:, :, position], 0.0, 1.0)
 
     n_periods = len(weights_days)

@@ -36,7 +36,7 @@ from optimizer.inputs.geo import regions_far_from_sites, sites_outside_their_sta
 from optimizer.inputs.geojson import GeoJSONError, read_points
 from optimizer.inputs.profiles import EXTREME_DAYS, complete_hourly, representative_days
 from optimizer.inputs.safe_io import UnsafeFileError, inside, load_yaml, read_csv
-from optimizer.inputs.schemas import FACILITY_PARAMETERS, FALSE_WORDS, TABLES, TRUE_WORDS
+from optimizer.inputs.schemas import FACILITY_PARAMETERS, FALSE_WORDS, TABLES, TRUE_WORDS, fill_defaults
 
 
 class ScenarioError(ValueError):
@@ -439,7 +439,7 @@ def _strict_booleans(table: str, frame: pd.DataFrame, where: str) -> pd.DataFram
 
 def _validate(table: str, frame: pd.DataFrame, where: str) -> pd.DataFrame:
     schema, ids, _ = TABLES[table]
-    frame = _strict_booleans(table, frame.reset_index(drop=True), where)
+    frame = fill_defaults(schema, _strict_booleans(table, frame.reset_index(drop=True), where))
     _integer_columns_are_whole(table, frame, where)
     try:
         return schema.validate(frame.reset_index(drop=True), lazy=True)
@@ -566,7 +566,7 @@ UNIT_HINTS = (
     ("sites", "gas_price_usd_per_mmbtu", 0.5, 40.0, "a price in $/therm x 0.1?", "a price in $/MWh or $/Mcf x 10?"),
     ("sites", "land_acres", 1.0, 100_000.0, "an area in km2 or square miles?", "an area in m2 or ft2?"),
     ("chips", "price_usd_per_chip", 1_000.0, 200_000.0, "a price in thousands of USD?", "a price per server or rack?"),
-    ("chips", "rack_power_kw", 2.0, 300.0, "a power in MW?", "a power in W?"),
+    ("chips", "rack_power_kw", 2.0, 1200.0, "a power in MW?", "a power in W?"),
     ("power_techs", "capex_usd_per_kw", 10.0, 30_000.0, "a cost in $/W? ($/kW = $/W x 1000)", "a cost in $/MW?"),
     ("demand", "tokens_per_yr", 1e9, 1e19, "tokens per second, or billions of tokens?", "a total over many years?"),
     (

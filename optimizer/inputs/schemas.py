@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 import pandera.pandas as pa
 from pandera.pandas import Check, Column, DataFrameSchema
 
@@ -29,9 +30,16 @@ LIFE_YR = Check.in_range(1, 100)
 
 
 def _col(
-    dtype: type, description: str, checks: Sequence[Check] | None = None, nullable: bool = False, required: bool = True
+    dtype: type,
+    description: str,
+    checks: Sequence[Check] | None = None,
+    nullable: bool = False,
+    required: bool = True,
+    default: float | None = None,
 ) -> Column:
-    """A column that must be present (unless optional) and coercible to ``dtype``; numbers finite."""
+    """A column that must be present (unless optional) and coercible to ``dtype``; numbers finite.
+
+    An optional column with a ``default`` takes it where it is absent or blank (see ``fill_defaults``)."""
     checks = list(checks or [])
     if dtype in (float, int):
         checks.insert(0, FINITE)
@@ -42,7 +50,15 @@ def _col(
         required=required,
         coerce=True,
         description=description,
+        default=default,
     )
+
+
+def fill_defaults(schema: DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every absent optional column that has a default added at that default (blank cells
+    of such a column take it when the schema validates)."""
+    absent = {name: column.default for name, column in schema.columns.items() if column.default is not None}
+    return frame.assign(**{name: value for name, value in absent.items() if name not in frame.columns})
 
 
 def _id(description: str) -> Column:
@@ -74,6 +90,13 @@ SITES = DataFrameSchema(
             [NON_NEGATIVE],
             nullable=True,
             required=False,
+        ),
+        "grid_capacity_charge_usd_per_kw_yr": _col(
+            float,
+            "capacity charge on each kW of grid connection in the grid years, USD/kW-yr (blank = 0)",
+            [NON_NEGATIVE, Check.le(1000)],
+            required=False,
+            default=0.0,
         ),
     },
     unique=["site_id"],
@@ -136,7 +159,11 @@ CHIPS = DataFrameSchema(
         "name": _col(str, "SKU name"),
         "vendor": _col(str, "vendor"),
         "chips_per_rack": _col(int, "accelerators per rack", [POSITIVE]),
-        "rack_power_kw": _col(float, "rack power incl. host and network, kW", [POSITIVE, Check.le(500)]),
+        "rack_power_kw": _col(
+            float,
+            "rack power incl. host and network, kW (megawatt-class racks are announced for 2027-28)",
+            [POSITIVE, Check.le(1500)],
+        ),
         "price_usd_per_chip": _col(float, "accelerator price, USD", [POSITIVE, Check.le(1_000_000)]),
         "system_usd_per_chip": _col(float, "host, network and rack share per accelerator, USD", [NON_NEGATIVE]),
         "life_yr": _col(float, "economic life, years", [LIFE_YR]),
@@ -284,6 +311,17 @@ HOURLY = DataFrameSchema(
             nullable=True,
             required=False,
         ),
+        "grid_cfe_share": _col(
+            float,
+            "carbon-free share of the grid's supply in the hour (blank = the site's annual share)",
+            [FRACTION],
+            nullable=True,
+            required=False,
+        ),
+        "weather_source": _col(
+            str, "where the site's weather hours come from (measured station or synthetic)", required=False
+        ),
+        "grid_source": _col(str, "where the site's hourly grid CO2 and carbon-free share come from", required=False),
     },
     unique=["site_id", "hour"],
     name="hourly",

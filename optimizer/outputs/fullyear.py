@@ -21,10 +21,11 @@ Dispatch of one site in one regime over hours h, sources j (grid, plants, solar,
           0 <= x_j(h) <= A_j(h)                                     capacity x availability or the hour's CF
           c_b(h) + d_b(h) <= P_b,  0 <= e_b(h) <= E_b
           e_b(h) = e_b(h-1) + eta_b c_b(h) - d_b(h) / eta_b         eta_b = sqrt(round trip); the year wraps
-          sum_j (phi_j - sigma) x_j(h) + (1 - sigma) sum_b (d_b(h) - c_b(h)) + q(h) >= 0   if sigma > 0
+          sum_j (phi_j(h) - sigma) x_j(h) + (1 - sigma) sum_b (d_b(h) - c_b(h)) + q(h) >= 0   if sigma > 0
 
 ``c_j(h)`` is the marginal cost (the hour's grid price, fuel and variable O&M, carbon price x CO2),
-``phi_j`` the carbon-free share of source j (1 clean, the grid's eGRID share, 0 fossil) and ``sigma``
+``phi_j(h)`` the carbon-free share of source j in the hour (1 clean, 0 fossil; the grid's hourly share, or
+its annual eGRID share where the input has no hourly one) and ``sigma``
 the scenario's hourly carbon-free share, as in the model. The penalties are above any cost of serving,
 so the dispatch serves every hour it can and meets the carbon-free share wherever it can. Without
 storage and without a carbon-free share the hours are independent and the LP is a merit order per
@@ -96,7 +97,7 @@ class _Supply:
     price_usd_per_mwh: np.ndarray  # hours x sources: the grid's hourly price, 0 for the others
     vom_fuel_usd_per_mwh: np.ndarray  # sources
     co2_t_per_mwh: np.ndarray  # hours x sources
-    carbon_free_share: np.ndarray  # sources
+    carbon_free_share: np.ndarray  # hours x sources
 
 
 @dataclass
@@ -199,8 +200,8 @@ def _supply(fm: FactoryModel, site: str, weather: pd.DataFrame, with_grid: bool)
     hours = len(weather)
     fuel, fuel_co2 = fm.inputs.fuel_usd_per_mwh, fm.inputs.fuel_co2_t_per_mwh
     clean = set(fm.inputs.carbon_free_techs)
-    grid_cfe = float(scenario.tables["sites"].loc[site, "grid_cfe_share"])
-    available, price, co2 = (np.zeros((hours, len(built))) for _ in range(3))
+    # share: the carbon-free share of each source in every hour (the grid's own hourly share, 1 or 0 on site)
+    available, price, co2, share = (np.zeros((hours, len(built))) for _ in range(4))
     for j, g in enumerate(built):
         kind = techs.loc[g, "kind"]
         factor = weather[f"{kind}_cf"].to_numpy() if kind in VARIABLE_KINDS else float(techs.loc[g, "availability"])
@@ -208,10 +209,11 @@ def _supply(fm: FactoryModel, site: str, weather: pd.DataFrame, with_grid: bool)
         if g == grid:
             price[:, j] = weather["grid_price_usd_per_mwh"].to_numpy()
             co2[:, j] = weather["grid_co2_kg_per_mwh"].to_numpy() / KG_PER_T
+            share[:, j] = weather["grid_cfe_share"].to_numpy()
         else:
             co2[:, j] = fuel_co2.get(g, 0.0)
+            share[:, j] = float(g in clean)
     vom_fuel = np.array([techs.loc[g, "vom_usd_per_mwh"] + fuel.get((site, g), 0.0) for g in built], dtype=float)
-    share = np.array([grid_cfe if g == grid else float(g in clean) for g in built], dtype=float)
     return _Supply(available, price, vom_fuel, co2, share)
 
 
@@ -410,7 +412,7 @@ def _dispatch_lp(
         lp.constrain({charge: eye, discharge: eye}, 0.0, unit.power_mw)
     if short is not None:
         # carbon-free supply + net discharge + shortfall >= share x (generation + net discharge)
-        carbon_free = {j: sparse.diags(np.full(hours, supply.carbon_free_share[j] - cfe_share)) for j in generation}
+        carbon_free = {j: sparse.diags(supply.carbon_free_share[:, j] - cfe_share) for j in generation}
         storage_share = {key: (1 - cfe_share) * matrix for key, matrix in net_discharge.items()}
         lp.constrain({**carbon_free, **storage_share, short: eye}, 0.0, np.inf)
     x = lp.solve()

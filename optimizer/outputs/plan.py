@@ -171,7 +171,7 @@ def _dispatch(scenario: Scenario, load: pd.DataFrame, supply: pd.DataFrame) -> p
     # no site built (no demand): an empty index of the same two levels
     index = pd.MultiIndex.from_tuples(keys) if keys else pd.MultiIndex.from_arrays([[], []])
     profiles = scenario.tables["profiles"].reindex(index)
-    for column in ("temp_c", "wetbulb_c", "grid_price_usd_per_mwh", "grid_co2_kg_per_mwh"):
+    for column in ("temp_c", "wetbulb_c", "grid_price_usd_per_mwh", "grid_co2_kg_per_mwh", "grid_cfe_share"):
         frame[column] = profiles[column].to_numpy() if keys else []
     if not supply[["site_id", "slice_id"]].equals(frame[["site_id", "slice_id"]]):
         raise AssertionError("the energy and infrastructure reports list the dispatch rows differently")

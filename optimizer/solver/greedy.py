@@ -117,7 +117,8 @@ def _it_mw_by_site(scenario: Scenario, racks: pd.Series) -> pd.Series:
 
 
 def _grid_usd_per_mwh(scenario: Scenario) -> pd.Series:
-    """Each site's mean grid price over the year, its carbon price and its connection per MWh."""
+    """Each site's mean grid price over the year, its carbon price and its connection (with any capacity
+    charge) per MWh."""
     profiles = scenario.tables["profiles"]
     carbon_usd_per_kg = scenario.constraints.carbon_price_usd_per_t / KG_PER_T
     energy = _weighted_mean_by_site(
@@ -125,8 +126,13 @@ def _grid_usd_per_mwh(scenario: Scenario) -> pd.Series:
     )
     techs = scenario.tables["power_techs"]
     grid = techs[techs["kind"] == "grid"].iloc[0]
-    connection = grid["capex_usd_per_kw"] * crf(scenario.finance.wacc, grid["life_yr"]) + grid["fom_usd_per_kw_yr"]
-    return (energy + connection * KW_PER_MW / HOURS_PER_YEAR).reindex(scenario.tables["sites"].index)
+    sites = scenario.tables["sites"]
+    connection = (
+        grid["capex_usd_per_kw"] * crf(scenario.finance.wacc, grid["life_yr"])
+        + grid["fom_usd_per_kw_yr"]
+        + sites["grid_capacity_charge_usd_per_kw_yr"]
+    )
+    return (energy + connection * KW_PER_MW / HOURS_PER_YEAR).reindex(sites.index)
 
 
 def _firm_power(inputs: DerivedInputs) -> pd.DataFrame:

@@ -316,7 +316,11 @@ def _check_grid(p: Plan, c: Recorder) -> None:
             unit=unit,
             at=p.site_rows,
         )
-    for column, unit in (("grid_price_usd_per_mwh", "USD/MWh"), ("grid_co2_kg_per_mwh", "kg/MWh")):
+    for column, unit in (
+        ("grid_price_usd_per_mwh", "USD/MWh"),
+        ("grid_co2_kg_per_mwh", "kg/MWh"),
+        ("grid_cfe_share", "-"),
+    ):
         c.eq(
             f"dispatch {column} = profiles.csv",
             p.dispatch_column(column),
@@ -430,14 +434,14 @@ def _check_carbon_free(p: Plan, c: Recorder) -> None:
     net_storage = p.dispatch_sum(f"{b}_discharge_mw" for b in p.storage_ids) - p.dispatch_sum(
         f"{b}_charge_mw" for b in p.storage_ids
     )
-    grid_cfe = d["site_id"].map(p.s["sites"]["grid_cfe_share"]).astype(float)
+    grid_cfe = p.profile("grid_cfe_share")
     carbon_free = clean + grid_cfe * p.dispatch_column(f"{p.grid_tech}_mw") + net_storage
     load = generation + net_storage
     share = p.scenario.constraints.cfe_share
     frame = d.assign(v_free=carbon_free, v_load=load)
     if "carbon_free_mw" in d.columns:
         c.eq(
-            "carbon_free_mw = clean generation + grid x grid_cfe_share + net storage",
+            "carbon_free_mw = clean generation + grid x the slice's grid_cfe_share + net storage",
             d["carbon_free_mw"],
             carbon_free,
             unit="MW",

@@ -150,7 +150,14 @@ def _check_structure(p: Plan, c: Recorder) -> None:
     )
     for tech in p.s["power_techs"].index:
         c.rule(f"{tech}_mw" in d.columns, f"dispatch.csv has no column '{tech}_mw'")
-    for column in ("carbon_free_mw", "pue", "wetbulb_c", "grid_price_usd_per_mwh", "grid_co2_kg_per_mwh"):
+    for column in (
+        "carbon_free_mw",
+        "pue",
+        "wetbulb_c",
+        "grid_price_usd_per_mwh",
+        "grid_co2_kg_per_mwh",
+        "grid_cfe_share",
+    ):
         c.rule(column in d.columns, f"dispatch.csv has no column '{column}'")
     for b in p.storage_ids:
         if (p.storage_power["tech_id"] == b).any():

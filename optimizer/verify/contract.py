@@ -42,7 +42,7 @@ KEY_COLUMNS = {
 HOURLY_QUANTITIES = {
     c.name: c.unit for c in contract.columns("scenario/profiles.csv") if "aggregation error" in c.checked_by
 }
-ANNUAL_FALLBACK = ("grid_price_usd_per_mwh", "grid_co2_kg_per_mwh")
+ANNUAL_FALLBACK = ("grid_price_usd_per_mwh", "grid_co2_kg_per_mwh", "grid_cfe_share")
 #: the quantities whose mean RMSE summary.csv reports (its columns "aggregation_rmse_<quantity>")
 SUMMARY_RMSE = tuple(
     c.name.removeprefix("aggregation_rmse_")

@@ -157,13 +157,19 @@ def recompute_costs(p: Plan) -> tuple[dict[tuple[str, str], pd.Series], pd.Serie
 
     # energy: capacity, grid connection, grid energy at hourly prices, fuel and VOM, storage, carbon price
     generation, connection = item("energy", "generation capacity"), item("energy", "grid connection")
+    share = p.bridge_share.reindex(index, fill_value=0.0)
     for row in p.gen_power.itertuples(index=False):
         t = techs.loc[row.tech_id]
         overnight = row.capacity_mw * t["capex_usd_per_kw"] * KW_PER_MW
         annual = overnight * crf(wacc, t["life_yr"]) + row.capacity_mw * t["fom_usd_per_kw_yr"] * KW_PER_MW
-        (connection if row.tech_id == p.grid_tech else generation)[row.site_id] += annual
+        if row.tech_id == p.grid_tech:
+            # the capacity charge is paid on the connection only while the grid delivers
+            charge_usd_per_kw_yr = sites.loc[row.site_id, "grid_capacity_charge_usd_per_kw_yr"]
+            annual += (1.0 - share[row.site_id]) * charge_usd_per_kw_yr * row.capacity_mw * KW_PER_MW
+            connection[row.site_id] += annual
+        else:
+            generation[row.site_id] += annual
         capex[row.site_id] += overnight
-    share = p.bridge_share.reindex(index, fill_value=0.0)
     grid_usd = p.dispatch_column(f"{p.grid_tech}_mw") * p.profile("grid_price_usd_per_mwh") * p.w
     grid_usd_by_site = grid_usd.groupby(d["site_id"]).sum().reindex(index, fill_value=0.0)
     items[("energy", "grid energy")] = (1.0 - share) * grid_usd_by_site

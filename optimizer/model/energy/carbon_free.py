@@ -21,19 +21,20 @@ def add_carbon_free_share(
 
     .. math::
 
-        \phi_s x_{s,\text{grid},t} + \sum_{g \in C} x_{s,g,t} + n_{s,t}
+        \phi_{s,t} x_{s,\text{grid},t} + \sum_{g \in C} x_{s,g,t} + n_{s,t}
         \;\ge\; \alpha \Big(\sum_{g \in G_s} x_{s,g,t} + n_{s,t}\Big),
         \qquad n_{s,t} = \sum_b (d_{s,b,t} - c_{s,b,t})
         \quad \text{(carbon_free_share, bridge_carbon_free_share)}
 
-    :math:`\alpha` is ``cfe_share``, :math:`\phi_s` the grid's carbon-free share at the site and
+    :math:`\alpha` is ``cfe_share``, :math:`\phi_{s,t}` the grid's carbon-free share at the site in the
+    slice (hourly where ``hourly.csv.gz`` has ``grid_cfe_share``, else the site's annual share) and
     :math:`C` the on-site technologies without direct CO2. Storage counts by its net discharge
     :math:`n`, so energy stored from carbon-free hours moves with it and its losses count against
     the share.
     """
     grid, techs_at, storage_at = sites.grid, sites.techs_at, sites.storage_at
     share = scenario.constraints.cfe_share
-    grid_cfe = scenario.tables["sites"]["grid_cfe_share"].to_dict()
+    grid_cfe = scenario.tables["profiles"]["grid_cfe_share"].to_dict()  # (site, slice) -> share
     clean = set(inputs.carbon_free_techs)
 
     def net_storage(b: pyo.Block, s: str, t: int) -> pyo.NumericValue | float:
@@ -41,7 +42,7 @@ def add_carbon_free_share(
 
     def rule(_: pyo.ConcreteModel, s: str, t: int) -> RelationalExpression:
         carbon_free = sum(
-            (grid_cfe[s] if g == grid else 1.0) * m.generation_mw[s, g, t]
+            (grid_cfe[s, t] if g == grid else 1.0) * m.generation_mw[s, g, t]
             for g in techs_at[s]
             if g == grid or g in clean
         )

@@ -29,7 +29,7 @@ def add_energy_costs(
     .. math::
 
         \text{generation capacity}_s = \sum_{g \ne \text{grid}} (\text{CRF}_g K_g + F_g)\, X_{s,g}, \qquad
-        \text{grid connection}_s = (\text{CRF} K + F)_{\text{grid}}\, X_{s,\text{grid}}
+        \text{grid connection}_s = \big((\text{CRF} K + F)_{\text{grid}} + (1 - \beta_s) c_s\big)\, X_{s,\text{grid}}
 
         \text{grid energy}_s = (1 - \beta_s) \sum_t w_t\, \pi_{s,t}\, x_{s,\text{grid},t}, \qquad
         \text{fuel and VOM}_s = \sum_g (v_g + f_{s,g})\, A_{s,g}
@@ -41,7 +41,9 @@ def add_energy_costs(
         + \sum_g \epsilon_g A_{s,g}
 
     :math:`K` capex per MW (per MWh for storage energy), :math:`F` fixed O&M, CRF the capital recovery
-    factor at the scenario's WACC over the asset's life, :math:`\pi, e` the slice's grid price and
+    factor at the scenario's WACC over the asset's life, :math:`c_s` the site's capacity charge per MW of
+    grid connection (``grid_capacity_charge_usd_per_kw_yr``, e.g. PJM's capacity price; paid only while the
+    grid delivers), :math:`\pi, e` the slice's grid price and
     carbon intensity, :math:`v` variable O&M, :math:`f` fuel per MWh and :math:`\epsilon` direct CO2
     per MWh (:class:`~optimizer.inputs.derived.DerivedInputs`).
     """
@@ -80,8 +82,15 @@ def add_energy_costs(
     m.generation_capacity_cost_musd = pyo.Expression(
         m.S, rule=lambda _, s: sum(annual_per_mw[g] * m.capacity_mw[s, g] for g in techs_at[s] if g != grid)
     )
+    capacity_charge_per_mw = {
+        s: grid_years[s] * musd(charge * KW_PER_MW)
+        for s, charge in scenario.tables["sites"]["grid_capacity_charge_usd_per_kw_yr"].items()
+    }
     m.grid_connection_cost_musd = pyo.Expression(
-        m.S, rule=lambda _, s: sum(annual_per_mw[g] * m.capacity_mw[s, g] for g in techs_at[s] if g == grid)
+        m.S,
+        rule=lambda _, s: sum(
+            (annual_per_mw[g] + capacity_charge_per_mw[s]) * m.capacity_mw[s, g] for g in techs_at[s] if g == grid
+        ),
     )
     m.grid_energy_cost_musd = pyo.Expression(
         m.S,

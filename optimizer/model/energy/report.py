@@ -187,7 +187,7 @@ def _dispatch(
                 frame[f"bridge_{tech}_mw"] = [bridge.get((s, tech, t), 0.0) for s, t in keys]
         _storage_columns(frame, keys, energy.bridge_years, storage_ids, "bridge_")
     clean = set(inputs.carbon_free_techs)
-    grid_cfe = frame["site_id"].map(scenario.tables["sites"]["grid_cfe_share"])
+    grid_cfe = pd.Series(scenario.tables["profiles"]["grid_cfe_share"].reindex(keys).to_numpy(), index=frame.index)
     storage_net = sum(
         (frame[f"{b}_discharge_mw"] - frame[f"{b}_charge_mw"] for b in storage_ids), pd.Series(0.0, index=frame.index)
     )
