@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from optimizer.inputs.cooling import hourly_pue_wue
+from optimizer.inputs.profiles import site_sources
 from optimizer.inputs.scenario import ScenarioError, load_scenario
 from optimizer.model import build_model
 from optimizer.outputs.plan import build_plan
@@ -101,6 +102,13 @@ def test_a_real_hourly_csv_replaces_a_sites_synthetic_hours(tmp_path):
     assert hourly["solar_cf"].mean() == pytest.approx(0.5 / 3)
     assert (hourly["temp_c"] == 25.0).all()
     assert (hourly["wetbulb_c"] < 25.0).all() and (hourly["wetbulb_c"] > 15.0).all()
+    # the site's weather source names the file and what it left of the shipped hours
+    sources = site_sources(load_scenario(path).tables["hourly"]).loc["quincy_wa"]
+    base_sources = site_sources(load_scenario(BASE).tables["hourly"]).loc["quincy_wa"]
+    assert sources["weather_source"] == (
+        f"user file quincy.csv (solar_cf, temp_c, wetbulb_c); other columns: {base_sources['weather_source']}"
+    )
+    assert sources["grid_source"] == base_sources["grid_source"]
 
     frame.drop(columns="dewpoint_c").to_csv(csv, index=False)
     with pytest.raises(ScenarioError, match=r"quincy\.csv.*temp_c but no humidity"):

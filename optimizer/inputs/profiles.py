@@ -49,6 +49,12 @@ HOURLY_QUANTITIES = (
 ANNUAL_FALLBACK = ("grid_price_usd_per_mwh", "grid_co2_kg_per_mwh", "grid_cfe_share")
 #: quantities that are shares of something, 0..1: a rescaled representative value is clipped to that
 FRACTION_QUANTITIES = ("solar_cf", "wind_cf", "grid_cfe_share")
+#: the hourly columns that come from the weather, and from the grid
+WEATHER_QUANTITIES = ("solar_cf", "wind_cf", "temp_c", "wetbulb_c")
+GRID_QUANTITIES = ("grid_price_usd_per_mwh", "grid_co2_kg_per_mwh", "grid_cfe_share")
+#: hourly column naming where each site's weather and grid hours come from
+SOURCE_COLUMNS = {"weather": "weather_source", "grid": "grid_source"}
+NOT_STATED = "not stated"
 #: extreme day -> (tsam ExtremeConfig field, fleet-average quantity)
 EXTREME_DAYS = {
     "lowest_wind": ("min_period", "wind_cf"),
@@ -81,6 +87,19 @@ def complete_hourly(hourly: pd.DataFrame, sites: pd.DataFrame) -> pd.DataFrame:
         values = frame[column].to_numpy(dtype=float) if column in frame else np.full(len(frame), np.nan)
         frame[column] = np.where(np.isnan(values), annual, values)
     return frame[list(HOURLY_QUANTITIES)]
+
+
+def site_sources(hourly: pd.DataFrame) -> pd.DataFrame:
+    """Where each site's weather and grid hours come from (index site_id; columns ``weather_source`` and
+    ``grid_source``): the hourly table's own words, "not stated" where it has none."""
+    sites = hourly.index.get_level_values("site_id").unique()
+    columns = {}
+    for column in SOURCE_COLUMNS.values():
+        if column in hourly:
+            columns[column] = hourly[column].groupby(level="site_id", sort=False).first().reindex(sites)
+        else:
+            columns[column] = pd.Series(NOT_STATED, index=sites)
+    return pd.DataFrame(columns).fillna(NOT_STATED)
 
 
 def _wide(hourly: pd.DataFrame) -> pd.DataFrame:

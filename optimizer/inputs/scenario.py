@@ -34,7 +34,15 @@ import yaml
 from optimizer.constants import DAYS_PER_YEAR, HOURS_PER_YEAR
 from optimizer.inputs.geo import regions_far_from_sites, sites_outside_their_state, us_state_outlines
 from optimizer.inputs.geojson import GeoJSONError, read_points
-from optimizer.inputs.profiles import EXTREME_DAYS, complete_hourly, representative_days
+from optimizer.inputs.profiles import (
+    EXTREME_DAYS,
+    GRID_QUANTITIES,
+    NOT_STATED,
+    SOURCE_COLUMNS,
+    WEATHER_QUANTITIES,
+    complete_hourly,
+    representative_days,
+)
 from optimizer.inputs.safe_io import UnsafeFileError, inside, load_yaml, read_csv
 from optimizer.inputs.schemas import FACILITY_PARAMETERS, FALSE_WORDS, TABLES, TRUE_WORDS, fill_defaults
 
@@ -484,7 +492,23 @@ def _replace_site_hours(hourly: pd.DataFrame, site_files: Any, path: Path) -> pd
             if column not in frame.columns:
                 frame[column] = float("nan")
             frame.loc[replacement.index, column] = replacement[column]
+        _name_user_source(frame, site, Path(file).name, list(replacement.columns))
     return _validate("hourly", frame.reset_index(), f"{path} (hourly_files)")
+
+
+def _name_user_source(frame: pd.DataFrame, site: str, file_name: str, replaced: list[str]) -> None:
+    """Say in the site's weather_source / grid_source that a user's file replaced (some of) its hours."""
+    rows = frame.index.get_level_values("site_id") == site
+    for kind, quantities in (("weather", WEATHER_QUANTITIES), ("grid", GRID_QUANTITIES)):
+        column, taken = SOURCE_COLUMNS[kind], [q for q in quantities if q in replaced]
+        if not taken:
+            continue
+        before = frame.loc[rows, column].iloc[0] if column in frame else NOT_STATED
+        before = NOT_STATED if pd.isna(before) else before
+        kept = "" if len(taken) == len(quantities) else f"; other columns: {before}"
+        if column not in frame:
+            frame[column] = NOT_STATED
+        frame.loc[rows, column] = f"user file {file_name} ({', '.join(taken)}){kept}"
 
 
 def _apply_overrides(table: str, frame: pd.DataFrame, changes: Any, where: str) -> pd.DataFrame:

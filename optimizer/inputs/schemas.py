@@ -319,9 +319,17 @@ HOURLY = DataFrameSchema(
             required=False,
         ),
         "weather_source": _col(
-            str, "where the site's weather hours come from (measured station or synthetic)", required=False
+            str,
+            "where the site's weather hours come from (measured station or synthetic)",
+            nullable=True,
+            required=False,
         ),
-        "grid_source": _col(str, "where the site's hourly grid CO2 and carbon-free share come from", required=False),
+        "grid_source": _col(
+            str,
+            "where the site's hourly grid CO2 and carbon-free share come from",
+            nullable=True,
+            required=False,
+        ),
     },
     unique=["site_id", "hour"],
     name="hourly",

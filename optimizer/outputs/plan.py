@@ -19,6 +19,7 @@ import pandas as pd
 from optimizer.constants import J_PER_MWH, LITRES_PER_ML, TOKENS_PER_MTOK, TOKENS_PER_PTOK, USD_PER_MUSD
 from optimizer.contract import PLAN_TABLES, conform
 from optimizer.contract import columns as contract_columns
+from optimizer.inputs.profiles import site_sources
 from optimizer.inputs.scenario import Scenario
 from optimizer.model import FactoryModel, applications, chips, core, energy, infrastructure, workloads
 from optimizer.model.core import LAYERS
@@ -149,6 +150,7 @@ def _sites(scenario: Scenario, *layer_columns: pd.DataFrame) -> pd.DataFrame:
     frame = pd.DataFrame(
         {"site_id": table.index, **{column: table[column] for column in SCENARIO_SITE_COLUMNS}}, index=table.index
     ).reset_index(drop=True)
+    frame = frame.join(site_sources(scenario.tables["hourly"]), on="site_id")
     for columns in layer_columns:
         frame = frame.join(columns, on="site_id")
     frame["usd_per_mtok"] = (frame["cost_usd_per_yr"] / (frame["delivered_tokens_per_yr"] / TOKENS_PER_MTOK)).where(

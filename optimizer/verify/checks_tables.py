@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.constants import DAYS_PER_YEAR, HOURS_PER_DAY, HOURS_PER_YEAR
+from optimizer.inputs.profiles import site_sources
 from optimizer.inputs.safe_io import UnsafeFileError, read_text
 from optimizer.verify.contract import (
     ANNUAL_FALLBACK,
@@ -178,17 +179,17 @@ def _check_structure(p: Plan, c: Recorder) -> None:
 
 
 #: sites.csv columns copied from the scenario's sites table as they are
-SITE_WORDS = ("name", "state", "iso")
+SITE_WORDS = ("name", "state", "iso", "weather_source", "grid_source")
 SITE_COORDINATES = ("lat", "lon")
 
 
 @register_check(
     "sites",
-    "sites.csv describes the scenario's candidate sites: name, state, ISO and coordinates as in "
-    "the scenario copy; a site not built has no IT capacity",
+    "sites.csv describes the scenario's candidate sites: name, state, ISO, coordinates and the sources of "
+    "their hours as in the scenario copy; a site not built has no IT capacity",
 )
 def _check_sites(p: Plan, c: Recorder) -> None:
-    scenario = p.s["sites"].reindex(p.sites.index)
+    scenario = p.s["sites"].join(site_sources(p.s["hourly"])).reindex(p.sites.index)
     for column in SITE_WORDS:
         for site, got, expected in zip(p.sites.index, p.sites[column], scenario[column]):
             c.rule(
