@@ -39,17 +39,19 @@ def base():
     return load_scenario(BASE)
 
 
-def test_representative_solar_peaks_at_local_noon_and_is_zero_at_night(base):
-    slices, profiles, sites = base.tables["slices"], base.tables["profiles"], base.tables["sites"]
-    hour = slices["hour"]
+def test_solar_peaks_at_local_noon_and_is_zero_at_night(base):
+    """Over the year, each site's solar output is centred on its solar noon in local standard time (a
+    clock error of an hour would show); measured years keep their cloud, so the representative days,
+    a few days of weather, are only checked for darkness at night."""
+    slices, profiles, sites, hourly = (base.tables[t] for t in ("slices", "profiles", "sites", "hourly"))
     for site, row in sites.iterrows():
-        solar = profiles.loc[site, "solar_cf"]
-        by_hour = solar.mul(slices["weight_h"]).groupby(hour).sum()
+        solar_year = hourly.loc[site, "solar_cf"]
+        by_hour = solar_year.groupby(solar_year.index % 24).sum()
         # local standard time: the sun crosses the meridian 4 minutes later per degree west of the zone's
         noon = 12.0 + (15.0 * standard_utc_offset_h(row["state"], row["lon"]) - row["lon"]) / 15.0
         centre = float(np.average(by_hour.index + 0.5, weights=by_hour))
-        assert abs(centre - noon) < 0.5, f"{site}: solar output centred at {centre:.2f} h, solar noon {noon:.2f} h"
-        night = solar[hour.isin([0, 1, 2, 3, 22, 23]).to_numpy()]
+        assert abs(centre - noon) < 0.3, f"{site}: solar output centred at {centre:.2f} h, solar noon {noon:.2f} h"
+        night = profiles.loc[site, "solar_cf"][slices["hour"].isin([0, 1, 2, 3, 22, 23]).to_numpy()]
         assert night.max() == 0.0, f"{site}: solar output at night"
 
 
@@ -64,11 +66,12 @@ def test_air_cooling_pue_is_higher_in_summer_than_in_winter(base):
 
 
 def test_storage_carries_energy_between_days(tmp_path):
-    """80 % hourly carbon-free supply at three Northwest sites: batteries shift energy across days."""
+    """80 % hourly carbon-free supply at two Northwest sites (their grids about 60 % carbon-free; The Dalles'
+    BPA grid, 92 % hour by hour, would need no storage): batteries shift energy across days."""
     document = {
         "extends": str(BASE),
         "time": {"representative_days": 4},
-        "constraints": {"allowed_sites": ["quincy_wa", "the_dalles", "prineville"], "cfe_share": 0.8},
+        "constraints": {"allowed_sites": ["quincy_wa", "prineville"], "cfe_share": 0.8},
         "overrides": {"demand": {"*": {"tokens_per_yr": 0}, "seattle/batch_70b": {"tokens_per_yr": 2.0e15}}},
     }
     path = tmp_path / "cfe.yaml"

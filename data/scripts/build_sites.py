@@ -2,14 +2,20 @@
 
 Inputs (read, never copied into the project):
 
-* ``candidate_sites.csv``  announced AI campuses (US rows are used, duplicate locations dropped)
+* ``candidate_sites.csv``  announced AI campuses at town centroids (fallback for blank campus cells)
 * ``eia_industrial_price_2023_cents_per_kwh.csv``  EIA Electric Power Annual 2023, by state
 * ``egrid2023rev2_subregion_co2.csv``  EPA eGRID2023rev2 CO2 output rate per subregion
 * ``egrid2023rev2_subregions_powerprofiler.geojson``  eGRID subregion polygons (spatial join)
 
-from the shared reference folder (default ``../shared/reference`` next to the repository), plus the
-hand-written per-site table ``site_attributes.csv`` beside this script. Every rule and constant
-below is documented in ``data/SOURCES.md``.
+from the shared reference folder (default ``../shared/reference`` next to the repository), plus two
+hand-written tables beside this script:
+
+* ``campuses.csv``  the site list: facility coordinates, announced MW and acres, grid MW and online
+  year, and the announcement each rests on (preferred over ``candidate_sites.csv``, whose town
+  centroid, name and MW only fill blank cells)
+* ``site_attributes.csv``  market, weather normals, resource classes, land and water rules per site
+
+Every rule and constant below is documented in ``data/SOURCES.md``.
 
 Usage::
 
@@ -23,11 +29,15 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+from pyproj import Geod
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_REFERENCE = REPO.parent / "shared" / "reference"
 ATTRIBUTES = Path(__file__).resolve().parent / "site_attributes.csv"
+CAMPUSES = Path(__file__).resolve().parent / "campuses.csv"
 DEFAULT_OUT = REPO / "data" / "sites.geojson"
+#: cells of campuses.csv that candidate_sites.csv fills where blank
+CANDIDATE_FALLBACK_COLUMNS = ("name", "state", "lat", "lon", "announced_mw")
 
 # --- grid ---------------------------------------------------------------------------------------
 PLAN_START_YEAR = 2026
@@ -46,6 +56,12 @@ QUEUE_YEARS = {
 }
 #: first year for sites whose interconnection is already built (assumption)
 BUILT_INTERCONNECTION_YEAR = 2027
+#: PJM 2026/2027 Base Residual Auction, RTO clearing price (all zones), USD/MW-day of UCAP, July 2025
+PJM_BRA_2026_27_USD_PER_MW_DAY = 329.17
+DAYS_PER_YR = 365
+KW_PER_MW = 1000
+#: markets whose sites pay a forward capacity charge on their grid connection
+CAPACITY_CHARGE_ISOS = ("PJM",)
 #: states missing from the EIA extract -> neighbours whose mean price stands in (assumption)
 PRICE_NEIGHBOURS = {"WY": ("CO", "MT", "UT", "NE", "SD", "ID")}
 
@@ -102,22 +118,42 @@ COLUMNS = [
     "grid_cfe_share",
     "gas_price_usd_per_mmbtu",
     "water_limit_ml_per_yr",
+    "grid_capacity_charge_usd_per_kw_yr",
 ]
 #: eGRID resource-mix columns counted as carbon-free generation
 CARBON_FREE_PCT_COLUMNS = ["nuclear_pct", "wind_pct", "solar_pct", "hydro_pct"]
-STATUS_RANK = {"press-reported": 0, "unverified press knowledge": 1}
 
 
-def us_candidates(reference: Path) -> pd.DataFrame:
-    """US rows of candidate_sites.csv, one per location (the best-documented row is kept)."""
+def town_centroids(reference: Path) -> pd.DataFrame:
+    """US rows of candidate_sites.csv indexed by site_id (town centroids, names and announced MW)."""
     sites = pd.read_csv(reference / "candidate_sites.csv")
-    sites = sites[sites["country"] == "US"].copy()
-    sites["_rank"] = sites["status"].map(STATUS_RANK).fillna(len(STATUS_RANK))
-    sites = sites.sort_values(["_rank"], kind="stable")
-    kept = sites.drop_duplicates(subset=["lat", "lon"], keep="first")
-    for site_id in sorted(set(sites["site_id"]) - set(kept["site_id"])):
-        print(f"dropped duplicate location: {site_id}")
-    return kept.drop(columns="_rank").sort_index()
+    return sites[sites["country"] == "US"].set_index("site_id")
+
+
+def campus_table(reference: Path) -> pd.DataFrame:
+    """campuses.csv with blank name, state, coordinates and MW filled from candidate_sites.csv."""
+    campuses = pd.read_csv(CAMPUSES)
+    if campuses["site_id"].duplicated().any():
+        raise SystemExit(
+            f"{CAMPUSES.name}: duplicate site_id {sorted(campuses[campuses['site_id'].duplicated()]['site_id'])}"
+        )
+    towns = town_centroids(reference)
+    for column in CANDIDATE_FALLBACK_COLUMNS:
+        fallback = campuses["site_id"].map(towns[column])
+        filled = campuses[column].isna() & fallback.notna()
+        campuses.loc[filled, column] = fallback[filled]
+    for site_id in sorted(set(towns.index) - set(campuses["site_id"])):
+        print(f"candidate_sites.csv row not in {CAMPUSES.name}, left out: {site_id}")
+    return campuses
+
+
+def moved_from_town_km(campuses: pd.DataFrame, reference: Path) -> pd.Series:
+    """Geodesic distance from each campus point to its candidate_sites.csv town centroid, km (NaN if none)."""
+    towns = town_centroids(reference)
+    known = campuses[campuses["site_id"].isin(towns.index)]
+    town = towns.loc[known["site_id"]]
+    _, _, metres = Geod(ellps="WGS84").inv(town["lon"].to_numpy(), town["lat"].to_numpy(), known["lon"], known["lat"])
+    return pd.Series(metres / 1000.0, index=known["site_id"].to_numpy()).reindex(campuses["site_id"])
 
 
 def egrid_subregions(points: gpd.GeoDataFrame, reference: Path) -> pd.Series:
@@ -171,6 +207,13 @@ def land_acres(announced_acres: float, announced_mw: float) -> float:
     return DEFAULT_LAND_ACRES
 
 
+def grid_capacity_charge_usd_per_kw_yr(iso: str) -> float:
+    """Forward capacity price per kW of grid connection: the PJM BRA clearing price, 0 elsewhere."""
+    if iso in CAPACITY_CHARGE_ISOS:
+        return round(PJM_BRA_2026_27_USD_PER_MW_DAY * DAYS_PER_YR / KW_PER_MW, 2)
+    return 0.0
+
+
 def grid_online_year(iso: str, built: bool, override: float) -> int:
     if pd.notna(override):
         return int(override)
@@ -180,12 +223,14 @@ def grid_online_year(iso: str, built: bool, override: float) -> int:
 
 
 def build(reference: Path) -> gpd.GeoDataFrame:
-    candidates = us_candidates(reference)
+    campuses = campus_table(reference)
     attributes = pd.read_csv(ATTRIBUTES)
-    missing = set(candidates["site_id"]) ^ set(attributes["site_id"])
+    missing = set(campuses["site_id"]) ^ set(attributes["site_id"])
     if missing:
-        raise SystemExit(f"site_attributes.csv and candidate_sites.csv disagree on: {sorted(missing)}")
-    sites = candidates.merge(attributes, on="site_id", validate="one_to_one")
+        raise SystemExit(f"{ATTRIBUTES.name} and {CAMPUSES.name} disagree on: {sorted(missing)}")
+    sites = campuses.merge(attributes, on="site_id", validate="one_to_one")
+    for site_id, km in moved_from_town_km(campuses, reference).dropna().items():
+        print(f"{site_id}: {km:.1f} km from its candidate_sites.csv town centroid")
     points = gpd.GeoDataFrame(sites, geometry=gpd.points_from_xy(sites["lon"], sites["lat"]), crs="EPSG:4326")
 
     egrid = pd.read_csv(reference / "egrid2023rev2_subregion_co2.csv").set_index("subregion")
@@ -205,6 +250,7 @@ def build(reference: Path) -> gpd.GeoDataFrame:
         grid_online_year(i, bool(b), o)
         for i, b, o in zip(points["iso"], points["built_interconnection"], points["grid_online_year_override"])
     ]
+    points["grid_capacity_charge_usd_per_kw_yr"] = points["iso"].map(grid_capacity_charge_usd_per_kw_yr)
     points["gas_price_usd_per_mmbtu"] = round(
         HENRY_HUB_2025_USD_PER_MMBTU + points["state"].map(DELIVERY_ADDER_BY_STATE).fillna(DELIVERY_ADDER_DEFAULT), 2
     )
