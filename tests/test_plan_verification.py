@@ -84,8 +84,9 @@ STORAGE_SCENARIO = {
     },
 }
 
-#: time to power: three PJM sites whose grid arrives in 2032, everything online by 2027. The grid is
-#: cheaper than dear gas, so a site bridges on engines for five years, then imports: solves in seconds
+#: time to power: three PJM sites whose grid arrives in 2032 (set here: the data's announced years differ),
+#: everything online by 2027. The grid is cheaper than dear gas, so a site bridges on on-site plants for five
+#: years, then imports: solves in seconds
 BRIDGE_SCENARIO = {
     "name": "verification_bridge",
     "constraints": {
@@ -101,7 +102,7 @@ BRIDGE_SCENARIO = {
             "new_york_city/batch_70b": {"tokens_per_yr": 2.0e14},
             "chicago/reasoning_r1": {"tokens_per_yr": 0.5e14},
         },
-        "sites": {"*": {"gas_price_usd_per_mmbtu": {"scale": 3}}},
+        "sites": {"*": {"gas_price_usd_per_mmbtu": {"scale": 6}, "grid_online_year": 2032}},
     },
 }
 
@@ -118,6 +119,19 @@ CFE_SCENARIO = {
             "seattle/batch_70b": {"tokens_per_yr": 2.0e14},
             "san_francisco/reasoning_r1": {"tokens_per_yr": 1.0e14},
         },
+    },
+}
+
+#: evaporative cooling in use: the racks above 150 kW (dry-cooled dense liquid) are sold too late, so the
+#: plan cools GB300-class racks with direct liquid and its adiabatic assist at two dry inland sites
+WATER_SCENARIO = {
+    "name": "verification_water",
+    "constraints": {"allowed_sites": ["stargate_abilene", "coreweave_denton"]},
+    "time": TWO_DAYS,
+    "solver": {"time_limit_s": 30},
+    "overrides": {
+        "demand": {"*": {"tokens_per_yr": 0}, "dallas/batch_70b": {"tokens_per_yr": 2.0e14}},
+        "chips": {"vera_rubin_nvl144": {"available_year": 2035}, "mi355x": {"available_year": 2035}},
     },
 }
 
@@ -142,6 +156,11 @@ def bridge_plan(tmp_path_factory) -> Path:
         "the late grid is never used after the bridge"
     )
     return plan
+
+
+@pytest.fixture(scope="module")
+def water_plan(tmp_path_factory) -> Path:
+    return _solve(tmp_path_factory.mktemp("verification_water"), WATER_SCENARIO)
 
 
 @pytest.fixture(scope="module")
@@ -225,7 +244,10 @@ ISLANDED_LATE_GRID = {
     },
     "time": TWO_DAYS,
     "solver": {"time_limit_s": 30},
-    "overrides": {"demand": {"*": {"tokens_per_yr": 0}, "new_york_city/batch_70b": {"tokens_per_yr": 2.0e14}}},
+    "overrides": {
+        "demand": {"*": {"tokens_per_yr": 0}, "new_york_city/batch_70b": {"tokens_per_yr": 2.0e14}},
+        "sites": {"*": {"grid_online_year": 2032}},  # the grid arrives after online_by_year
+    },
 }
 
 
@@ -260,15 +282,20 @@ def _raise_grid_import(folder: Path) -> None:
 
 
 def _grid_beyond_connection(folder: Path) -> None:
-    """Shift load from another source onto the grid: the balance holds, the grid limit does not."""
+    """Shift load from another source onto the grid: the balance and the reported peak import hold, the
+    grid limits do not."""
     dispatch = pd.read_csv(folder / "dispatch.csv")
-    sites = pd.read_csv(folder / "sites.csv").set_index("site_id")
+    sites = pd.read_csv(folder / "sites.csv")
     row = _first_grid_row(dispatch)
     site = dispatch.loc[row, "site_id"]
-    extra = sites.loc[site, "grid_capacity_mw"] + 1.0
+    at_site = sites["site_id"] == site
+    extra = float(sites.loc[at_site, "grid_capacity_mw"].iloc[0]) + 1.0
     dispatch.loc[row, "grid_mw"] += extra
     dispatch.loc[row, "facility_mw"] += extra  # keep the energy balance, break the limits
     dispatch.to_csv(folder / "dispatch.csv", index=False)
+    peak = dispatch.loc[dispatch["site_id"] == site, "grid_mw"].max()
+    sites.loc[at_site, "peak_grid_import_mw"] = max(float(sites.loc[at_site, "peak_grid_import_mw"].iloc[0]), peak)
+    sites.to_csv(folder / "sites.csv", index=False)
 
 
 def _delete_delivery(folder: Path) -> None:
@@ -468,9 +495,9 @@ CORRUPTIONS = {
     "chat served from a distant site": ("base_plan", _far_delivery, "[latency]"),
     "grid online late, no bridge generation": ("base_plan", _grid_online_late, "[bridge]"),
     "grid online late, bridge power off": ("base_plan", _grid_online_late_without_bridge, "[grid]"),
-    "gas turbine off its unit size": ("base_plan", _unit_fraction, "[unit sizes]"),
+    "unit-sized plant off its unit size": ("bridge_plan", _unit_fraction, "[unit sizes]"),
     "PUE of one slice tampered": ("base_plan", _tamper_pue, "[pue]"),
-    "water over the site limit": ("base_plan", _water_over_limit, "[water]"),
+    "water over the site limit": ("water_plan", _water_over_limit, "[water]"),
     "calendar day moved to another period": ("base_plan", _move_calendar_day, "[time]"),
     "representative weather changed": ("base_plan", _warmer_profile, "[aggregation error]"),
     "state of charge within a day broken": ("storage_plan", _break_state_of_charge, "[storage]"),

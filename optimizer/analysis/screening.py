@@ -7,8 +7,9 @@ at once (200 sites did not finish in 13 minutes). Four steps keep the answer exa
 1. **Block relaxation.** Each representative day's hours are merged into blocks of a few hours
    and every integer is relaxed. It is a relaxation of the full model, not an approximation: a
    block's capacity factors are its hours' means (the per-hour rows summed), its grid price and
-   CO2 rate the lowest of its hours, its temperatures the lowest (so the facility needs no more
-   power than in its coolest hour; checked against the hourly PUE), storage is kept within its
+   CO2 rate the lowest of its hours and its grid carbon-free share the highest, its temperatures
+   the lowest (so the facility needs no more power than in its coolest hour; checked against the
+   hourly PUE), storage is kept within its
    energy at block ends, and water limits are dropped.
 2. **Column generation over sites.** The relaxation of a shortlist (the greedy ranking's best,
    covering every demand's latency reach) gives a price for each demand. At those prices every
@@ -126,9 +127,10 @@ def block_relaxation(scenario: Scenario, block_h: int = BLOCK_HOURS) -> Scenario
         [profiles.index.get_level_values("site_id"), profiles.index.get_level_values("slice_id").map(block)]
     )
     lowest = ["temp_c", "wetbulb_c", "grid_price_usd_per_mwh", "grid_co2_kg_per_mwh"]
-    block_profiles = pd.concat([by_block[["solar_cf", "wind_cf"]].mean(), by_block[lowest].min()], axis=1)[
-        list(profiles.columns)
-    ]
+    highest = ["grid_cfe_share"]  # a cleaner grid only loosens the 24/7 rule
+    block_profiles = pd.concat(
+        [by_block[["solar_cf", "wind_cf"]].mean(), by_block[lowest].min(), by_block[highest].max()], axis=1
+    )[list(profiles.columns)]
     block_profiles.index.names = ["site_id", "slice_id"]
     _check_block_pue(tables["cooling"], profiles, block_profiles, block)
     sites = tables["sites"].copy()

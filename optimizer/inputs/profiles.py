@@ -49,6 +49,10 @@ HOURLY_QUANTITIES = (
 ANNUAL_FALLBACK = ("grid_price_usd_per_mwh", "grid_co2_kg_per_mwh", "grid_cfe_share")
 #: quantities that are shares of something, 0..1: a rescaled representative value is clipped to that
 FRACTION_QUANTITIES = ("solar_cf", "wind_cf", "grid_cfe_share")
+#: the grid's carbon-free share is kept to 0.1 % in the representative days, as in the hourly data: the
+#: 24/7 rows' coefficient of a grid import is (share - target), which rescaling could otherwise leave a
+#: noise-sized 1e-5 off zero, outside the model's documented coefficient range
+CFE_SHARE_DECIMALS = 3
 #: the hourly columns that come from the weather, and from the grid
 WEATHER_QUANTITIES = ("solar_cf", "wind_cf", "temp_c", "wetbulb_c")
 GRID_QUANTITIES = ("grid_price_usd_per_mwh", "grid_co2_kg_per_mwh", "grid_cfe_share")
@@ -203,6 +207,8 @@ def representative_days(hourly: pd.DataFrame, n_days: int, extremes: list[str]) 
     for position, (_, quantity) in enumerate(wide.columns):
         if quantity in FRACTION_QUANTITIES:
             values[:, :, position] = np.clip(values[:, :, position], 0.0, 1.0)
+        if quantity == "grid_cfe_share":
+            values[:, :, position] = np.round(values[:, :, position], CFE_SHARE_DECIMALS)
 
     n_periods = len(weights_days)
     slices = pd.DataFrame(
