@@ -461,3 +461,29 @@ def test_committed_hourly_table():
     # synthetic sites hit their ATB class values; measured typical years are not rescaled
     assert np.abs(means[synthetic] - targets[synthetic]).to_numpy().max() < 1e-3
     assert (means[~synthetic]["solar_cf"] > 0.15).all() and (means[~synthetic]["wind_cf"] > 0.1).all()
+
+
+REAL_DATA = REPO.parent / "shared" / "reference" / "real_data"
+
+
+@pytest.mark.skipif(not REAL_DATA.is_dir(), reason="the shared measured-weather files are not beside the project")
+def test_measured_sites_rebuild_from_the_shared_files(tmp_path):
+    """Every site whose committed hours are measured (and one with hourly EIA-930 grid values) comes out of
+    data/scripts/build_weather.py again, value for value, from ../shared/reference/real_data."""
+    import subprocess
+
+    committed = pd.read_csv(HOURLY)
+    sources = committed.groupby("site_id", sort=False)[["weather_source", "grid_source"]].first()
+    measured = list(sources.index[sources["weather_source"] != "synthetic"])
+    assert len(measured) >= 10, measured
+    out = tmp_path / "rebuilt.csv.gz"
+    subprocess.run(
+        [sys.executable, str(REPO / "data" / "scripts" / "build_weather.py"), "--only", *measured, "--out", str(out)],
+        check=True,
+        capture_output=True,
+        cwd=REPO,
+    )
+    rebuilt = pd.read_csv(out)
+    expected = committed[committed["site_id"].isin(measured)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(rebuilt, expected)
+    assert rebuilt["grid_source"].str.startswith("EIA-930").any()
