@@ -111,7 +111,7 @@ def test_what_if_answers_every_question_with_charts(tmp_path, monkeypatch):
         "today",
         "power +30 %",
         "chips +20 %",
-        "GB300 supply 180k",
+        "Vera Rubin supply 100k",
         "online by 2027",
         "carbon $100/t",
     ]
