@@ -1,8 +1,9 @@
 """Benchmark scenarios of any number of candidate sites, derived from the default data.
 
-The first 24 candidates are the default sites themselves (a seeded sample when fewer are asked
-for). Each further candidate is a parcel near one of them, as a site-selection analyst's long list
-would have: 20-150 km away in a random direction, in the same grid region (price, eGRID CO2 and
+The first candidates are the default sites themselves (a seeded sample when fewer are asked for).
+Each further candidate is a parcel near one of them, as a site-selection analyst's long list
+would have: 20-150 km away in a random direction (in whichever state that falls), in the same grid
+region (price, eGRID CO2 and
 carbon-free mix, gas price within a few per cent), with its own land area and price, its own
 interconnection queue position (grid capacity and online year) and its own weather: the parent's
 hourly year with solar and wind scaled by a few per cent and temperatures shifted by up to 1.5 C.
@@ -23,8 +24,11 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 import yaml
 from pyproj import Geod
+
+from optimizer.inputs.geo import us_state_outlines
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 #: tables copied as they are
@@ -42,6 +46,8 @@ SHARED_TABLES = (
 #: how far a generated parcel lies from the default site it is derived from, km
 PARCEL_DISTANCE_KM = (20.0, 150.0)
 LATEST_GRID_YEAR = 2032
+#: draws of a parcel's direction and distance before giving up on finding a point inside the US
+MAX_PARCEL_DRAWS = 20
 
 
 def _parents(default_sites: gpd.GeoDataFrame, n_sites: int, rng: np.random.Generator) -> np.ndarray:
@@ -64,9 +70,7 @@ def _parcels(default_sites: gpd.GeoDataFrame, parents: np.ndarray, rng: np.rando
     if not n_new:
         return sites
     lon, lat = sites.geometry.x.to_numpy().copy(), sites.geometry.y.to_numpy().copy()
-    moved_lon, moved_lat, _ = Geod(ellps="WGS84").fwd(
-        lon[new], lat[new], rng.uniform(0, 360, n_new), rng.uniform(*PARCEL_DISTANCE_KM, n_new) * 1000.0
-    )
+    moved_lon, moved_lat = _moved_inside_the_us(lon[new], lat[new], rng)
     numbers = np.arange(n_new)
     sites.loc[new, "site_id"] = [f"{s}_p{i:04d}" for s, i in zip(sites.loc[new, "site_id"], numbers)]
     sites.loc[new, "name"] = [f"Parcel {i} near {n}" for n, i in zip(sites.loc[new, "name"], numbers)]
@@ -83,8 +87,36 @@ def _parcels(default_sites: gpd.GeoDataFrame, parents: np.ndarray, rng: np.rando
     for column, spread in (("grid_price_usd_per_mwh", 0.1), ("gas_price_usd_per_mmbtu", 0.05)):
         sites.loc[new, column] = np.round(sites.loc[new, column] * rng.uniform(1 - spread, 1 + spread, n_new), 2)
     lon[new], lat[new] = moved_lon, moved_lat
+    sites.loc[new, "state"] = [_state_at(x, y) for x, y in zip(moved_lon, moved_lat, strict=True)]
     sites.geometry = gpd.points_from_xy(lon, lat, crs=default_sites.crs)
     return sites
+
+
+def _moved_inside_the_us(lon: np.ndarray, lat: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Points 20-150 km from each given one in a random direction, redrawn while one falls outside the US
+    (off a coast or across the Mexican or Canadian border)."""
+    moved_lon, moved_lat = np.empty_like(lon), np.empty_like(lat)
+    todo = np.arange(len(lon))
+    for _ in range(MAX_PARCEL_DRAWS):
+        x, y, _ = Geod(ellps="WGS84").fwd(
+            lon[todo], lat[todo], rng.uniform(0, 360, len(todo)), rng.uniform(*PARCEL_DISTANCE_KM, len(todo)) * 1000.0
+        )
+        moved_lon[todo], moved_lat[todo] = x, y
+        todo = todo[[not _inside_the_us(px, py) for px, py in zip(x, y, strict=True)]]
+        if not len(todo):
+            return moved_lon, moved_lat
+    raise ValueError(f"{len(todo)} parcels found no point inside the US in {MAX_PARCEL_DRAWS} draws")
+
+
+def _inside_the_us(lon: float, lat: float) -> bool:
+    point = shapely.Point(lon, lat)
+    return any(outline.contains(point) for outline in us_state_outlines().values())
+
+
+def _state_at(lon: float, lat: float) -> str:
+    """The US state whose outline holds the point, or the nearest one (a parcel moved across a border)."""
+    point = shapely.Point(lon, lat)
+    return min(us_state_outlines().items(), key=lambda item: item[1].distance(point))[0]
 
 
 def _weather(

@@ -132,8 +132,14 @@ def main() -> None:
 
 
 def _with_days(path: Path, days: int):
-    """The scenario with its number of representative days replaced (365: every day, no extremes)."""
-    document = {"extends": str(path.resolve()), "time": {"representative_days": days}}
+    """The scenario with its number of representative days replaced (365: every day, no extremes).
+
+    The benchmark scenario extends the default one two folders up, which the loader only follows as an
+    absolute path (a relative one may reach one folder above a scenario), so that path is made absolute."""
+    document = yaml.safe_load(path.read_text())
+    if "extends" in document:
+        document["extends"] = str((path.parent / document["extends"]).resolve())
+    document.setdefault("time", {})["representative_days"] = days
     if days == FULL_YEAR:
         document["time"]["extreme_days"] = None
     temporary = path.parent / f".{path.stem}_{days}.yaml"

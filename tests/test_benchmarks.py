@@ -1,0 +1,40 @@
+"""The benchmark scripts' own inputs load: the reduced representative-day scenario and generated long lists."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from optimizer.inputs.geo import sites_outside_their_state
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))
+
+import generate  # noqa: E402  (benchmarks/ is a folder of scripts, not a package)
+import representative_days  # noqa: E402
+
+
+def test_the_representative_day_benchmark_scenario_loads_at_any_number_of_days():
+    """It extends the default scenario two folders up, which the loader follows only as an absolute path."""
+    scenario = representative_days._with_days(BENCHMARKS / "scenarios" / "reduced_2_sites.yaml", 4)
+    assert list(scenario.tables["sites"].index) == ["stargate_abilene", "crusoe_cheyenne"]
+    assert scenario.time.representative_days == 4
+
+
+def test_generated_parcels_name_the_state_they_lie_in():
+    """Parcels 20-150 km from a default site often cross a state border; each names the state it is in."""
+    default_sites = gpd.read_file(generate.DATA / "sites.geojson")
+    rng = np.random.default_rng(2026)
+    parents = generate._parents(default_sites, 400, rng)
+    sites = generate._parcels(default_sites, parents, rng)
+    frame = pd.DataFrame(
+        {"state": sites["state"].to_numpy(), "lat": sites.geometry.y.to_numpy(), "lon": sites.geometry.x.to_numpy()},
+        index=sites["site_id"],
+    )
+    assert sites_outside_their_state(frame) == []
+    parent_states = default_sites["state"].to_numpy()[parents]
+    assert (sites["state"].to_numpy() != parent_states).any(), "no parcel crossed a border: the case is not tested"
