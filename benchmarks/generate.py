@@ -18,6 +18,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -46,6 +47,8 @@ SHARED_TABLES = (
 #: how far a generated parcel lies from the default site it is derived from, km
 PARCEL_DISTANCE_KM = (20.0, 150.0)
 LATEST_GRID_YEAR = 2032
+#: written beside a generated case: the default data it was derived from (see :func:`is_current`)
+FINGERPRINT_FILE = "data_fingerprint.txt"
 #: draws of a parcel's direction and distance before giving up on finding a point inside the US
 MAX_PARCEL_DRAWS = 20
 
@@ -174,7 +177,22 @@ def generate_scenario(
     }
     path = folder / "scenario.yaml"
     path.write_text(yaml.safe_dump(document, sort_keys=False))
+    (folder / FINGERPRINT_FILE).write_text(f"{seed} {data_fingerprint()}\n")
     return path
+
+
+def data_fingerprint() -> str:
+    """SHA-256 of every default file a generated case is derived from."""
+    digest = hashlib.sha256()
+    for name in ("sites.geojson", "hourly.csv.gz", *SHARED_TABLES, "scenarios/base.yaml"):
+        digest.update((DATA / name).read_bytes())
+    return digest.hexdigest()
+
+
+def is_current(folder: Path, seed: int = 2026) -> bool:
+    """Whether ``folder`` holds a case generated with ``seed`` from today's default data (not stale)."""
+    marker = Path(folder) / FINGERPRINT_FILE
+    return marker.is_file() and marker.read_text().split() == [str(seed), data_fingerprint()]
 
 
 def main() -> None:

@@ -40,7 +40,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from generate import generate_scenario  # noqa: E402
+from generate import generate_scenario, is_current  # noqa: E402
 
 from optimizer.analysis.screening import screened_solve  # noqa: E402
 from optimizer.constants import usd_per_mtok  # noqa: E402
@@ -233,7 +233,7 @@ def main() -> None:
     for n_sites, days, method in _cases(args.sites, args.days, args.full_max_sites):
         folder = args.work / f"sites_{n_sites}_days_{days}"
         path = folder / "scenario.yaml"
-        if not path.exists():
+        if not path.exists() or not is_current(folder):  # the default data changed since: derive it again
             generate_scenario(n_sites, days, folder, time_limit_s=args.time_limit)
         with console.status(f"{n_sites} sites, {days} days: {method}"):
             row = {"sites": n_sites, "days": days, "method": method, **_run_in_child(path, method)}

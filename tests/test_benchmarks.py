@@ -38,3 +38,15 @@ def test_generated_parcels_name_the_state_they_lie_in():
     assert sites_outside_their_state(frame) == []
     parent_states = default_sites["state"].to_numpy()[parents]
     assert (sites["state"].to_numpy() != parent_states).any(), "no parcel crossed a border: the case is not tested"
+
+
+def test_a_generated_case_goes_stale_when_the_default_data_changes(tmp_path, monkeypatch):
+    """The scale benchmark reuses a generated case only while the default data it came from is unchanged."""
+    folder = tmp_path / "case"
+    folder.mkdir()
+    (folder / generate.FINGERPRINT_FILE).write_text(f"2026 {generate.data_fingerprint()}\n")
+    assert generate.is_current(folder)
+    assert not generate.is_current(folder, seed=7)
+    monkeypatch.setattr(generate, "data_fingerprint", lambda: "0" * 64)
+    assert not generate.is_current(folder)
+    assert not generate.is_current(tmp_path / "never_generated")
