@@ -29,7 +29,7 @@ import shapely
 import yaml
 from pyproj import Geod
 
-from optimizer.inputs.geo import us_state_outlines
+from optimizer.inputs.geo import distance_km, round_trip_latency_ms, us_state_outlines
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 #: tables copied as they are
@@ -54,11 +54,40 @@ MAX_PARCEL_DRAWS = 20
 
 
 def _parents(default_sites: gpd.GeoDataFrame, n_sites: int, rng: np.random.Generator) -> np.ndarray:
-    """Row of the default site each candidate derives from; the default sites come first, once each."""
+    """Row of the default site each candidate derives from; the default sites come first, once each.
+
+    Fewer candidates than default sites: first a few default sites that together reach every demand
+    region within the tightest latency budget (so the case is solvable, as the default data is), then a
+    seeded sample of the others."""
     n_default = len(default_sites)
-    if n_sites <= n_default:
-        return np.sort(rng.choice(n_default, size=n_sites, replace=False))
-    return np.concatenate([np.arange(n_default), rng.integers(0, n_default, size=n_sites - n_default)])
+    if n_sites > n_default:
+        return np.concatenate([np.arange(n_default), rng.integers(0, n_default, size=n_sites - n_default)])
+    covering = _covering_sites(default_sites)
+    if len(covering) > n_sites:
+        raise ValueError(f"{n_sites} candidates cannot reach every demand region ({len(covering)} needed)")
+    others = np.setdiff1d(np.arange(n_default), covering)
+    return np.sort(np.concatenate([covering, rng.choice(others, size=n_sites - len(covering), replace=False)]))
+
+
+def _covering_sites(default_sites: gpd.GeoDataFrame) -> np.ndarray:
+    """Rows of default sites that reach every region within the tightest latency budget (greedy set cover:
+    each step takes the site reaching most regions not yet reached)."""
+    facility = pd.read_csv(DATA / "facility.csv").set_index("parameter")["value"]
+    budget_ms = pd.read_csv(DATA / "workloads.csv")["latency_budget_ms"].min()
+    points = pd.DataFrame({"lat": default_sites.geometry.y, "lon": default_sites.geometry.x})
+    latency = round_trip_latency_ms(
+        distance_km(points, pd.read_csv(DATA / "regions.csv")),
+        facility["fibre_km_per_ms"],
+        facility["route_factor"],
+        facility["latency_overhead_ms"],
+    ).to_numpy()
+    reaches = latency <= budget_ms
+    unreached, chosen = reaches.any(axis=0), []
+    while unreached.any():
+        best = int((reaches & unreached).sum(axis=1).argmax())
+        chosen.append(best)
+        unreached &= ~reaches[best]
+    return np.array(sorted(chosen), dtype=int)
 
 
 def _parcels(default_sites: gpd.GeoDataFrame, parents: np.ndarray, rng: np.random.Generator) -> gpd.GeoDataFrame:

@@ -50,3 +50,25 @@ def test_a_generated_case_goes_stale_when_the_default_data_changes(tmp_path, mon
     monkeypatch.setattr(generate, "data_fingerprint", lambda: "0" * 64)
     assert not generate.is_current(folder)
     assert not generate.is_current(tmp_path / "never_generated")
+
+
+def test_a_short_list_still_reaches_every_demand_region():
+    """10 of the default sites: those chosen first reach every region within the tightest latency budget."""
+    from optimizer.inputs.geo import distance_km, round_trip_latency_ms
+
+    default_sites = gpd.read_file(generate.DATA / "sites.geojson")
+    rows = generate._parents(default_sites, 10, np.random.default_rng([2026, 10]))
+    assert len(set(rows)) == 10
+    chosen = default_sites.iloc[rows]
+    facility = pd.read_csv(generate.DATA / "facility.csv").set_index("parameter")["value"]
+    latency = round_trip_latency_ms(
+        distance_km(
+            pd.DataFrame({"lat": chosen.geometry.y, "lon": chosen.geometry.x}),
+            pd.read_csv(generate.DATA / "regions.csv"),
+        ),
+        facility["fibre_km_per_ms"],
+        facility["route_factor"],
+        facility["latency_overhead_ms"],
+    )
+    budget_ms = pd.read_csv(generate.DATA / "workloads.csv")["latency_budget_ms"].min()
+    assert (latency.min(axis=0) <= budget_ms).all()
