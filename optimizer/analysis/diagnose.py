@@ -525,6 +525,8 @@ WORDING = {
 
 def _words(limit: str, where: str, bound: float, amount: float) -> Finding:
     """A move of ``amount`` beyond the limit ``bound`` (for carbon_free: MWh/yr short of the share)."""
+    # plain floats: a limit of a few 1e-300 gives inf ("from none") without numpy's overflow warning
+    amount, bound = float(amount), float(bound)
     relative = math.nan if limit == "carbon_free" else (amount / bound if bound > 0 else math.inf)
     change = f"+{relative:.0%}" if math.isfinite(relative) else "from none"
     template, unit = WORDING[limit]
