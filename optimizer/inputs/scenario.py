@@ -18,10 +18,9 @@ a value is either a number or ``{scale: factor}``. Every problem is reported as 
 from __future__ import annotations
 
 import copy
-import difflib
 import math
 import typing
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,8 +30,8 @@ import pandas as pd
 import pandera.pandas as pa
 import yaml
 
-from optimizer.constants import DAYS_PER_YEAR, HOURS_PER_YEAR
-from optimizer.inputs.geo import regions_far_from_sites, sites_outside_their_state, us_state_outlines
+from optimizer.constants import DAYS_PER_YEAR
+from optimizer.inputs.errors import ScenarioError, nearest_hint
 from optimizer.inputs.geojson import GeoJSONError, read_points
 from optimizer.inputs.profiles import (
     EXTREME_DAYS,
@@ -44,11 +43,8 @@ from optimizer.inputs.profiles import (
     representative_days,
 )
 from optimizer.inputs.safe_io import UnsafeFileError, inside, load_yaml, read_csv
-from optimizer.inputs.schemas import FACILITY_PARAMETERS, FALSE_WORDS, TABLES, TRUE_WORDS, fill_defaults
-
-
-class ScenarioError(ValueError):
-    """A problem with the scenario or its tables, phrased for the person who wrote them."""
+from optimizer.inputs.schemas import FALSE_WORDS, TABLES, TRUE_WORDS, fill_defaults
+from optimizer.inputs.table_checks import check_consistency, unit_warnings, unknown_states
 
 
 @dataclass
@@ -129,8 +125,6 @@ TOP_LEVEL_KEYS = {"name", "description", "extends", "data", "tables", "hourly_fi
 OBJECTIVE_MODES = ("serve_demand", "min_cost_per_token")
 #: tables derived from the inputs when a scenario loads (time reduction of ``hourly``)
 DERIVED_TABLES = ("slices", "profiles", "days")
-#: tables without which there is nothing to plan (demand may be empty: a plan of nothing)
-REQUIRED_ROWS = ("sites", "power_techs", "chips", "chip_throughput", "cooling", "workloads", "regions", "facility")
 
 
 @dataclass
@@ -205,12 +199,6 @@ class Scenario:
         return path
 
 
-def _nearest(word: str, choices: Iterable[object]) -> str:
-    names = [str(choice) for choice in choices]
-    match = difflib.get_close_matches(word, names, n=1, cutoff=0.5)
-    return f" Did you mean '{match[0]}'?" if match else f" Valid keys: {', '.join(sorted(names))}."
-
-
 def _yaml_place(error: yaml.YAMLError) -> str:
     """' at line L, column C: what the parser missed', on one line (PyYAML's own text spans five)."""
     mark = getattr(error, "problem_mark", None)
@@ -230,7 +218,7 @@ def _read_yaml(path: Path) -> dict:
         raise ScenarioError(f"{path}: a scenario must be a mapping of keys to values")
     for key in document:
         if key not in TOP_LEVEL_KEYS:
-            raise ScenarioError(f"{path}: unknown key '{key}'.{_nearest(key, TOP_LEVEL_KEYS)}")
+            raise ScenarioError(f"{path}: unknown key '{key}'.{nearest_hint(key, TOP_LEVEL_KEYS)}")
     _check_document_shape(document, path)
     return document
 
@@ -357,7 +345,7 @@ def _options(section: str, cls: type[Section], values: Any, path: Path) -> Secti
     hints = typing.get_type_hints(cls)
     for key, value in values.items():
         if key not in hints:
-            raise ScenarioError(f"{path}: unknown key '{section}.{key}'.{_nearest(key, hints)}")
+            raise ScenarioError(f"{path}: unknown key '{section}.{key}'.{nearest_hint(key, hints)}")
         if isinstance(value, float) and not math.isfinite(value):
             raise ScenarioError(f"{path}: {section}.{key}: value {value!r} must be a finite number")
         if not _fits(value, hints[key]):
@@ -477,7 +465,7 @@ def _replace_site_hours(hourly: pd.DataFrame, site_files: Any, path: Path) -> pd
     frame = hourly.set_index(["site_id", "hour"])
     for site, file in site_files.items():
         if site not in known:
-            raise ScenarioError(f"{path}: hourly_files: unknown site '{site}'.{_nearest(str(site), known)}")
+            raise ScenarioError(f"{path}: hourly_files: unknown site '{site}'.{nearest_hint(str(site), known)}")
         try:
             replacement = read_site_hourly_csv(Path(file), site)
         except WeatherFileError as error:
@@ -520,14 +508,16 @@ def _apply_overrides(table: str, frame: pd.DataFrame, changes: Any, where: str) 
     for row_id, columns in changes.items():
         rows = keys.index if str(row_id) == "*" else keys.index[keys == str(row_id)]
         if len(rows) == 0:
-            raise ScenarioError(f"{where}: overrides.{table}: unknown row id '{row_id}'.{_nearest(str(row_id), keys)}")
+            raise ScenarioError(
+                f"{where}: overrides.{table}: unknown row id '{row_id}'.{nearest_hint(str(row_id), keys)}"
+            )
         if not isinstance(columns, dict):
             raise ScenarioError(f"{where}: overrides.{table}.{row_id} must map columns to values")
         for column, value in columns.items():
             if column not in frame.columns or column in ids:
                 valid = [c for c in frame.columns if c not in ids]
                 raise ScenarioError(
-                    f"{where}: overrides.{table}.{row_id}: unknown column '{column}'.{_nearest(column, valid)}"
+                    f"{where}: overrides.{table}.{row_id}: unknown column '{column}'.{nearest_hint(column, valid)}"
                 )
             number = value.get("scale") if isinstance(value, dict) else value
             if isinstance(number, float) and not math.isfinite(number):
@@ -546,131 +536,6 @@ def _apply_overrides(table: str, frame: pd.DataFrame, changes: Any, where: str) 
                 frame[column] = frame[column].astype(object)
                 frame.loc[rows, column] = value
     return frame
-
-
-def _unknown_ids(tables: dict[str, pd.DataFrame], files: dict[str, str]) -> None:
-    """Every id a table refers to must exist in the table that defines it."""
-    references = [
-        ("chip_throughput", "chip_id", "chips"),
-        ("chip_throughput", "workload_id", "workloads"),
-        ("demand", "region_id", "regions"),
-        ("demand", "workload_id", "workloads"),
-        ("hourly", "site_id", "sites"),
-    ]
-    for table, column, owner in references:
-        known = set(tables[owner].index)
-        values = tables[table].index.get_level_values(column)
-        for row, value in enumerate(values):
-            if value not in known:
-                raise ScenarioError(
-                    f"{files[table]}: row {row + 1}, column '{column}': unknown id '{value}' "
-                    f"(not in {owner}).{_nearest(str(value), map(str, known))}"
-                )
-
-
-#: (table, column, low, high, hint below low, hint above high): values outside [low, high] are legal
-#: but typical of another unit; a zero is never suspicious (no grid CO2, no demand)
-UNIT_HINTS = (
-    (
-        "sites",
-        "grid_price_usd_per_mwh",
-        5.0,
-        500.0,
-        "a price in $/kWh? ($/MWh = $/kWh x 1000)",
-        "a price in cents/kWh x 100 or $/GWh?",
-    ),
-    (
-        "sites",
-        "grid_co2_kg_per_mwh",
-        1.0,
-        1500.0,
-        "a rate in t/MWh? (kg/MWh = t/MWh x 1000)",
-        "a rate in lb/MWh? (kg = lb / 2.2046)",
-    ),
-    ("sites", "gas_price_usd_per_mmbtu", 0.5, 40.0, "a price in $/therm x 0.1?", "a price in $/MWh or $/Mcf x 10?"),
-    ("sites", "land_acres", 1.0, 100_000.0, "an area in km2 or square miles?", "an area in m2 or ft2?"),
-    ("chips", "price_usd_per_chip", 1_000.0, 200_000.0, "a price in thousands of USD?", "a price per server or rack?"),
-    ("chips", "rack_power_kw", 2.0, 1200.0, "a power in MW?", "a power in W?"),
-    ("power_techs", "capex_usd_per_kw", 10.0, 30_000.0, "a cost in $/W? ($/kW = $/W x 1000)", "a cost in $/MW?"),
-    ("demand", "tokens_per_yr", 1e9, 1e19, "tokens per second, or billions of tokens?", "a total over many years?"),
-    (
-        "chip_throughput",
-        "tokens_per_s_per_chip",
-        1.0,
-        100_000.0,
-        "tokens per second per rack divided twice?",
-        "tokens per second per server or rack, not per accelerator?",
-    ),
-)
-
-
-def _unit_warnings(tables: dict[str, pd.DataFrame], files: dict[str, str]) -> list[str]:
-    """Values that pass the schemas but look like a different unit, one line each (file, row, column)."""
-    warnings = []
-    for table, column, low, high, below, above in UNIT_HINTS:
-        values = tables[table][column]
-        for key, value in values[(values > 0) & ((values < low) | (values > high))].items():
-            row = "/".join(map(str, key)) if isinstance(key, tuple) else str(key)
-            hint = below if value < low else above
-            warnings.append(
-                f"{files[table]}: row '{row}', column '{column}': {value:g} is outside the usual "
-                f"{low:g} .. {high:g}; {hint}"
-            )
-    return warnings
-
-
-def _consistency(tables: dict[str, pd.DataFrame], files: dict[str, str]) -> None:
-    _unknown_ids(tables, files)
-    for table in REQUIRED_ROWS:
-        if tables[table].empty:
-            raise ScenarioError(f"{files[table]}: the table has no rows; the model needs at least one")
-    facility = tables["facility"]["value"]
-    missing = set(FACILITY_PARAMETERS) - set(facility.index)
-    if missing:
-        raise ScenarioError(f"{files['facility']}: missing parameters {sorted(missing)}")
-    for name, (unit, low, high) in FACILITY_PARAMETERS.items():
-        value = facility[name]
-        if not low <= value <= high:
-            row = facility.index.get_loc(name) + 1
-            raise ScenarioError(
-                f"{files['facility']}: row {row} ({name}), column 'value': {value:g} {unit} is "
-                f"outside {low:g} .. {high:g}"
-            )
-    hours = tables["hourly"].groupby(level="site_id").size().reindex(tables["sites"].index, fill_value=0)
-    short = hours[hours != HOURS_PER_YEAR]
-    if len(short):
-        raise ScenarioError(
-            f"{files['hourly']}: site '{short.index[0]}' has {short.iloc[0]} hours; every site needs hours 0..8759 "
-            f"({int(HOURS_PER_YEAR)} rows)"
-        )
-    storage = tables["storage_techs"]
-    bad = storage.index[storage["min_duration_h"] > storage["max_duration_h"]]
-    if len(bad):
-        raise ScenarioError(f"{files['storage_techs']}: row '{bad[0]}': min_duration_h exceeds max_duration_h")
-    grid_rows = (tables["power_techs"]["kind"] == "grid").sum()
-    if grid_rows != 1:
-        raise ScenarioError(
-            f"{files['power_techs']}: exactly one technology of kind 'grid' is needed, found {grid_rows}"
-        )
-    _plausible_coordinates(tables, files)
-
-
-def _plausible_coordinates(tables: dict[str, pd.DataFrame], files: dict[str, str]) -> None:
-    """Sites inside the state they name, regions within reach of the candidates: swapped latitude
-    and longitude pass the range checks but would serve New York from the Indian Ocean."""
-    problems = [f"{files['sites']}: {line}" for line in sites_outside_their_state(tables["sites"])]
-    problems += [f"{files['regions']}: {line}" for line in regions_far_from_sites(tables["sites"], tables["regions"])]
-    if problems:
-        raise ScenarioError("\n".join(problems))
-
-
-def _unknown_states(sites: pd.DataFrame, file: str) -> list[str]:
-    known = us_state_outlines()
-    return [
-        f"{file}: row '{site}', column 'state': '{state}' is not a US state code; its coordinates are not checked"
-        for site, state in sites["state"].items()
-        if state not in known
-    ]
 
 
 #: (section, option) -> (low, high, rule in words): the range a numeric option may take
@@ -722,11 +587,11 @@ def check_options(scenario: Scenario, where: str) -> None:
     if scenario.objective.mode not in OBJECTIVE_MODES:
         problems.append(
             f"objective.mode '{scenario.objective.mode}' is not one of {OBJECTIVE_MODES}."
-            f"{_nearest(scenario.objective.mode, OBJECTIVE_MODES)}"
+            f"{nearest_hint(scenario.objective.mode, OBJECTIVE_MODES)}"
         )
     for name in scenario.time.extreme_days or []:
         if name not in EXTREME_DAYS:
-            problems.append(f"time.extreme_days: unknown day '{name}'.{_nearest(name, EXTREME_DAYS)}")
+            problems.append(f"time.extreme_days: unknown day '{name}'.{nearest_hint(name, EXTREME_DAYS)}")
     if scenario.objective.mode == "min_cost_per_token" and not scenario.tables["demand"]["tokens_per_yr"].sum() > 0:
         problems.append(
             "objective.mode min_cost_per_token needs some demand: a cost per token of no tokens is undefined"
@@ -750,7 +615,7 @@ def check_options(scenario: Scenario, where: str) -> None:
             )
         for item in chosen or []:
             if item not in known:
-                problems.append(f"constraints.{option}: unknown id '{item}'.{_nearest(item, known)}")
+                problems.append(f"constraints.{option}: unknown id '{item}'.{nearest_hint(item, known)}")
     if problems:
         raise ScenarioError("\n".join(f"{where}: {problem}" for problem in problems))
 
@@ -770,11 +635,11 @@ def load_scenario(path: str | Path, trusted_root: str | Path | None = None) -> S
     names = document.get("tables") or {}
     for table in names:
         if table not in TABLES:
-            raise ScenarioError(f"{path}: tables: unknown table '{table}'.{_nearest(table, TABLES)}")
+            raise ScenarioError(f"{path}: tables: unknown table '{table}'.{nearest_hint(table, TABLES)}")
     overrides = document.get("overrides") or {}
     for table in overrides:
         if table not in TABLES:
-            raise ScenarioError(f"{path}: overrides: unknown table '{table}'.{_nearest(table, TABLES)}")
+            raise ScenarioError(f"{path}: overrides: unknown table '{table}'.{nearest_hint(table, TABLES)}")
 
     tables, files = {}, {}
     for table, (_, ids, default_file) in TABLES.items():
@@ -789,7 +654,7 @@ def load_scenario(path: str | Path, trusted_root: str | Path | None = None) -> S
             frame = _apply_overrides(table, frame, overrides[table], str(path))
             frame = _validate(table, frame, f"{path} (overrides.{table})")
         tables[table] = frame.set_index(list(ids))
-    _consistency(tables, files)
+    check_consistency(tables, files)
 
     scenario = Scenario(
         name=str(document.get("name", path.stem)),
@@ -797,7 +662,7 @@ def load_scenario(path: str | Path, trusted_root: str | Path | None = None) -> S
         tables=tables,
         source=str(path),
         data_folder=str(data_dir),
-        warnings=_unit_warnings(tables, files) + _unknown_states(tables["sites"], files["sites"]),
+        warnings=unit_warnings(tables, files) + unknown_states(tables["sites"], files["sites"]),
         table_files=files,
         finance=_options("finance", FinanceOptions, document.get("finance"), path),
         objective=_options("objective", ObjectiveOptions, document.get("objective"), path),
