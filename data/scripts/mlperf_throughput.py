@@ -258,15 +258,23 @@ def same_system_ratio(results: list[Result], pick: Pick, denominator_scenario: s
 
 
 Getter = Callable[[str, str, str], float]
+
+
+def _carried_over(
+    known: str, benchmark: str, scenario: str, chip: str, via_benchmark: str, via_scenario: str
+) -> Callable[[Getter, Callable[..., float]], float]:
+    """``chip``'s rate on (benchmark, scenario), where only ``known`` has one: ``known``'s rate there times
+    the ratio of the two chips on a benchmark and scenario both were measured on."""
+    return lambda g, _ratio: (
+        g(known, benchmark, scenario) * g(chip, via_benchmark, via_scenario) / g(known, via_benchmark, via_scenario)
+    )
+
+
 # (chip_id, workload_id): (formula text, function of get(chip, benchmark, scenario) and the same-system ratio)
 DERIVED: dict[tuple[str, str], tuple[str, Callable[[Getter, Callable[..., float]], float]]] = {
     ("h100_sxm", "chat_70b"): (
         "H200 llama2 Interactive x (H100 llama2 Server / H200 llama2 Server)",
-        lambda g, ratio: (
-            g("h200_sxm", "llama2-70b", "Interactive")
-            * g("h100_sxm", "llama2-70b", "Server")
-            / g("h200_sxm", "llama2-70b", "Server")
-        ),
+        _carried_over("h200_sxm", "llama2-70b", "Interactive", "h100_sxm", "llama2-70b", "Server"),
     ),
     ("h200_sxm", "chat_oss_120b"): (
         "H200 gpt-oss Server x (B200 gpt-oss Interactive / Server on the same system)",
@@ -278,27 +286,15 @@ DERIVED: dict[tuple[str, str], tuple[str, Callable[[Getter, Callable[..., float]
     ),
     ("vera_rubin_nvl144", "chat_70b"): (
         "GB300 llama2 Interactive x (VR R1 Interactive / GB300 R1 Interactive)",
-        lambda g, ratio: (
-            g("gb300_nvl72", "llama2-70b", "Interactive")
-            * g("vera_rubin_nvl144", "deepseek-r1", "Interactive")
-            / g("gb300_nvl72", "deepseek-r1", "Interactive")
-        ),
+        _carried_over("gb300_nvl72", "llama2-70b", "Interactive", "vera_rubin_nvl144", "deepseek-r1", "Interactive"),
     ),
     ("vera_rubin_nvl144", "batch_70b"): (
         "GB300 llama2 Offline x (VR R1 Offline / GB300 R1 Offline)",
-        lambda g, ratio: (
-            g("gb300_nvl72", "llama2-70b", "Offline")
-            * g("vera_rubin_nvl144", "deepseek-r1", "Offline")
-            / g("gb300_nvl72", "deepseek-r1", "Offline")
-        ),
+        _carried_over("gb300_nvl72", "llama2-70b", "Offline", "vera_rubin_nvl144", "deepseek-r1", "Offline"),
     ),
     ("vera_rubin_nvl144", "chat_oss_120b"): (
         "GB300 gpt-oss Interactive x (VR R1 Interactive / GB300 R1 Interactive)",
-        lambda g, ratio: (
-            g("gb300_nvl72", "gpt-oss-120b", "Interactive")
-            * g("vera_rubin_nvl144", "deepseek-r1", "Interactive")
-            / g("gb300_nvl72", "deepseek-r1", "Interactive")
-        ),
+        _carried_over("gb300_nvl72", "gpt-oss-120b", "Interactive", "vera_rubin_nvl144", "deepseek-r1", "Interactive"),
     ),
 }
 
