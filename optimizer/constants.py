@@ -13,6 +13,7 @@ USD_PER_MUSD = 1e6
 USD_PER_BN = 1e9
 TOKENS_PER_PTOK = 1e15
 TOKENS_PER_MTOK = 1e6
+TOKENS_PER_TTOK = 1e12
 #: deliveries at or below this many tokens a year are solver noise, left out of every plan table; a
 #: demand must be 0 or above it (one chat session a year is not a planning question)
 MIN_DELIVERY_TOKENS_PER_YR = 1e6

@@ -17,6 +17,7 @@ import pytest
 from optimizer.inputs.scenario import load_scenario
 from optimizer.model import FactoryModel, build_model
 from optimizer.model.applications import ApplicationsHandles
+from optimizer.model.buildout import BuildoutCore, BuildoutModel, Vintages, build_buildout
 from optimizer.model.chips import ChipsHandles
 from optimizer.model.core import BALANCES, CoreHandles
 from optimizer.model.energy import EnergyHandles
@@ -36,7 +37,7 @@ from optimizer.model.infrastructure import InfrastructureHandles
 from optimizer.model.policy import PolicyHandles
 from optimizer.model.workloads import WorkloadsHandles
 from optimizer.solver.stats import family_tables
-from tests.test_lp_files import CASES
+from tests.test_lp_files import CASES, is_buildout
 from tests.tiny import write_tiny
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,18 +64,24 @@ NESTED_HANDLES = (StorageOperation,)
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> dict[str, FactoryModel]:
+def built(tmp_path_factory) -> dict[str, FactoryModel | BuildoutModel]:
     """The models of the golden LP files' cases (tests/test_lp_files.py), which together build every family."""
     folder = tmp_path_factory.mktemp("families")
-    return {case: build_model(load_scenario(write_tiny(folder / case, **options))) for case, options in CASES.items()}
+    models: dict[str, FactoryModel | BuildoutModel] = {}
+    for case, options in CASES.items():
+        scenario = load_scenario(write_tiny(folder / case, **options))
+        models[case] = build_buildout(scenario) if is_buildout(case) else build_model(scenario)
+    return models
 
 
-def components(model: pyo.ConcreteModel) -> dict[str, str]:
-    """Full name -> kind of every active variable, constraint, expression and objective of a model."""
+def components(built_model: FactoryModel | BuildoutModel) -> dict[str, str]:
+    """Full name -> kind of every active variable, constraint, expression and objective of a model (of a
+    build-out: its own, not those of its years' blocks, which are one-year models)."""
+    descend = isinstance(built_model, FactoryModel)
     return {
         component.name: kind
         for component_type, kind in COMPONENT_KINDS.items()
-        for component in model.component_objects(component_type, active=True, descend_into=True)
+        for component in built_model.model.component_objects(component_type, active=True, descend_into=descend)
     }
 
 
@@ -87,7 +94,7 @@ def test_reference_is_rendered_from_the_declaration():
 def test_every_component_the_model_builds_is_declared(built):
     problems = []
     for case, fm in built.items():
-        for name, kind in components(fm.model).items():
+        for name, kind in components(fm).items():
             if name not in FAMILIES:
                 problems.append(f"case {case}: {kind} '{name}' is not declared in {SOURCE}")
             elif FAMILIES[name].kind != kind:
@@ -96,7 +103,7 @@ def test_every_component_the_model_builds_is_declared(built):
 
 
 def test_every_declared_family_is_built_by_some_case(built):
-    made = set().union(*(components(fm.model) for fm in built.values()))
+    made = set().union(*(components(fm) for fm in built.values()))
     never = [name for name in FAMILIES if name not in made]
     assert not never, (
         f"declared in {SOURCE} but built by no case of tests/test_lp_files.py: {never} "
@@ -138,6 +145,15 @@ def _handles(handles) -> list[tuple[str, object]]:
 def test_every_handle_names_a_declared_family(built):
     problems, named = [], 0
     for case, fm in built.items():
+        if isinstance(fm, BuildoutModel):
+            for handles in (fm.core, fm.vintages):
+                assert isinstance(handles, (BuildoutCore, Vintages))
+                for field, value in _handles(handles):
+                    if isinstance(value, pyo.Component) and not isinstance(value, pyo.Set):
+                        named += 1
+                        if FAMILIES.get(value.name) is None or FAMILIES[value.name].layer != "buildout":
+                            problems.append(f"case {case}: {field} is '{value.name}', not a buildout family")
+            continue
         for handle_type, layer in LAYER_HANDLES.items():
             handles = getattr(fm, layer)
             assert isinstance(handles, handle_type)

@@ -28,6 +28,7 @@ from optimizer.inputs.scenario import load_scenario
 
 # The one place this file names the scenario loader and the model builder: update here if they move.
 from optimizer.model import build_model
+from optimizer.model.buildout import build_buildout
 from tests.tiny import CHIP, COOLING, GRID, SITE, write_tiny
 
 LP_DIR = Path(__file__).parent / "lp_files"
@@ -87,12 +88,16 @@ CASES = {
     # the default tiny scenario: one site, grid and battery, one chip, serve all demand
     "base": {},
     # the grid arrives in 2029, the plant must be online by 2027: bridge power (the ``bridge`` block)
-    # on a gas engine in units, solar with an hourly profile and the battery; 24/7 carbon-free share
+    # on a gas engine in units, solar with an hourly profile and the battery; 24/7 carbon-free share;
+    # demand left unserved at a price
     "late_grid": {
         "sites": [{**SITE, "grid_online_year": 2029}],
         "techs": [GRID, ENGINE, SOLAR],
         "hourly": {"solar_cf": SUN},
-        "options": {"constraints": {"online_by_year": 2027, "cfe_share": 0.5}},
+        "options": {
+            "constraints": {"online_by_year": 2027, "cfe_share": 0.5},
+            "objective": {"unserved_usd_per_mtok": 5.0},
+        },
     },
     # limits: water, chip supply, carbon cap and price, capital budget; cost per token objective
     "limits": {
@@ -103,6 +108,23 @@ CASES = {
         "options": {
             "objective": {"mode": "min_cost_per_token", "min_demand_share": 0.5},
             "constraints": {"carbon_cap_t_per_yr": 1e5, "carbon_price_usd_per_t": 50.0, "capex_budget_usd": 5e9},
+        },
+    },
+    # a build-out of two planning years: vintages of every capital family, racks retired early and
+    # resold, a chip supply limit on each year's purchases, demand left unserved at a price; only the
+    # build-out's own families are written (each year's block is the one-year model the cases above
+    # cover)
+    "buildout": {
+        "chips": [{**CHIP, "supply_limit_chips": 72 * 200.0}],
+        "facility": {"hall_lead_time_yr": 0.0},
+        "demand_growth": [
+            {"workload_id": "chat", "year": 2027, "demand_index": 1.0},
+            {"workload_id": "chat", "year": 2028, "demand_index": 2.0},
+        ],
+        "chip_years": [{"chip_id": "x", "year": 2028, "price_index": 0.8, "throughput_index": 1.25}],
+        "options": {
+            "buildout": {"planning_years": [2027, 2028], "end_year": 2030, "resale_share": 0.5},
+            "objective": {"unserved_usd_per_mtok": 2.0},
         },
     },
 }
@@ -133,11 +155,16 @@ def normalise(text: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def families(model: pyo.ConcreteModel) -> dict[str, pyo.Component]:
-    """Active constraint components with at least one row, and active objectives, by full name."""
+def is_buildout(case: str) -> bool:
+    return "buildout" in CASES[case].get("options", {})
+
+
+def families(model: pyo.ConcreteModel, descend: bool = True) -> dict[str, pyo.Component]:
+    """Active constraint components with at least one row, and active objectives, by full name
+    (``descend``: also those of the model's blocks)."""
     found = {}
     for kind in (pyo.Constraint, pyo.Objective):
-        for component in model.component_objects(kind, active=True, descend_into=True):
+        for component in model.component_objects(kind, active=True, descend_into=descend):
             if component.name != NO_OBJECTIVE and len(component) > 0:
                 found[component.name] = component
     return found
@@ -150,17 +177,20 @@ def file_name(case: str, family: str) -> str:
 
 
 def build_case(case: str, folder: Path) -> pyo.ConcreteModel:
-    return build_model(load_scenario(write_tiny(folder / case, **CASES[case]))).model
+    scenario = load_scenario(write_tiny(folder / case, **CASES[case]))
+    return build_buildout(scenario).model if is_buildout(case) else build_model(scenario).model
 
 
-def write_families(model: pyo.ConcreteModel, folder: Path) -> dict[str, str]:
+def write_families(model: pyo.ConcreteModel, folder: Path, descend: bool = True) -> dict[str, str]:
     """Write each family of ``model`` alone; return family -> normalised LP text.
 
     Everything else is deactivated; a constraint family is written with a constant objective
     (Pyomo's LP writer needs one active objective once the model has objectives at all).
     """
-    found = families(model)
-    for component in found.values():
+    found = families(model, descend)
+    # everything else is switched off while one family is written, the blocks' families included
+    others = [c for kind in (pyo.Constraint, pyo.Objective) for c in model.component_objects(kind, active=True)]
+    for component in others:
         component.deactivate()
     if model.component(NO_OBJECTIVE) is None:
         model.add_component(NO_OBJECTIVE, pyo.Objective(expr=0.0))
@@ -181,7 +211,7 @@ def write_families(model: pyo.ConcreteModel, folder: Path) -> dict[str, str]:
                 no_objective.activate()
     finally:
         no_objective.deactivate()
-        for component in found.values():
+        for component in others:
             component.activate()
     return texts
 
@@ -192,8 +222,9 @@ def case_texts(case: str, folder: Path) -> tuple[dict[str, str], set[str]]:
     model = build_case(case, folder)
     out = folder / f"{case}_lp"
     out.mkdir(parents=True, exist_ok=True)
-    texts = {file_name(case, family): text for family, text in write_families(model, out).items()}
-    return texts, {c.name for c in model.component_objects(pyo.Constraint, descend_into=True)}
+    descend = not is_buildout(case)
+    texts = {file_name(case, family): text for family, text in write_families(model, out, descend).items()}
+    return texts, {c.name for c in model.component_objects(pyo.Constraint, descend_into=descend)}
 
 
 def golden_files(case: str | None = None) -> list[str]:

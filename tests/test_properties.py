@@ -297,6 +297,8 @@ FOREIGN_KEYS = [
     ("demand", "workload_id"),
     ("chip_throughput", "chip_id"),
     ("chip_throughput", "workload_id"),
+    ("demand_growth", "workload_id"),
+    ("chip_years", "chip_id"),
 ]
 ID = st.from_regex(r"[a-z][a-z0-9_]{0,7}", fullmatch=True)
 #: text, negative, blank, huge and zero (a boundary the schema may let through)
@@ -364,7 +366,14 @@ CORRUPTIONS = [replace_cell, drop_column, duplicate_row, unknown_foreign_id, emp
 def valid_tiny(tmp_path_factory) -> Path:
     """A valid scenario whose region is 110 km from its site, so latency depends on the inputs."""
     folder = tmp_path_factory.mktemp("valid") / "in"
-    write_tiny(folder, regions=[{**REGION, "lat": 33.0}], options={"solver": {"time_limit_s": 20}})
+    write_tiny(
+        folder,
+        regions=[{**REGION, "lat": 33.0}],
+        options={"solver": {"time_limit_s": 20}},
+        # the build-out's tables by year are read (and so checked) by every scenario
+        demand_growth=[{"workload_id": "chat", "year": 2030, "demand_index": 1.0}],
+        chip_years=[{"chip_id": "x", "year": 2030, "price_index": 1.0, "throughput_index": 1.0}],
+    )
     return folder
 
 

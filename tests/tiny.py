@@ -145,6 +145,8 @@ def write_tiny(
     temps=(20.0, 20.0),
     hourly=None,
     options=None,
+    demand_growth=None,
+    chip_years=None,
 ) -> Path:
     """Write a tiny scenario into ``folder`` and return the path of its YAML.
 
@@ -171,6 +173,10 @@ def write_tiny(
     pd.DataFrame(
         demand or [{"region_id": "r", "workload_id": "chat", "tokens_per_yr": 100 * TOKENS_PER_RACK_YR}]
     ).to_csv(folder / "demand.csv", index=False)
+    # a build-out's tables by year (rows as dicts), written only when given
+    for name, rows in (("demand_growth", demand_growth), ("chip_years", chip_years)):
+        if rows:
+            pd.DataFrame(rows).to_csv(folder / f"{name}.csv", index=False)
     values = {**FACILITY, **(facility or {})}
     pd.DataFrame([{"parameter": k, "value": v, "unit": "-", "description": k} for k, v in values.items()]).to_csv(
         folder / "facility.csv", index=False

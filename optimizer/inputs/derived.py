@@ -13,6 +13,8 @@ figure                     meaning
 =========================  ================================================================
 it_limit_mw                largest IT load each site's land could hold, MW (every site big-M)
 chips_available            SKUs that ship in volume by the online-by year
+halls_ready                IT halls begun in the start year are energised by the online-by year
+chips_sold                 SKUs on sale in the online-by year (before their last year of sale)
 rack_mw                    IT power of one rack of each SKU, MW
 rack_capex_musd            capital of one rack of each SKU (chips and systems), M$
 tokens_ptok_per_rack_hour  tokens a busy rack of each (chip, workload) makes per hour, Ptok
@@ -94,12 +96,39 @@ def max_units(bound_mw: float, unit_size_mw: float) -> int:
     return math.floor(bound_mw / unit_size_mw + UNIT_COUNT_TOLERANCE)
 
 
+#: figures that depend only on the sites, their weather, the coolings and the time slices: the same in
+#: every planning year of a build-out, computed once (:meth:`DerivedInputs.for_year`)
+YEAR_INDEPENDENT = (
+    "it_limit_mw",
+    "availability",
+    "distance_km",
+    "latency_ms",
+    "storage_runs",
+    "last_slice_of_period",
+    "pue_wue",
+    "full_year_hourly",
+    "full_year_pue",
+    "peak_hours",
+    "peak_draw_pue",
+    "peak_draw_mw",
+)
+
+
 class DerivedInputs:
     """The figures every reader of a scenario needs, each computed once (see the module docstring)."""
 
     def __init__(self, scenario: Scenario) -> None:
         self.scenario = scenario
         self.tables = scenario.tables
+
+    def for_year(self, scenario: Scenario) -> DerivedInputs:
+        """The derived inputs of ``scenario`` (a planning year of this one), reusing the figures already
+        computed here that no planning year changes (``YEAR_INDEPENDENT``)."""
+        derived = DerivedInputs(scenario)
+        for name in YEAR_INDEPENDENT:
+            if name in self.__dict__:
+                derived.__dict__[name] = self.__dict__[name]
+        return derived
 
     # ---- sites and chips ------------------------------------------------------------------
 
@@ -117,6 +146,28 @@ class DerivedInputs:
         if deadline is None:
             return list(chips.index)
         return list(chips.index[chips["available_year"] <= deadline])
+
+    @cached_property
+    def halls_ready(self) -> bool:
+        """Whether an IT hall begun in the start year is energised by the online-by year (a build-out's
+        halls; the one-year model takes its scenario's word that its halls are ready in time)."""
+        year = self.scenario.constraints.online_by_year
+        lead = self.scenario.facility("hall_lead_time_yr")
+        return year is None or self.scenario.finance.start_year + math.ceil(lead) <= year
+
+    @cached_property
+    def chips_sold(self) -> list[str]:
+        """SKUs on sale in the online-by year: shipping by then and not past their last year of sale.
+
+        What a build-out may buy in a planning year; racks bought earlier stay (``chips_available``).
+        """
+        chips = self.tables["chips"]
+        year = self.scenario.constraints.online_by_year
+        if year is None:
+            return list(chips.index)
+        last = chips["last_year"] if "last_year" in chips else pd.Series(np.nan, index=chips.index)
+        on_sale = (chips["available_year"] <= year) & ~(last < year)
+        return list(chips.index[on_sale.to_numpy()])
 
     @cached_property
     def rack_mw(self) -> dict[str, float]:

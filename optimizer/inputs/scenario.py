@@ -43,8 +43,8 @@ from optimizer.inputs.profiles import (
     representative_days,
 )
 from optimizer.inputs.safe_io import UnsafeFileError, inside, load_yaml, read_csv
-from optimizer.inputs.schemas import FALSE_WORDS, TABLES, TRUE_WORDS, fill_defaults
-from optimizer.inputs.table_checks import check_consistency, unit_warnings, unknown_states
+from optimizer.inputs.schemas import FALSE_WORDS, OPTIONAL_TABLES, TABLES, TRUE_WORDS, fill_defaults
+from optimizer.inputs.table_checks import check_consistency, unit_warnings, unknown_states, with_facility_defaults
 
 
 @dataclass
@@ -69,6 +69,8 @@ class ObjectiveOptions:
     """min_cost_per_token only: stop when cost - lambda*tokens > -tolerance*cost"""
     max_iterations: int = 20
     """min_cost_per_token only: most Dinkelbach MILPs"""
+    unserved_usd_per_mtok: float | None = None
+    """price of demand left unserved, USD per million tokens; none: all demand must be served"""
 
 
 @dataclass
@@ -112,15 +114,33 @@ class SolverOptions:
     """print the HiGHS log"""
 
 
+@dataclass
+class BuildoutOptions:
+    planning_years: list[int] | None = None
+    """years the plan is made for, each standing for the years until the next (none: the one-year model)"""
+    end_year: int | None = None
+    """the horizon ends at the start of this year (default: the last planning year + 1)"""
+    foresight: str = "perfect"
+    """perfect: one MILP over all years; myopic: year by year, each year's decisions fixed before the next"""
+    look_ahead_years: int = 0
+    """myopic only: how many later planning years each year's solve also sees"""
+    resale_share: float = 0.0
+    """share of the capital still owed on racks retired early that selling them recovers"""
+
+
 #: one section of a scenario's options
-Section = TypeVar("Section", FinanceOptions, ObjectiveOptions, ConstraintOptions, TimeOptions, SolverOptions)
+Section = TypeVar(
+    "Section", FinanceOptions, ObjectiveOptions, ConstraintOptions, TimeOptions, SolverOptions, BuildoutOptions
+)
 OPTION_SECTIONS: dict[str, type] = {
     "finance": FinanceOptions,
     "objective": ObjectiveOptions,
     "constraints": ConstraintOptions,
     "time": TimeOptions,
     "solver": SolverOptions,
+    "buildout": BuildoutOptions,
 }
+FORESIGHTS = ("perfect", "myopic")
 TOP_LEVEL_KEYS = {"name", "description", "extends", "data", "tables", "hourly_files", "overrides", *OPTION_SECTIONS}
 OBJECTIVE_MODES = ("serve_demand", "min_cost_per_token")
 #: tables derived from the inputs when a scenario loads (time reduction of ``hourly``)
@@ -139,6 +159,7 @@ class Scenario:
     constraints: ConstraintOptions = field(default_factory=ConstraintOptions)
     time: TimeOptions = field(default_factory=TimeOptions)
     solver: SolverOptions = field(default_factory=SolverOptions)
+    buildout: BuildoutOptions = field(default_factory=BuildoutOptions)
     source: str = ""
     data_folder: str = ""
     """the folder the tables were read from"""
@@ -323,7 +344,8 @@ def _fits(value: Any, hint: Any) -> bool:
     for option in options:
         origin = typing.get_origin(option)
         if origin is list:
-            if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            (item_hint,) = typing.get_args(option)
+            if isinstance(value, list) and all(_fits(item, item_hint) for item in value):
                 return True
         elif option is bool:
             if isinstance(value, bool):
@@ -444,7 +466,10 @@ def _validate(table: str, frame: pd.DataFrame, where: str) -> pd.DataFrame:
 
 
 def _read_table(table: str, path: Path) -> pd.DataFrame:
-    """A table file as read: GeoJSON points or CSV (optionally gzipped), in any common encoding."""
+    """A table file as read: GeoJSON points or CSV (optionally gzipped), in any common encoding; an
+    optional table the folder leaves out reads as no rows."""
+    if table in OPTIONAL_TABLES and not path.exists():
+        return pd.DataFrame(columns=list(TABLES[table][0].columns))
     try:
         if path.suffix in (".geojson", ".json"):
             return read_points(path)
@@ -547,6 +572,7 @@ OPTION_RANGES: dict[tuple[str, str], tuple[float, float, str]] = {
     ("objective", "min_demand_share"): (1e-9, 1.0, "a fraction in (0, 1]"),
     ("objective", "dinkelbach_tolerance"): (1e-12, 0.1, "a tolerance in (0, 0.1]"),
     ("objective", "max_iterations"): (1, 1000, "a count in 1..1000"),
+    ("objective", "unserved_usd_per_mtok"): (0.0, math.inf, "a price of at least 0"),
     ("constraints", "online_by_year"): (2000, 2100, "a year in 2000..2100"),
     ("constraints", "carbon_cap_t_per_yr"): (0.0, math.inf, "a tonnage of at least 0"),
     ("constraints", "carbon_price_usd_per_t"): (
@@ -560,6 +586,9 @@ OPTION_RANGES: dict[tuple[str, str], tuple[float, float, str]] = {
     ("solver", "time_limit_s"): (1e-3, math.inf, "a positive number of seconds"),
     ("solver", "mip_gap"): (0.0, 1.0 - 1e-9, "a fraction in [0, 1)"),
     ("solver", "threads"): (1, 1024, "a count in 1..1024"),
+    ("buildout", "end_year"): (2000, 2101, "a year in 2000..2101"),
+    ("buildout", "look_ahead_years"): (0, 100, "a count in 0..100"),
+    ("buildout", "resale_share"): (0.0, 1.0, "a fraction in [0, 1]"),
 }
 
 
@@ -577,6 +606,33 @@ def _option_problems(scenario: Scenario) -> list[str]:
             low, high, rule = OPTION_RANGES.get((section, name), (-math.inf, math.inf, ""))
             if not low <= value <= high:
                 problems.append(f"{option}: value {value!r} must be {rule}")
+    return problems
+
+
+def _buildout_problems(scenario: Scenario) -> list[str]:
+    """Planning years in order, from the start year, inside the horizon; a known foresight."""
+    options, start = scenario.buildout, scenario.finance.start_year
+    problems = []
+    if options.foresight not in FORESIGHTS:
+        hint = nearest_hint(options.foresight, FORESIGHTS)
+        problems.append(f"buildout.foresight '{options.foresight}' is not one of {FORESIGHTS}.{hint}")
+    years = options.planning_years
+    if years is None:
+        return problems
+    if not years:
+        problems.append("buildout.planning_years is an empty list (leave it out for the one-year model)")
+        return problems
+    if any(not 2000 <= year <= 2100 for year in years):
+        problems.append(f"buildout.planning_years {years}: every year must be in 2000..2100")
+    if list(years) != sorted(set(years)):
+        problems.append(f"buildout.planning_years {years} must be distinct and in increasing order")
+    if years[0] < start:
+        problems.append(f"buildout.planning_years starts in {years[0]}, before finance.start_year {start}")
+    if options.end_year is not None and options.end_year <= years[-1]:
+        problems.append(
+            f"buildout.end_year {options.end_year} must come after the last planning year {years[-1]} "
+            "(the horizon ends at the start of end_year)"
+        )
     return problems
 
 
@@ -602,6 +658,12 @@ def check_options(scenario: Scenario, where: str) -> None:
             f"constraints.online_by_year {online_by} is before finance.start_year "
             f"{scenario.finance.start_year}: nothing can be built in time"
         )
+    if scenario.objective.unserved_usd_per_mtok is not None and scenario.objective.mode != "serve_demand":
+        problems.append(
+            "objective.unserved_usd_per_mtok prices demand left unserved under serve_demand; "
+            "min_cost_per_token chooses the tokens it delivers itself (leave it out)"
+        )
+    problems += _buildout_problems(scenario)
     tables = scenario.tables
     choices = {
         "allowed_power_techs": [*tables["power_techs"].index, *tables["storage_techs"].index],
@@ -654,6 +716,7 @@ def load_scenario(path: str | Path, trusted_root: str | Path | None = None) -> S
             frame = _apply_overrides(table, frame, overrides[table], str(path))
             frame = _validate(table, frame, f"{path} (overrides.{table})")
         tables[table] = frame.set_index(list(ids))
+    tables["facility"] = with_facility_defaults(tables["facility"])
     check_consistency(tables, files)
 
     scenario = Scenario(
@@ -669,6 +732,7 @@ def load_scenario(path: str | Path, trusted_root: str | Path | None = None) -> S
         constraints=_options("constraints", ConstraintOptions, document.get("constraints"), path),
         time=_options("time", TimeOptions, document.get("time"), path),
         solver=_options("solver", SolverOptions, document.get("solver"), path),
+        buildout=_options("buildout", BuildoutOptions, document.get("buildout"), path),
     )
     check_options(scenario, str(path))
     if scenario.constraints.allowed_sites is not None:

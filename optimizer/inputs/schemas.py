@@ -169,8 +169,18 @@ CHIPS = DataFrameSchema(
         "life_yr": _col(float, "economic life, years", [LIFE_YR]),
         "fom_pct_per_yr": _col(float, "maintenance, % of capex per year", [Check.in_range(0, 100)]),
         "available_year": _col(int, "first year the SKU ships in volume", [YEAR]),
+        "last_year": _col(
+            float,
+            "last year the SKU is sold (blank = still sold); racks bought before run out their life",
+            [YEAR],
+            nullable=True,
+            required=False,
+        ),
         "supply_limit_chips": _col(
-            float, "most accelerators obtainable (blank = unlimited)", [NON_NEGATIVE], nullable=True
+            float,
+            "most accelerators obtainable (blank = unlimited); in a build-out, per year",
+            [NON_NEGATIVE],
+            nullable=True,
         ),
     },
     unique=["chip_id"],
@@ -336,6 +346,37 @@ HOURLY = DataFrameSchema(
 )
 
 #: table name -> (schema, id columns, default file name)
+DEMAND_GROWTH = DataFrameSchema(
+    {
+        "workload_id": _id("workload id (workloads.csv)"),
+        "year": _col(int, "calendar year", [YEAR]),
+        "demand_index": _col(
+            float,
+            "the workload's demand in the year as a multiple of demand.csv (linear between stated years)",
+            [NON_NEGATIVE],
+        ),
+    },
+    unique=["workload_id", "year"],
+    name="demand_growth",
+)
+
+CHIP_YEARS = DataFrameSchema(
+    {
+        "chip_id": _id("accelerator SKU id (chips.csv)"),
+        "year": _col(int, "calendar year", [YEAR]),
+        "price_index": _col(
+            float, "price per chip in the year as a multiple of chips.csv price_usd_per_chip", [POSITIVE]
+        ),
+        "throughput_index": _col(
+            float,
+            "tokens/s per chip in the year as a multiple of chip_throughput.csv (software gains reach every rack)",
+            [POSITIVE],
+        ),
+    },
+    unique=["chip_id", "year"],
+    name="chip_years",
+)
+
 TABLES: dict[str, tuple[DataFrameSchema, tuple[str, ...], str]] = {
     "sites": (SITES, ("site_id",), "sites.geojson"),
     "power_techs": (POWER_TECHS, ("tech_id",), "power_techs.csv"),
@@ -348,7 +389,11 @@ TABLES: dict[str, tuple[DataFrameSchema, tuple[str, ...], str]] = {
     "demand": (DEMAND, ("region_id", "workload_id"), "demand.csv"),
     "facility": (FACILITY, ("parameter",), "facility.csv"),
     "hourly": (HOURLY, ("site_id", "hour"), "hourly.csv.gz"),
+    "demand_growth": (DEMAND_GROWTH, ("workload_id", "year"), "demand_growth.csv"),
+    "chip_years": (CHIP_YEARS, ("chip_id", "year"), "chip_years.csv"),
 }
+#: tables a data folder may leave out (they change a build-out's years; absent, nothing changes by year)
+OPTIONAL_TABLES = ("demand_growth", "chip_years")
 
 #: parameters facility.csv must define: unit and the range a value may take
 FACILITY_PARAMETERS: dict[str, tuple[str, float, float]] = {
@@ -363,6 +408,11 @@ FACILITY_PARAMETERS: dict[str, tuple[str, float, float]] = {
     "fibre_km_per_ms": ("km/ms", 100, 300),
     "route_factor": ("-", 1, 10),
     "latency_overhead_ms": ("ms", 0, 1000),
+    "hall_lead_time_yr": ("yr", 0, 20),
+}
+#: facility parameters a facility.csv written before they existed may leave out: (value, description)
+FACILITY_DEFAULTS: dict[str, tuple[float, str]] = {
+    "hall_lead_time_yr": (1.5, "Years from ground-breaking to an energised IT hall (build-out only)"),
 }
 
-__all__ = ["FACILITY_PARAMETERS", "FALSE_WORDS", "TABLES", "TRUE_WORDS", "pa"]
+__all__ = ["FACILITY_DEFAULTS", "FACILITY_PARAMETERS", "FALSE_WORDS", "OPTIONAL_TABLES", "TABLES", "TRUE_WORDS", "pa"]

@@ -9,7 +9,7 @@ import pandas as pd
 from optimizer.constants import HOURS_PER_YEAR
 from optimizer.inputs.errors import ScenarioError, nearest_hint
 from optimizer.inputs.geo import regions_far_from_sites, sites_outside_their_state, us_state_outlines
-from optimizer.inputs.schemas import FACILITY_PARAMETERS
+from optimizer.inputs.schemas import FACILITY_DEFAULTS, FACILITY_PARAMETERS
 
 #: tables without which there is nothing to plan (demand may be empty: a plan of nothing)
 REQUIRED_ROWS = ("sites", "power_techs", "chips", "chip_throughput", "cooling", "workloads", "regions", "facility")
@@ -23,6 +23,8 @@ def _unknown_ids(tables: dict[str, pd.DataFrame], files: dict[str, str]) -> None
         ("demand", "region_id", "regions"),
         ("demand", "workload_id", "workloads"),
         ("hourly", "site_id", "sites"),
+        ("demand_growth", "workload_id", "workloads"),
+        ("chip_years", "chip_id", "chips"),
     ]
     for table, column, owner in references:
         known = set(tables[owner].index)
@@ -84,6 +86,23 @@ def unit_warnings(tables: dict[str, pd.DataFrame], files: dict[str, str]) -> lis
                 f"{low:g} .. {high:g}; {hint}"
             )
     return warnings
+
+
+def with_facility_defaults(facility: pd.DataFrame) -> pd.DataFrame:
+    """facility.csv with each parameter of ``FACILITY_DEFAULTS`` it leaves out added at its default."""
+    absent = {name: value for name, value in FACILITY_DEFAULTS.items() if name not in facility.index}
+    if not absent:
+        return facility
+    unit = {name: FACILITY_PARAMETERS[name][0] for name in absent}
+    rows = pd.DataFrame(
+        {
+            "value": [value for value, _ in absent.values()],
+            "unit": list(unit.values()),
+            "description": [description for _, description in absent.values()],
+        },
+        index=pd.Index(list(absent), name=facility.index.name),
+    )
+    return pd.concat([facility, rows.reindex(columns=facility.columns)])
 
 
 def check_consistency(tables: dict[str, pd.DataFrame], files: dict[str, str]) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pyomo.environ as pyo
 
 from optimizer.inputs.derived import DerivedInputs
-from optimizer.inputs.scenario import Scenario
+from optimizer.inputs.scenario import Scenario, ScenarioError
 from optimizer.model.applications import ApplicationsHandles, add_applications
 from optimizer.model.chips import ChipsHandles, add_chips
 from optimizer.model.core import CoreHandles, Shared, add_sets, assemble
@@ -29,6 +29,7 @@ class FactoryModel:
     """
 
     model: pyo.ConcreteModel
+    """the Pyomo model (in a build-out, the block of one planning year)"""
     shared: Shared
     scenario: Scenario
     inputs: DerivedInputs
@@ -47,10 +48,22 @@ def build_model(scenario: Scenario, inputs: DerivedInputs | None = None) -> Fact
     """Build the Pyomo model of ``scenario`` layer by layer, then its shared balances and objectives.
 
     ``inputs`` are the scenario's derived inputs, computed here unless a caller already holds them.
+    A scenario with ``buildout.planning_years`` is a build-out (``optimizer.model.buildout``), not one year.
     """
+    if scenario.buildout.planning_years is not None:
+        raise ScenarioError(
+            f"{scenario.source}: buildout.planning_years makes this scenario a build-out over years, and this "
+            "command plans one year; leave planning_years out for one year, or build the build-out with "
+            "optimizer.model.buildout.build_buildout (its plan files and command are not written yet)"
+        )
     started = time.perf_counter()
     inputs = inputs if inputs is not None else DerivedInputs(scenario)
-    m = pyo.ConcreteModel(name=scenario.name)
+    return build_layers(pyo.ConcreteModel(name=scenario.name), scenario, inputs, started)
+
+
+def build_layers(m: pyo.Block, scenario: Scenario, inputs: DerivedInputs, started: float) -> FactoryModel:
+    """Build every layer of ``scenario`` into ``m`` (a model, or a build-out's block of one planning
+    year), then the shared balances and objectives; ``started``: when the build began (``build_s``)."""
     shared = Shared()
     add_sets(m, scenario, inputs)
     energy = add_energy(m, scenario, inputs, shared)

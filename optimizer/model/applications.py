@@ -8,7 +8,13 @@ import pandas as pd
 import pyomo.environ as pyo
 from pyomo.core.base.var import VarData
 
-from optimizer.constants import MIN_DELIVERY_TOKENS_PER_YR, TOKENS_PER_PTOK
+from optimizer.constants import (
+    MIN_DELIVERY_TOKENS_PER_YR,
+    TOKENS_PER_MTOK,
+    TOKENS_PER_PTOK,
+    TOKENS_PER_TTOK,
+    USD_PER_MUSD,
+)
 from optimizer.inputs.derived import DerivedInputs
 from optimizer.inputs.scenario import Scenario
 from optimizer.model.core import Shared, solved_values
@@ -32,6 +38,8 @@ class ApplicationsHandles:
     """the share of all demand a ratio objective must deliver (None when all demand is served)"""
     routes_need_a_built_site: pyo.Constraint | None
     """(site, region, workload) a route delivers only from a built site (None without build binaries)"""
+    unserved_ttok: pyo.Var | None
+    """(region, workload) demand left unserved in a year, Ttok (None unless ``objective.unserved_usd_per_mtok``)"""
 
 
 def add_applications(
@@ -43,7 +51,8 @@ def add_applications(
 
     .. math::
 
-        0 \le z_{s,r,w} \le D_{r,w}, \qquad \sum_s z_{s,r,w} = D_{r,w} \quad \text{(demand_served)}
+        0 \le z_{s,r,w} \le D_{r,w}, \qquad
+        \sum_s z_{s,r,w} \,(+\, \kappa u_{r,w}) = D_{r,w} \quad \text{(demand_served)}
 
         \text{or, for min_cost_per_token:}\quad \sum_s z_{s,r,w} \le D_{r,w} \;\text{(demand_ceiling)},\quad
         \sum_{s,r,w} z_{s,r,w} \ge \mu \sum_{r,w} D_{r,w} \;\text{(minimum_delivery)}
@@ -52,7 +61,11 @@ def add_applications(
         z_{s,r,w} \le D_{r,w}\, B_s \quad \text{(routes_need_a_built_site)}
 
     :math:`z` is ``delivered_ptok``, :math:`\mu` ``min_demand_share`` and :math:`B_s` the site's build
-    binary (infrastructure layer, through the shared ``site_built``).
+    binary (infrastructure layer, through the shared ``site_built``). Where the scenario prices unserved
+    demand (``objective.unserved_usd_per_mtok`` :math:`p`), :math:`0 \le \kappa u_{r,w} \le D_{r,w}` is
+    ``unserved_ttok`` (in Ttok, :math:`\kappa` = 0.001 Ptok/Ttok, so that its price in M$ per Ttok is the
+    price in USD per Mtok) and the objective pays :math:`p \sum_{r,w} u_{r,w}` (``unserved_cost_musd``, a
+    penalty outside the plan's cost per token).
     """
     demand_ptok = (scenario.tables["demand"]["tokens_per_yr"] / TOKENS_PER_PTOK).to_dict()
     routes = inputs.routes
@@ -65,10 +78,21 @@ def add_applications(
     served = [key for key in demand_ptok if demand_ptok[key] > 0]
     delivered = {key: sum(m.delivered_ptok[s, key[0], key[1]] for s in sources[key]) for key in served}
 
-    minimum_delivery = None
+    minimum_delivery = unserved = None
     if scenario.objective.mode == "serve_demand":
+        price = scenario.objective.unserved_usd_per_mtok
+        if price is not None:
+            # demand a plan cannot serve is bought at the scenario's price, and reported, never dropped
+            ptok_per_ttok = TOKENS_PER_TTOK / TOKENS_PER_PTOK
+            m.unserved_ttok = unserved = pyo.Var(served, bounds=lambda _, r, w: (0, demand_ptok[r, w] / ptok_per_ttok))
+            musd_per_ttok = price * (TOKENS_PER_TTOK / TOKENS_PER_MTOK) / USD_PER_MUSD
+            m.unserved_cost_musd = pyo.Expression(expr=musd_per_ttok * sum(unserved[key] for key in served))
+            shared.penalties_musd.append(m.unserved_cost_musd)
         m.demand_served = demand_rows = pyo.Constraint(
-            served, rule=lambda _, r, w: delivered[r, w] == demand_ptok[r, w]
+            served,
+            rule=lambda _, r, w: (
+                delivered[r, w] + (ptok_per_ttok * unserved[r, w] if unserved is not None else 0) == demand_ptok[r, w]
+            ),
         )
     else:
         share = scenario.objective.min_demand_share
@@ -88,7 +112,7 @@ def add_applications(
     if shared.site_built is not None:
         built_only = _deliver_only_from_built_sites(m, shared.site_built, demand_ptok)
     shared.delivered_ptok = sum(delivered.values())
-    return ApplicationsHandles(m.routes, m.delivered_ptok, demand_rows, minimum_delivery, built_only)
+    return ApplicationsHandles(m.routes, m.delivered_ptok, demand_rows, minimum_delivery, built_only, unserved)
 
 
 def _deliver_only_from_built_sites(
@@ -117,12 +141,18 @@ class ApplicationsReport:
     """Ptok delivered by (site, region, workload), without solver noise (:data:`DELIVERY_NOISE_PTOK`)"""
     sites: pd.DataFrame
     """by site id: ``delivered_tokens_per_yr`` (sites.csv)"""
+    unserved_tokens_per_yr: float
+    """demand left unserved at the scenario's price (0 without one), tokens/yr (summary.csv)"""
+    unserved_usd_per_yr: float
+    """what the unserved demand costs at that price, USD/yr (summary.csv; not a cost of the plan)"""
 
 
 def report(applications: ApplicationsHandles, scenario: Scenario, inputs: DerivedInputs) -> ApplicationsReport:
     """The solved deliveries: deliveries.csv (``site_id``, ``region_id``, ``workload_id``, ``tokens_per_yr``,
     ``distance_km``, ``latency_ms``, ``latency_budget_ms``) and the ``delivered_tokens_per_yr`` column of
-    sites.csv; deliveries at or below :data:`DELIVERY_NOISE_PTOK` are left out of both."""
+    sites.csv; deliveries at or below :data:`DELIVERY_NOISE_PTOK` are left out of both. The demand left
+    unserved is the demand less what is delivered (summary.csv ``unserved_tokens_per_yr``), so the two
+    add up exactly; its price gives ``unserved_usd_per_yr``."""
     delivered = solved_values(applications.delivered_ptok)
     if delivered.empty:  # no demand, no route: keep the three levels the tables are read by
         delivered = pd.Series(dtype=float, index=pd.MultiIndex.from_arrays([[], [], []]))
@@ -139,4 +169,9 @@ def report(applications: ApplicationsHandles, scenario: Scenario, inputs: Derive
     frame["distance_km"] = [distance.loc[s, r] for s, r in zip(frame["site_id"], frame["region_id"])]
     frame["latency_ms"] = [latency.loc[s, r] for s, r in zip(frame["site_id"], frame["region_id"])]
     frame["latency_budget_ms"] = frame["workload_id"].map(scenario.tables["workloads"]["latency_budget_ms"])
-    return ApplicationsReport(frame, delivered, site_columns)
+    price = scenario.objective.unserved_usd_per_mtok
+    unserved = 0.0
+    if applications.unserved_ttok is not None and price is not None:
+        unserved = max(scenario.tables["demand"]["tokens_per_yr"].sum() - float(tokens.sum()), 0.0)
+    unserved_usd = unserved / TOKENS_PER_MTOK * price if price is not None else 0.0
+    return ApplicationsReport(frame, delivered, site_columns, unserved, unserved_usd)

@@ -16,7 +16,7 @@ from optimizer.constants import KW_PER_MW, crf
 from optimizer.contract import ACCELERATORS_ITEM
 from optimizer.inputs.derived import DerivedInputs
 from optimizer.inputs.scenario import Scenario
-from optimizer.model.core import Shared, solved_values
+from optimizer.model.core import CapitalFamily, Shared, solved_values
 
 
 @dataclass(frozen=True)
@@ -27,8 +27,10 @@ class ChipsHandles:
     """(site, chip) integer racks of each SKU installed"""
     chip_supply_limit: pyo.Constraint
     """(chip) chips installed over all sites within the SKU's supply"""
-    chip_cost_musd: pyo.Expression
-    """(site) annualised capital and fixed O&M of the racks, M$/yr"""
+    chip_annuity_musd: pyo.Expression
+    """(site) annualised capital of the racks, M$/yr"""
+    chip_maintenance_musd: pyo.Expression
+    """(site) maintenance of the racks, M$/yr"""
 
 
 def add_chips(m: pyo.ConcreteModel, scenario: Scenario, inputs: DerivedInputs, shared: Shared) -> ChipsHandles:
@@ -45,8 +47,9 @@ def add_chips(m: pyo.ConcreteModel, scenario: Scenario, inputs: DerivedInputs, s
         \text{IT capacity}_{s,\ell}:\; \text{cooled capacity}_{s,\ell} \ge \sum_{c: p_c \ge \ell} p_c R_{s,c}
 
     :math:`R` is ``racks``, :math:`p_c` a rack's IT MW, :math:`n_c` chips per rack, :math:`\bar I_s` the
-    site's land-derived IT limit. Cost: :math:`\sum_c K_c (\text{CRF}_c + \text{FOM}_c) R_{s,c}` with
-    :math:`K_c` a rack's capital (chips and systems).
+    site's land-derived IT limit. Cost: the annuity :math:`\sum_c K_c \text{CRF}_c R_{s,c}` (the capital
+    family ``racks``, retirable) and maintenance :math:`\sum_c K_c \text{FOM}_c R_{s,c}`, with :math:`K_c`
+    a rack's capital (chips and systems).
     """
     chips = scenario.tables["chips"]
     rack_mw = inputs.rack_mw
@@ -76,14 +79,35 @@ def add_chips(m: pyo.ConcreteModel, scenario: Scenario, inputs: DerivedInputs, s
 
     capex = inputs.rack_capex_musd
     wacc = scenario.finance.wacc
-    annual_per_rack = {
-        c: capex[c] * (crf(wacc, chips.loc[c, "life_yr"]) + chips.loc[c, "fom_pct_per_yr"] / 100.0) for c in m.C
-    }
-    m.chip_cost_musd = pyo.Expression(m.S, rule=lambda _, s: sum(annual_per_rack[c] * m.racks[s, c] for c in m.C))
-    shared.add_cost("chips", ACCELERATORS_ITEM, m.chip_cost_musd)
+    sold = set(inputs.chips_sold)
+    life_yr = chips["life_yr"].astype(float).to_dict()
+    racks = CapitalFamily(
+        name="racks",
+        layer="chips",
+        capacity=m.racks,
+        life_yr={(s, c): life_yr[c] for s, c in m.site_chips},
+        buildable=[(s, c) for s, c in m.site_chips if c in sold and m.racks[s, c].ub > 0],
+        annuity_musd={ACCELERATORS_ITEM: {(s, c): capex[c] * crf(wacc, life_yr[c]) for s, c in m.site_chips}},
+        retirable=True,
+        purchase_limits={
+            c: ({(s, c): float(chips.loc[c, "chips_per_rack"]) for s in m.S}, float(limited[c])) for c in limited.index
+        },
+    )
+    m.chip_annuity_musd = racks.cost_by_site(m.S, ACCELERATORS_ITEM)
+    shared.add_capital(racks, ACCELERATORS_ITEM, m.chip_annuity_musd)
+    maintenance_per_rack = {c: capex[c] * chips.loc[c, "fom_pct_per_yr"] / 100.0 for c in m.C}
+    m.chip_maintenance_musd = pyo.Expression(
+        m.S, rule=lambda _, s: sum(maintenance_per_rack[c] * m.racks[s, c] for c in m.C)
+    )
+    shared.add_cost("chips", ACCELERATORS_ITEM, m.chip_maintenance_musd)
     m.chip_capex_musd = pyo.Expression(m.S, rule=lambda _, s: sum(capex[c] * m.racks[s, c] for c in m.C))
     shared.capex_musd.append(m.chip_capex_musd)
-    return ChipsHandles(racks=m.racks, chip_supply_limit=m.chip_supply_limit, chip_cost_musd=m.chip_cost_musd)
+    return ChipsHandles(
+        racks=m.racks,
+        chip_supply_limit=m.chip_supply_limit,
+        chip_annuity_musd=m.chip_annuity_musd,
+        chip_maintenance_musd=m.chip_maintenance_musd,
+    )
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,9 @@ peak_power_mw    site, cooling, hour   >=    power the site can draw covers its 
 ===============  ===================  =====  ==========================================================
 
 Costs are contributed as expressions indexed by site, in M$/yr, tagged with their layer so the
-cost per token splits by layer. Emissions (t/yr) and overnight capex (M$) are collected the
+cost per token splits by layer. A *capital* cost term is the annuity of a capacity family the layer
+declares (:class:`CapitalFamily`): the build-out (``docs/BUILDOUT.md``) pays it vintage by vintage
+instead, from the annuity each build year's block states. Emissions (t/yr) and overnight capex (M$) are collected the
 same way for the optional caps.
 
 Results are reported the same way round (like switch-model's ``post_solve``): each layer module has a
@@ -33,8 +35,9 @@ columns of sites.csv. The plan writer (``optimizer.outputs.plan``) only gathers 
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 import pyomo.environ as pyo
@@ -62,6 +65,47 @@ class CostTerm:
     layer: str
     item: str
     by_site: pyo.Expression  # indexed by site, M$/yr
+    capital: bool = False
+    """the annuity of a capacity family (:class:`CapitalFamily`), paid by vintage in a build-out"""
+
+
+@dataclass(frozen=True, eq=False)
+class CapitalFamily:
+    """Capacity whose capital is paid as an annuity per unit: what a build-out adds by vintage.
+
+    In a one-year model the layer's capital cost is :meth:`cost_by_site` of each item. A build-out
+    keeps one such family per block (planning year) as *what stands in that year*, adds a vintage
+    variable per build year and key, and pays each vintage the annuity its build year's block states.
+    """
+
+    name: str
+    """the family's name, e.g. ``racks`` (names its vintage families in a build-out)"""
+    layer: str
+    capacity: pyo.Var
+    """the capacity standing in the year, indexed by site or (site, x)"""
+    life_yr: Mapping[Any, float]
+    """years a vintage of each key stays in service"""
+    buildable: Sequence[Any]
+    """keys at which capacity may be added in this model's year (lead times, years of sale)"""
+    annuity_musd: Mapping[str, Mapping[Any, float]]
+    """cost item -> key -> capital annuity per unit of capacity, M$/yr (keys an item does not cost: absent)"""
+    retirable: bool = False
+    """whether a vintage may leave service before its life ends (racks: to free power for a newer generation)"""
+    purchase_limits: Mapping[str, tuple[Mapping[Any, float], float]] = field(default_factory=dict)
+    """limit -> (units counted per unit of capacity at each key, most per year): what a build-out may add
+    in one year (chips: a SKU's supply); a one-year model states its own limits on what stands"""
+
+    def site_of(self, key: Hashable) -> Hashable:
+        """The site a key of the family belongs to (its first element)."""
+        return key[0] if isinstance(key, tuple) else key
+
+    def cost_by_site(self, sites: pyo.Set, item: str) -> pyo.Expression:
+        """The item's annuity on the standing capacity, by site, M$/yr."""
+        annuity = self.annuity_musd[item]
+        keys_at: dict[Hashable, list[Hashable]] = {s: [] for s in sites}
+        for key in annuity:
+            keys_at[self.site_of(key)].append(key)
+        return pyo.Expression(sites, rule=lambda _, s: sum(annuity[key] * self.capacity[key] for key in keys_at[s]))
 
 
 @dataclass
@@ -73,6 +117,10 @@ class Shared:
     costs: list[CostTerm] = field(default_factory=list)
     emissions_t: list[pyo.Expression] = field(default_factory=list)
     capex_musd: list[pyo.Expression] = field(default_factory=list)
+    penalties_musd: list[pyo.Expression] = field(default_factory=list)
+    """scalar penalties the objective pays that are not costs of the plan (demand left unserved), M$/yr"""
+    capital: list[CapitalFamily] = field(default_factory=list)
+    """every capacity family whose capital is paid as an annuity (the build-out's vintages)"""
     delivered_ptok: pyo.Expression | None = None
     site_built: pyo.Var | None = None
     """each site's build binary (infrastructure layer), for other layers' tightening constraints"""
@@ -87,6 +135,15 @@ class Shared:
         if layer not in LAYERS:
             raise ValueError(f"cost '{item}' tagged with unknown layer '{layer}'")
         self.costs.append(CostTerm(layer, item, by_site))
+
+    def add_capital(self, family: CapitalFamily, item: str, by_site: pyo.Expression) -> None:
+        """Contribute ``family``'s annuity for ``item`` (``family.cost_by_site``) as a capital cost term."""
+        if item not in family.annuity_musd:
+            raise ValueError(f"capital family '{family.name}' has no annuity for cost item '{item}'")
+        if all(known is not family for known in self.capital):
+            self.capital.append(family)
+        self.add_cost(family.layer, item, by_site)
+        self.costs[-1].capital = True
 
     def cost_by_layer_musd(self) -> dict[str, float]:
         """Yearly cost of each layer in a solved model, M$/yr: the one place costs are summed by layer."""
@@ -116,6 +173,8 @@ class CoreHandles:
     """CO2 of an average year, t"""
     capex_total_musd: pyo.Expression
     """overnight capital of the plan, M$"""
+    penalty_musd: pyo.Expression
+    """penalties the objective pays besides the plan's cost (demand left unserved), M$/yr"""
     objective_cost: pyo.Objective
     """the cost row the solver minimises (Dinkelbach subtracts lambda x tokens)"""
     objective_tokens: pyo.Objective
@@ -156,7 +215,7 @@ def assemble(m: pyo.ConcreteModel, shared: Shared) -> CoreHandles:
         \sum_{e \in \text{supply}_n} e_i \;\; (= \text{ or } \ge) \;\; \sum_{e \in \text{use}_n} e_i
         \quad \text{(balance_}n\text{)}
 
-        \min \; \sum_{\text{terms}} \sum_s \text{cost}_s \quad \text{(objective_cost; M\$/yr)}
+        \min \; \sum_{\text{terms}} \sum_s \text{cost}_s + \text{penalties} \quad \text{(objective_cost; M\$/yr)}
     """
     for name, (index_name, sense) in BALANCES.items():
         supply, use = shared.supply[name], shared.use[name]
@@ -182,8 +241,9 @@ def assemble(m: pyo.ConcreteModel, shared: Shared) -> CoreHandles:
     m.delivered_total_ptok = pyo.Expression(expr=shared.delivered_ptok)
     m.emissions_total_t = pyo.Expression(expr=sum(e[s] for e in shared.emissions_t for s in m.S))
     m.capex_total_musd = pyo.Expression(expr=sum(c[s] for c in shared.capex_musd for s in m.S))
+    m.penalty_musd = pyo.Expression(expr=sum(shared.penalties_musd))
     # Both rows are compiled; the solver combines them (cost - lambda * tokens for Dinkelbach).
-    m.objective_cost = pyo.Objective(expr=m.total_cost_musd, sense=pyo.minimize)
+    m.objective_cost = pyo.Objective(expr=m.total_cost_musd + m.penalty_musd, sense=pyo.minimize)
     m.objective_tokens = pyo.Objective(expr=m.delivered_total_ptok, sense=pyo.minimize)
     return CoreHandles(
         sites=m.S,
@@ -193,6 +253,7 @@ def assemble(m: pyo.ConcreteModel, shared: Shared) -> CoreHandles:
         delivered_total_ptok=m.delivered_total_ptok,
         emissions_total_t=m.emissions_total_t,
         capex_total_musd=m.capex_total_musd,
+        penalty_musd=m.penalty_musd,
         objective_cost=m.objective_cost,
         objective_tokens=m.objective_tokens,
     )
@@ -228,13 +289,14 @@ def report(core: CoreHandles, shared: Shared) -> CoreReport:
     (``cost_usd_per_yr``, ``energy_usd_per_yr``, ``chips_usd_per_yr``, ``infrastructure_usd_per_yr``)
     and the plan's overnight capital (summary.csv ``capex_usd``).
 
-    Every cost term the layers contributed to ``shared.costs``, site by site, in the order contributed.
+    Every cost item the layers contributed to ``shared.costs``, site by site, in the order first
+    contributed; an item's capital (annuity) and fixed terms are one row.
     """
     rows = []
     for term in shared.costs:
         for site, value in solved_values(term.by_site).items():
             rows.append({"site_id": site, "layer": term.layer, "item": term.item, "usd_per_yr": value * USD_PER_MUSD})
-    costs = pd.DataFrame(rows)
+    costs = pd.DataFrame(rows).groupby(["site_id", "layer", "item"], sort=False, as_index=False)["usd_per_yr"].sum()
     sites = pd.Index(list(core.sites), name="site_id")
     by_layer = costs.pivot_table(index="site_id", columns="layer", values="usd_per_yr", aggfunc="sum")
     by_layer = by_layer.reindex(index=sites, columns=list(LAYERS), fill_value=0.0).fillna(0.0)

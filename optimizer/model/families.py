@@ -39,7 +39,7 @@ COMMAND = "python -m optimizer.model.families --write docs/MODEL.md"
 VARIABLE, CONSTRAINT, EXPRESSION, OBJECTIVE = "variable", "constraint", "expression", "objective"
 KINDS = (CONSTRAINT, VARIABLE, EXPRESSION, OBJECTIVE)
 #: the layers of the model, each with its module ``optimizer.model.<layer>``, in the order they are built
-LAYERS = ("core", "energy", "chips", "infrastructure", "workloads", "applications", "policy")
+LAYERS = ("core", "energy", "chips", "infrastructure", "workloads", "applications", "policy", "buildout")
 #: the input tables of a family no input value ends up in
 NO_INPUTS = "model structure (no input values)"
 #: the prefix of the families of the block that operates storage in the bridge years

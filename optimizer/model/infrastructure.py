@@ -19,7 +19,7 @@ from optimizer.constants import KW_PER_MW, KWH_PER_MWH, LITRES_PER_ML, USD_PER_M
 from optimizer.contract import COOLING_ITEM, FACILITY_ITEM, SITE_AND_LAND_ITEM
 from optimizer.inputs.derived import DerivedInputs
 from optimizer.inputs.scenario import Scenario
-from optimizer.model.core import CoreHandles, Shared, solved_values
+from optimizer.model.core import CapitalFamily, CoreHandles, Shared, solved_values
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,8 @@ class InfrastructureHandles:
     """(site, cooling) every cooling at every site"""
     cooling: pyo.Var
     """(site, cooling) 1 for the one cooling a built site uses"""
+    one_cooling_per_built_site: pyo.Constraint
+    """(site) a built site uses exactly one cooling (a build-out's halls may each have their own)"""
     it_capacity_mw: pyo.Var
     """(site, cooling) IT capacity built and cooled, MW"""
     cooled_it_mw: pyo.Var
@@ -133,11 +135,12 @@ def add_infrastructure(
     )
     m.water_limit = pyo.Constraint(list(limits.index), rule=lambda _, s: m.water_ml[s] <= limits[s])
 
-    _add_costs(m, scenario, shared)
+    _add_costs(m, scenario, inputs, shared)
     return InfrastructureHandles(
         build=m.build,
         site_cooling=m.site_cooling,
         cooling=m.cooling,
+        one_cooling_per_built_site=m.one_cooling_per_built_site,
         it_capacity_mw=m.it_capacity_mw,
         cooled_it_mw=m.cooled_it_mw,
         cooled_it_total_mw=m.cooled_it_total_mw,
@@ -148,7 +151,7 @@ def add_infrastructure(
     )
 
 
-def _add_costs(m: pyo.ConcreteModel, scenario: Scenario, shared: Shared) -> None:
+def _add_costs(m: pyo.ConcreteModel, scenario: Scenario, inputs: DerivedInputs, shared: Shared) -> None:
     r"""Yearly costs (M$/yr, tagged ``infrastructure``) and overnight capex (M$) of each site.
 
     .. math::
@@ -159,41 +162,57 @@ def _add_costs(m: pyo.ConcreteModel, scenario: Scenario, shared: Shared) -> None
 
     :math:`D` site development, :math:`L_s` the land's price (land does not wear out: its yearly cost is
     the return :math:`r` (WACC) forgone), :math:`F, O` capex and fixed O&M per IT MW, :math:`n w` staff
-    per MW times their cost.
+    per MW times their cost. The annuities are capital families: ``sites`` (:math:`B`; development) and
+    ``halls`` (:math:`C`; facility and cooling capital); the rest are fixed costs of what stands.
     """
     sites, cooling = scenario.tables["sites"], scenario.tables["cooling"]
     wacc = scenario.finance.wacc
     f = scenario.facility
     site_development = musd(f("site_development_usd"))
+    development_life_yr = f("site_development_life_yr")
     land_musd = (sites["land_acres"] * sites["land_price_usd_per_acre"] / USD_PER_MUSD).to_dict()  # musd() by site
     facility_per_mw = musd(f("facility_capex_usd_per_kw_it") * KW_PER_MW)
-    facility_annual_per_mw = (
-        facility_per_mw * crf(wacc, f("facility_life_yr"))
-        + musd(f("facility_fom_usd_per_kw_it_yr") * KW_PER_MW)
-        + musd(f("staff_per_mw_it") * f("staff_cost_usd_per_yr"))
+    facility_fixed_per_mw = musd(f("facility_fom_usd_per_kw_it_yr") * KW_PER_MW) + musd(
+        f("staff_per_mw_it") * f("staff_cost_usd_per_yr")
     )
     cooling_per_mw = {k: musd(cooling.loc[k, "capex_usd_per_kw_it"] * KW_PER_MW) for k in m.K}
-    cooling_annual_per_mw = {
-        k: cooling_per_mw[k] * crf(wacc, cooling.loc[k, "life_yr"])
-        + musd(cooling.loc[k, "fom_usd_per_kw_it_yr"] * KW_PER_MW)
-        for k in m.K
-    }
+    cooling_fom_per_mw = {k: musd(cooling.loc[k, "fom_usd_per_kw_it_yr"] * KW_PER_MW) for k in m.K}
 
+    opened = CapitalFamily(
+        name="sites",
+        layer="infrastructure",
+        capacity=m.build,
+        life_yr=dict.fromkeys(m.S, development_life_yr),
+        buildable=[s for s in m.S if not m.build[s].fixed],
+        annuity_musd={SITE_AND_LAND_ITEM: dict.fromkeys(m.S, site_development * crf(wacc, development_life_yr))},
+    )
+    halls = CapitalFamily(
+        name="halls",
+        layer="infrastructure",
+        capacity=m.it_capacity_mw,
+        life_yr={key: f("facility_life_yr") for key in m.site_cooling},
+        buildable=[key for key in m.site_cooling if inputs.halls_ready and not m.build[key[0]].fixed],
+        annuity_musd={
+            FACILITY_ITEM: {key: facility_per_mw * crf(wacc, f("facility_life_yr")) for key in m.site_cooling},
+            COOLING_ITEM: {(s, k): cooling_per_mw[k] * crf(wacc, cooling.loc[k, "life_yr"]) for s, k in m.site_cooling},
+        },
+    )
+    m.site_development_annuity_musd = opened.cost_by_site(m.S, SITE_AND_LAND_ITEM)
+    shared.add_capital(opened, SITE_AND_LAND_ITEM, m.site_development_annuity_musd)
     # land does not wear out: its yearly cost is the return forgone on its price
-    m.site_and_land_cost_musd = pyo.Expression(
-        m.S,
-        rule=lambda _, s: (
-            (site_development * crf(wacc, f("site_development_life_yr")) + land_musd[s] * wacc) * m.build[s]
-        ),
-    )
+    m.land_cost_musd = pyo.Expression(m.S, rule=lambda _, s: land_musd[s] * wacc * m.build[s])
+    shared.add_cost("infrastructure", SITE_AND_LAND_ITEM, m.land_cost_musd)
+    m.facility_annuity_musd = halls.cost_by_site(m.S, FACILITY_ITEM)
+    shared.add_capital(halls, FACILITY_ITEM, m.facility_annuity_musd)
     m.facility_cost_musd = pyo.Expression(
-        m.S, rule=lambda _, s: facility_annual_per_mw * sum(m.it_capacity_mw[s, k] for k in m.K)
+        m.S, rule=lambda _, s: facility_fixed_per_mw * sum(m.it_capacity_mw[s, k] for k in m.K)
     )
-    m.cooling_cost_musd = pyo.Expression(
-        m.S, rule=lambda _, s: sum(cooling_annual_per_mw[k] * m.it_capacity_mw[s, k] for k in m.K)
-    )
-    shared.add_cost("infrastructure", SITE_AND_LAND_ITEM, m.site_and_land_cost_musd)
     shared.add_cost("infrastructure", FACILITY_ITEM, m.facility_cost_musd)
+    m.cooling_annuity_musd = halls.cost_by_site(m.S, COOLING_ITEM)
+    shared.add_capital(halls, COOLING_ITEM, m.cooling_annuity_musd)
+    m.cooling_cost_musd = pyo.Expression(
+        m.S, rule=lambda _, s: sum(cooling_fom_per_mw[k] * m.it_capacity_mw[s, k] for k in m.K)
+    )
     shared.add_cost("infrastructure", COOLING_ITEM, m.cooling_cost_musd)
     m.infrastructure_capex_musd = pyo.Expression(
         m.S,

@@ -135,7 +135,8 @@ def build_plan(fm: FactoryModel, result: SolveResult) -> Plan:
         "costs": costs,
         "aggregation_error": scenario.aggregation_error,
     }
-    tables["summary"] = _summary(fm, result, tables, full_year, core_report.capex_usd)
+    unserved = (applications_report.unserved_tokens_per_yr, applications_report.unserved_usd_per_yr)
+    tables["summary"] = _summary(fm, result, tables, full_year, core_report.capex_usd, unserved)
     return Plan(tables, scenario.name)
 
 
@@ -204,8 +205,14 @@ def _aggregation_summary(error: pd.DataFrame) -> dict[str, float]:
 
 
 def _summary(
-    fm: FactoryModel, result: SolveResult, tables: dict[str, pd.DataFrame], full_year: FullYearCheck, capex_usd: float
+    fm: FactoryModel,
+    result: SolveResult,
+    tables: dict[str, pd.DataFrame],
+    full_year: FullYearCheck,
+    capex_usd: float,
+    unserved: tuple[float, float],
 ) -> pd.DataFrame:
+    """summary.csv; ``unserved``: demand left unserved (tokens/yr) and its price (USD/yr)."""
     scenario = fm.scenario
     sites, costs = tables["sites"], tables["costs"]
     tokens = sites["delivered_tokens_per_yr"].sum()
@@ -239,6 +246,8 @@ def _summary(
         "total_cost_usd_per_yr": total,
         "delivered_tokens_per_yr": tokens,
         "demand_tokens_per_yr": scenario.tables["demand"]["tokens_per_yr"].sum(),
+        "unserved_tokens_per_yr": unserved[0],
+        "unserved_usd_per_yr": unserved[1],
         "usd_per_mtok": _per(total, mtok),
         **{f"{layer}_usd_per_mtok": _per(by_layer[layer], mtok) for layer in LAYERS},
         "emissions_t_per_yr": sites["emissions_t_per_yr"].sum(),

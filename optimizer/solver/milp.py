@@ -29,6 +29,7 @@ import numpy as np
 from optimizer.constants import TOKENS_PER_PTOK, usd_per_mtok
 from optimizer.inputs.scenario import ObjectiveOptions, SolverOptions
 from optimizer.model import FactoryModel
+from optimizer.model.buildout import BuildoutModel
 from optimizer.solver.session import (
     DONE,
     INF,
@@ -356,7 +357,7 @@ def _fail(status: Status, size: ModelSize, numerics: Sequence[str] = ()) -> Solv
 
 
 def solve(
-    fm: FactoryModel,
+    fm: FactoryModel | BuildoutModel,
     solver: SolverOptions,
     objective: ObjectiveOptions,
     good_enough_musd_per_yr: float | None = None,
@@ -367,17 +368,21 @@ def solve(
     ``good_enough_musd_per_yr`` (serve_demand only): stop at the first plan that costs no more,
     counted as optimal; a caller with its own lower bound sets it to bound / (1 - gap).
     ``greedy_fallback``: cost the greedy plan first, the plan of last resort (off when the greedy
-    plan is itself what is being costed).
+    plan is itself what is being costed; a build-out has no greedy plan).
     """
     session = SolverSession.compile(fm, solver)
     numerics = model_stats(session).outside_range()
     started = time.perf_counter()
     deadline = started + solver.time_limit_s
-    fallback = partial(_greedy_plan, fm, session) if greedy_fallback else None
+    fallback = partial(_greedy_plan, fm, session) if greedy_fallback and isinstance(fm, FactoryModel) else None
     if objective.mode == "serve_demand":
         result, x = _least_cost(session, deadline, started, good_enough_musd_per_yr, fallback, numerics)
     else:
-        demand_ptok = fm.scenario.tables["demand"]["tokens_per_yr"].sum() / TOKENS_PER_PTOK
+        demand_ptok = (
+            fm.levelised_demand_ptok()
+            if isinstance(fm, BuildoutModel)
+            else fm.scenario.tables["demand"]["tokens_per_yr"].sum() / TOKENS_PER_PTOK
+        )
         floor_ptok = objective.min_demand_share * demand_ptok
         result, x = _dinkelbach(session, objective, deadline, started, floor_ptok, solver.mip_gap, fallback, numerics)
     result.numerics_warnings = numerics

@@ -72,6 +72,7 @@ from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from optimizer.inputs.scenario import SolverOptions
 from optimizer.model import FactoryModel
+from optimizer.model.buildout import BuildoutModel
 
 INF = highspy.kHighsInf
 Status = highspy.HighsModelStatus
@@ -198,7 +199,7 @@ class SolverSession:
     # -- building ------------------------------------------------------------------------------
 
     @classmethod
-    def compile(cls, fm: FactoryModel, options: SolverOptions, relaxed: bool = False) -> SolverSession:
+    def compile(cls, fm: FactoryModel | BuildoutModel, options: SolverOptions, relaxed: bool = False) -> SolverSession:
         """Compile the Pyomo model to matrices and pass them to a new HiGHS instance; ``relaxed``:
         an LP session, its integrality dropped for good (screening's block relaxation)."""
         started = time.perf_counter()

@@ -17,8 +17,9 @@ from optimizer.verify.registry import register_check
 
 @register_check(
     "demand",
-    "Tokens delivered to each region and workload meet its demand (serve_demand) or stay within "
-    "it and above min_demand_share of all demand; no negative delivery",
+    "Tokens delivered to each region and workload meet its demand (serve_demand; where the scenario prices "
+    "unserved demand, what is left is unserved_tokens_per_yr at that price) or stay within it and above "
+    "min_demand_share of all demand; no negative delivery",
 )
 def _check_demand(p: Plan, c: Recorder) -> None:
     deliveries, demand = p.t["deliveries"], p.s["demand"]["tokens_per_yr"]
@@ -28,8 +29,26 @@ def _check_demand(p: Plan, c: Recorder) -> None:
     pairs = demand.index.to_frame(index=False)
     got = delivered.reindex(demand.index, fill_value=0.0)
     objective = p.scenario.objective
-    if objective.mode == "serve_demand":
+    unserved, price = float(p.summary["unserved_tokens_per_yr"]), objective.unserved_usd_per_mtok
+    if objective.mode == "serve_demand" and price is None:
         c.eq("tokens delivered = demand", got, demand, unit="tokens/yr", at=pairs)
+        c.eq("unserved_tokens_per_yr = 0 (no unserved price)", unserved, 0.0, unit="tokens/yr", at="summary")
+    elif objective.mode == "serve_demand" and price is not None:
+        c.le("tokens delivered <= demand", got, demand, unit="tokens/yr", at=pairs)
+        c.eq(
+            "unserved_tokens_per_yr = demand - delivered",
+            unserved,
+            demand.sum() - got.sum(),
+            unit="tokens/yr",
+            at="summary",
+        )
+        c.eq(
+            "unserved_usd_per_yr = unserved Mtok x objective.unserved_usd_per_mtok",
+            p.summary["unserved_usd_per_yr"],
+            unserved / TOKENS_PER_MTOK * price,
+            unit="USD/yr",
+            at="summary",
+        )
     else:
         c.le("tokens delivered <= demand", got, demand, unit="tokens/yr", at=pairs)
         floor = objective.min_demand_share * demand.sum()

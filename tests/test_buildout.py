@@ -1,0 +1,216 @@
+"""The build-out over planning years on tiny cases whose optimum is worked out by hand.
+
+Each case is the tiny scenario of ``tests/tiny.py`` (one site, grid power, one representative day that
+is the whole year) over a few planning years; the asserted vintages and prices are derived in the
+test's docstring from the case's numbers, not read back from the model.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyomo.environ as pyo
+import pytest
+from typer.testing import CliRunner
+
+from optimizer.cli import app
+from optimizer.constants import TOKENS_PER_MTOK, TOKENS_PER_TTOK, crf
+from optimizer.inputs.scenario import ScenarioError, load_scenario
+from optimizer.inputs.years import planning_years
+from optimizer.model import build_model
+from optimizer.model.buildout import BuildoutModel, build_buildout
+from optimizer.solver.milp import SolveError, SolveResult, solve
+from optimizer.verify import verify_plan_folder
+from tests.tiny import CHIP, SITE, TOKENS_PER_RACK_YR, write_tiny
+
+#: the racks of CHIP that serve the tiny scenario's demand (100 racks' worth of tokens a year)
+RACKS = 100
+#: a second generation: twice CHIP's tokens per second at the same rack power and price
+NEXT_GEN = {**CHIP, "chip_id": "y", "name": "Chip Y", "available_year": 2029}
+THROUGHPUT = [
+    {"chip_id": "x", "workload_id": "chat", "tokens_per_s_per_chip": 1000.0, "basis": "S"},
+    {"chip_id": "y", "workload_id": "chat", "tokens_per_s_per_chip": 2000.0, "basis": "S"},
+]
+
+
+def growth(index_by_year: dict[int, float]) -> list[dict]:
+    """demand_growth.csv rows of the tiny workload."""
+    return [{"workload_id": "chat", "year": year, "demand_index": index} for year, index in index_by_year.items()]
+
+
+def solved_buildout(folder, years, end, index_by_year, **tiny) -> tuple[BuildoutModel, SolveResult]:
+    """The tiny build-out over ``years`` (horizon to ``end``), solved to optimality, and its result."""
+    options = tiny.pop("options", {})
+    options = {**options, "buildout": {"planning_years": years, "end_year": end, **options.get("buildout", {})}}
+    tiny.setdefault("facility", {"hall_lead_time_yr": 0.0})
+    scenario = load_scenario(write_tiny(folder, demand_growth=growth(index_by_year), options=options, **tiny))
+    model = build_buildout(scenario)
+    result = solve(model, scenario.solver, scenario.objective)
+    assert result.status == "optimal"
+    return model, result
+
+
+def added(model: BuildoutModel, family: str, year: int, *key: str) -> float:
+    """Capacity of ``family`` added in ``year`` at ``key`` (0 where nothing could be added)."""
+    index = (family, year, *key)
+    return pyo.value(model.vintages.added[index]) if index in model.vintages.added else 0.0
+
+
+def test_planning_years_stand_for_the_years_until_the_next(tmp_path):
+    scenario = load_scenario(
+        write_tiny(tmp_path, options={"buildout": {"planning_years": [2026, 2027, 2030], "end_year": 2032}})
+    )
+    years = planning_years(scenario)
+    assert [(p.year, p.end, p.years) for p in years] == [(2026, 2027, 1), (2027, 2030, 3), (2030, 2032, 2)]
+    # 8 % WACC from 2026: 2027..2029 weigh 1/1.08 + 1/1.08^2 + 1/1.08^3
+    assert years[1].pv_weight == pytest.approx(1 / 1.08 + 1 / 1.08**2 + 1 / 1.08**3, rel=1e-12)
+    assert years[0].pv_weight == 1.0
+
+
+def test_a_one_year_build_out_is_the_one_year_model(tmp_path):
+    """The build-out of the single planning year 2030 over the one-year model's horizon (20 years) is
+    the one-year model with everything online by 2030: the same cost and the same plan."""
+    one_year = load_scenario(write_tiny(tmp_path / "one", options={"constraints": {"online_by_year": 2030}}))
+    fm = build_model(one_year)
+    one = solve(fm, one_year.solver, one_year.objective)
+    model, run = solved_buildout(
+        tmp_path / "buildout",
+        [2030],
+        2050,
+        {2030: 1.0},
+        options={"constraints": {"online_by_year": 2030}},
+    )
+    assert run.cost_musd_per_yr == pytest.approx(one.cost_musd_per_yr, rel=1e-6)
+    assert run.delivered_ptok_per_yr == pytest.approx(one.delivered_ptok_per_yr, rel=1e-9)
+    block = model.blocks[2030]
+    assert pyo.value(block.chips.racks["a", "x"]) == pyo.value(fm.chips.racks["a", "x"]) == RACKS
+
+
+def test_a_faster_generation_serves_the_growth_once_it_arrives(tmp_path):
+    """Demand is 100 racks of X's worth in 2027 and 2028 and triples in 2029, when Y (twice the tokens
+    per rack, same price and power) arrives. X is bought only for what 2027-28 need (100 racks, once);
+    the growth of 2029 (200 racks of X's worth) is 100 racks of Y, and no X is retired: its capital is
+    spent either way, and keeping it costs only its power."""
+    model, _ = solved_buildout(
+        tmp_path,
+        [2027, 2028, 2029],
+        2030,
+        {2027: 1.0, 2028: 1.0, 2029: 3.0},
+        chips=[CHIP, NEXT_GEN],
+        throughput=THROUGHPUT,
+    )
+    assert added(model, "racks", 2027, "a", "x") == RACKS
+    assert added(model, "racks", 2028, "a", "x") == added(model, "racks", 2029, "a", "x") == 0
+    assert added(model, "racks", 2029, "a", "y") == RACKS
+    assert sum(pyo.value(v) for v in model.vintages.retired.values()) == pytest.approx(0.0, abs=1e-6)
+    assert pyo.value(model.blocks[2029].chips.racks["a", "x"]) == RACKS
+
+
+def test_racks_at_the_end_of_their_life_are_replaced(tmp_path):
+    """Racks live 2 years: those bought for 2027 serve 2027-28 and are replaced for 2029-30."""
+    model, _ = solved_buildout(
+        tmp_path,
+        [2027, 2028, 2029, 2030],
+        2031,
+        dict.fromkeys(range(2027, 2031), 1.0),
+        chips=[{**CHIP, "life_yr": 2.0}],
+    )
+    assert [added(model, "racks", year, "a", "x") for year in range(2027, 2031)] == [RACKS, 0, RACKS, 0]
+    assert [pyo.value(model.blocks[y].chips.racks["a", "x"]) for y in range(2027, 2031)] == [RACKS] * 4
+
+
+def test_halls_are_energised_as_demand_grows_and_none_before_their_lead_time(tmp_path):
+    """Halls take two years from 2026: none can stand in 2027, so 2027's demand is bought at the
+    unserved price; 10 MW of IT (100 racks of 100 kW) is energised in 2028 and 10 MW more in 2029,
+    when demand doubles (construction of the second began in 2027, two years ahead)."""
+    model, _ = solved_buildout(
+        tmp_path,
+        [2027, 2028, 2029],
+        2030,
+        {2027: 1.0, 2028: 1.0, 2029: 2.0},
+        facility={"hall_lead_time_yr": 2.0},
+        options={"objective": {"unserved_usd_per_mtok": 50.0}},
+    )
+    halls = {year: added(model, "halls", year, "a", "liquid") for year in (2027, 2028, 2029)}
+    assert halls == {2027: 0.0, 2028: pytest.approx(10.0), 2029: pytest.approx(10.0)}
+    assert ("halls", 2027, "a", "liquid") not in model.vintages.added
+    demand_ttok = RACKS * TOKENS_PER_RACK_YR / TOKENS_PER_TTOK
+    assert pyo.value(model.core.delivered_ptok[2027]) == pytest.approx(0.0, abs=1e-9)
+    assert pyo.value(model.blocks[2027].applications.unserved_ttok["r", "chat"]) == pytest.approx(demand_ttok)
+    assert pyo.value(model.blocks[2029].applications.unserved_ttok["r", "chat"]) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_demand_no_hall_can_serve_in_time_is_infeasible_without_an_unserved_price(tmp_path):
+    with pytest.raises(SolveError) as caught:
+        solved_buildout(tmp_path, [2027, 2028], 2029, {2027: 1.0, 2028: 1.0}, facility={"hall_lead_time_yr": 2.0})
+    assert caught.value.infeasible
+
+
+def retirement_case(tmp_path, price_usd_per_mtok: float) -> tuple[BuildoutModel, SolveResult]:
+    """One site whose grid carries exactly 100 racks (11 MW at PUE 1.1); 100 racks of X (a third of Y's
+    price) serve 2027; in 2028 demand doubles and Y (twice X's tokens, same power) arrives. No site or
+    building capital, so serving 2027 pays at either price; the halls' fixed O&M makes a retired rack's
+    place cheaper for Y than a new hall beside an idle X."""
+    return solved_buildout(
+        tmp_path,
+        [2027, 2028],
+        2029,
+        {2027: 1.0, 2028: 2.0},
+        sites=[{**SITE, "grid_capacity_mw": 11.0}],
+        chips=[{**CHIP, "price_usd_per_chip": 10_000.0}, {**NEXT_GEN, "available_year": 2028}],
+        throughput=THROUGHPUT,
+        facility={"hall_lead_time_yr": 0.0, "facility_capex_usd_per_kw_it": 0.0, "site_development_usd": 0.0},
+        options={"objective": {"unserved_usd_per_mtok": price_usd_per_mtok}},
+    )
+
+
+def break_even_usd_per_mtok() -> float:
+    """Swapping one rack of X for one of Y (same power, so no other cost moves: X's capital is spent
+    either way) serves one more rack of X's tokens a year for Y's annuity: it pays above this price."""
+    annuity_y_usd = CHIP["chips_per_rack"] * CHIP["price_usd_per_chip"] * crf(0.08, CHIP["life_yr"])
+    return annuity_y_usd / (TOKENS_PER_RACK_YR / TOKENS_PER_MTOK)
+
+
+@pytest.mark.parametrize("share, retired", [(0.9, 0), (1.1, RACKS)])
+def test_early_retirement_pays_off_only_above_the_break_even_price(tmp_path, share, retired):
+    """At 0.9 x the break-even unserved price the X racks stay and 2028's growth goes unserved; at
+    1.1 x all 100 are retired at the start of 2028 for 100 racks of Y, which serve all of it."""
+    model, _ = retirement_case(tmp_path, share * break_even_usd_per_mtok())
+    assert pyo.value(model.vintages.retired["racks", 2027, 2028, "a", "x"]) == pytest.approx(retired)
+    assert added(model, "racks", 2028, "a", "y") == retired
+    unserved = pyo.value(model.blocks[2028].applications.unserved_ttok["r", "chat"])
+    assert unserved == pytest.approx((RACKS - retired) * TOKENS_PER_RACK_YR / TOKENS_PER_TTOK, abs=1e-6)
+
+
+def test_a_build_out_needs_demand_for_every_planning_year(tmp_path):
+    scenario = load_scenario(
+        write_tiny(
+            tmp_path,
+            demand_growth=growth({2027: 1.0, 2028: 2.0}),
+            options={"buildout": {"planning_years": [2027, 2030]}},
+        )
+    )
+    with pytest.raises(
+        ScenarioError, match=r"demand_growth.csv: workload 'chat': demand_index is stated for 2027..2028"
+    ):
+        build_buildout(scenario)
+
+
+def test_a_one_year_plan_reports_the_demand_it_leaves_unserved(tmp_path):
+    """The grid carries 5.6 MW: at PUE 1.1, 5.6 / 0.11 = 50.9 racks' worth of running IT (racks run
+    part-time) of the 100 the demand needs. At 50 USD/Mtok the rest is bought: the summary says how
+    much and at what price, outside the plan's cost per token, and the plan passes its own checks."""
+    scenario = write_tiny(
+        tmp_path / "in",
+        sites=[{**SITE, "grid_capacity_mw": 5.6}],
+        options={"objective": {"unserved_usd_per_mtok": 50.0}},
+    )
+    plan = tmp_path / "plan"
+    result = CliRunner().invoke(app, ["solve", str(scenario), "--out", str(plan)])
+    assert result.exit_code == 0, result.output
+    summary = pd.read_csv(plan / "summary.csv").iloc[0]
+    running_racks = 5.6 / (CHIP["rack_power_kw"] / 1000.0 * 1.1)
+    unserved = (RACKS - running_racks) * TOKENS_PER_RACK_YR
+    assert summary["unserved_tokens_per_yr"] == pytest.approx(unserved, rel=1e-6)
+    assert summary["unserved_usd_per_yr"] == pytest.approx(unserved / TOKENS_PER_MTOK * 50.0, rel=1e-6)
+    assert summary["delivered_tokens_per_yr"] == pytest.approx(running_racks * TOKENS_PER_RACK_YR, rel=1e-6)
+    assert verify_plan_folder(plan) == []
