@@ -18,6 +18,7 @@ from optimizer.inputs.scenario import ScenarioError, load_scenario
 from optimizer.inputs.years import planning_years
 from optimizer.model import build_model
 from optimizer.model.buildout import BuildoutModel, build_buildout
+from optimizer.solver.buildout import solve_buildout
 from optimizer.solver.milp import SolveError, SolveResult, solve
 from optimizer.verify import verify_plan_folder
 from tests.tiny import CHIP, SITE, TOKENS_PER_RACK_YR, write_tiny
@@ -214,3 +215,37 @@ def test_a_one_year_plan_reports_the_demand_it_leaves_unserved(tmp_path):
     assert summary["unserved_usd_per_yr"] == pytest.approx(unserved / TOKENS_PER_MTOK * 50.0, rel=1e-6)
     assert summary["delivered_tokens_per_yr"] == pytest.approx(running_racks * TOKENS_PER_RACK_YR, rel=1e-6)
     assert verify_plan_folder(plan) == []
+
+
+def test_myopic_planning_opens_a_site_it_later_regrets(tmp_path):
+    """Site a is a little cheaper to run (50 against 51 USD/MWh) but its grid carries only 100 racks
+    (11 MW); site b's carries all. Demand doubles in 2028. Seeing only 2027, the myopic planner opens
+    a, then must open b as well in 2028 and pays two site developments (4.4 M$/yr each) for a saving
+    of 0.1 M$/yr on power; with foresight, b alone serves both years. Myopic costs more, never less."""
+    sites = [
+        {**SITE, "grid_capacity_mw": 11.0},
+        {**SITE, "site_id": "b", "name": "Site B", "lat": 32.5, "grid_price_usd_per_mwh": 51.0},
+    ]
+    costs = {}
+    for foresight in ("perfect", "myopic"):
+        scenario = load_scenario(
+            write_tiny(
+                tmp_path / foresight,
+                sites=sites,
+                demand_growth=growth({2027: 1.0, 2028: 2.0}),
+                facility={"hall_lead_time_yr": 0.0},
+                options={"buildout": {"planning_years": [2027, 2028], "end_year": 2029, "foresight": foresight}},
+            )
+        )
+        model = build_buildout(scenario)
+        outcome = solve_buildout(model, scenario.solver, scenario.objective)
+        assert outcome.result.status == "optimal" and outcome.foresight == foresight
+        costs[foresight] = outcome.result.cost_musd_per_yr
+        if foresight == "perfect":
+            assert pyo.value(model.blocks[2027].infrastructure.build["a"]) == 0
+            assert pyo.value(model.blocks[2028].infrastructure.build["b"]) == 1
+        else:
+            assert [year for year, _ in outcome.steps] == [2027, 2028]
+            assert pyo.value(model.blocks[2027].infrastructure.build["a"]) == 1
+            assert pyo.value(model.blocks[2028].infrastructure.build["b"]) == 1
+    assert costs["myopic"] > costs["perfect"]
