@@ -13,11 +13,12 @@ import pytest
 from typer.testing import CliRunner
 
 from optimizer.cli import app
-from optimizer.constants import TOKENS_PER_MTOK, TOKENS_PER_TTOK, crf
+from optimizer.constants import TOKENS_PER_MTOK, TOKENS_PER_TTOK, USD_PER_MUSD, crf
 from optimizer.inputs.scenario import ScenarioError, load_scenario
 from optimizer.inputs.years import planning_years
 from optimizer.model import build_model
 from optimizer.model.buildout import BuildoutModel, build_buildout
+from optimizer.outputs.buildout import build_buildout_plan
 from optimizer.solver.buildout import solve_buildout
 from optimizer.solver.milp import SolveError, SolveResult, solve
 from optimizer.verify import verify_plan_folder
@@ -249,3 +250,45 @@ def test_myopic_planning_opens_a_site_it_later_regrets(tmp_path):
             assert pyo.value(model.blocks[2027].infrastructure.build["a"]) == 1
             assert pyo.value(model.blocks[2028].infrastructure.build["b"]) == 1
     assert costs["myopic"] > costs["perfect"]
+
+
+def test_the_plan_tables_read_the_build_out_year_by_year(tmp_path):
+    """The plan of the faster-generation case: its years, fleet by vintage, schedule and present values
+    agree with the solve (the objective times the sum of the weights is the present value of cost)."""
+    scenario = load_scenario(
+        write_tiny(
+            tmp_path,
+            chips=[CHIP, NEXT_GEN],
+            throughput=THROUGHPUT,
+            facility={"hall_lead_time_yr": 0.0},
+            demand_growth=growth({2027: 1.0, 2028: 1.0, 2029: 3.0}),
+            options={"buildout": {"planning_years": [2027, 2028, 2029], "end_year": 2030}},
+        )
+    )
+    model = build_buildout(scenario)
+    outcome = solve_buildout(model, scenario.solver, scenario.objective)
+    plan = build_buildout_plan(model, outcome)
+    years = plan.tables["years"].set_index("year")
+    assert list(years.index) == [2027, 2028, 2029]
+    assert years.loc[2029, "delivered_tokens_per_yr"] == pytest.approx(3 * RACKS * TOKENS_PER_RACK_YR, rel=1e-9)
+    assert (years["unserved_tokens_per_yr"] == 0).all()
+    fleet = plan.tables["fleet"].set_index(["year", "chip_id", "build_year"])["racks"]
+    assert fleet.to_dict() == {
+        (2027, "x", 2027): RACKS,
+        (2028, "x", 2027): RACKS,
+        (2029, "x", 2027): RACKS,
+        (2029, "y", 2029): RACKS,
+    }
+    schedule = plan.tables["schedule"].set_index("year")
+    assert schedule["it_capacity_mw"].to_dict() == pytest.approx({2027: 10.0, 2028: 10.0, 2029: 20.0})
+    assert schedule["it_energised_mw"].to_dict() == pytest.approx({2027: 10.0, 2028: 0.0, 2029: 10.0})
+    summary = plan.summary
+    weights = years["pv_weight"].sum()
+    assert summary["pv_cost_usd"] + summary["pv_unserved_usd"] == pytest.approx(
+        outcome.result.cost_musd_per_yr * USD_PER_MUSD * weights, rel=1e-9
+    )
+    layers = sum(summary[f"levelised_{layer}_usd_per_mtok"] for layer in ("energy", "chips", "infrastructure"))
+    assert layers == pytest.approx(summary["levelised_usd_per_mtok"], rel=1e-12)
+    assert summary["levelised_usd_per_mtok"] == pytest.approx(
+        summary["pv_cost_usd"] / (summary["pv_tokens"] / TOKENS_PER_MTOK), rel=1e-12
+    )
