@@ -26,12 +26,14 @@ from rich.table import Table
 from optimizer.analysis.diagnose import diagnose
 from optimizer.analysis.screening import screened_solve
 from optimizer.analysis.sweep import load_sweep, run_sweep
-from optimizer.constants import USD_PER_BN
+from optimizer.constants import TOKENS_PER_PTOK, USD_PER_BN
 from optimizer.inputs.derived import DerivedInputs
 from optimizer.inputs.geojson import GeoJSONError
 from optimizer.inputs.safe_io import MAX_YAML_BYTES, UnsafeFileError, checked_file
 from optimizer.inputs.scenario import OBJECTIVE_MODES, Scenario, ScenarioError, check_options, load_scenario
 from optimizer.model import FactoryModel, build_model
+from optimizer.model.buildout import build_buildout
+from optimizer.outputs.buildout import BuildoutPlan, build_buildout_plan
 from optimizer.outputs.compare import PlanComparison, PlanFolderError, compare_plans
 from optimizer.outputs.folders import OutputFolderError, check_output_folder, write_folder
 from optimizer.outputs.fullyear import full_year_warning
@@ -44,10 +46,12 @@ from optimizer.outputs.plots import (
     plot_map_html,
     plot_tornado,
 )
+from optimizer.solver.buildout import solve_buildout
 from optimizer.solver.milp import SolveError, SolveResult, solve
 from optimizer.solver.session import SolverSession
 from optimizer.solver.stats import family_tables, model_stats
 from optimizer.verify import verification_table, verify_plan
+from optimizer.verify.buildout import verify_buildout
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Plan AI factories at the lowest cost per delivered token."
@@ -234,6 +238,9 @@ def solve_command(
         for line in DerivedInputs(scenario).never_used:
             err_console.print(f"[yellow]never used:[/yellow] {escape(line)}")
         _apply_command_line(scenario, objective, time_limit=time_limit, mip_gap=mip_gap, threads=threads, log=log)
+        if scenario.buildout.planning_years is not None:
+            _solve_buildout(scenario, out, force, screen)
+            return
         try:
             fm, result = _screened(scenario) if screen else _solved(scenario)
         except SolveError as error:
@@ -266,6 +273,59 @@ def solve_command(
                 f"of the proven bound, not the {scenario.solver.mip_gap:.2%} asked[/yellow]"
             )
         raise typer.Exit(EXIT_TIME_LIMIT_PLAN)
+
+
+def _solve_buildout(scenario: Scenario, out: Path, force: bool, screen: bool) -> None:
+    """A build-out (``buildout.planning_years``): solve every planning year, write the verified plan."""
+    if screen:
+        raise ScenarioError(
+            f"{scenario.source}: --screen bounds the candidate sites of one year; a build-out "
+            "(buildout.planning_years) is solved whole: leave --screen out"
+        )
+    with console.status("building the build-out (the one-year model of each planning year, and vintages)"):
+        model = build_buildout(scenario)
+    foresight = scenario.buildout.foresight
+    with console.status(f"solving with HiGHS ({foresight} foresight, limit {scenario.solver.time_limit_s:g} s)"):
+        try:
+            outcome = solve_buildout(model, scenario.solver, scenario.objective)
+        except SolveError as error:
+            err_console.print(f"[red]no plan:[/red] {escape(str(error))}")
+            raise typer.Exit(EXIT_INFEASIBLE if error.infeasible else EXIT_NO_PLAN) from None
+    plan = build_buildout_plan(model, outcome)
+    _write_verified(plan, out, scenario, force)
+    console.print(_years_table(plan))
+    s = plan.summary
+    console.print(
+        f"levelised cost ${s['levelised_usd_per_mtok']:.4f}/Mtok over {s['planning_years']} to {int(s['end_year'])} "
+        f"({s['status']}, gap {s['mip_gap']:.2%}; build / hand-off / solve "
+        f"{s['build_s']:.1f} / {s['handoff_s']:.1f} / {s['solve_s']:.1f} s)"
+    )
+    console.print(f"verified: the build-out passes all {plan.checks_passed} independent checks")
+    console.print(f"plan written to [bold]{escape(str(out))}[/bold]")
+    if s["status"] != "optimal":
+        console.print(
+            f"[yellow]time limit reached: this build-out is feasible and within {s['mip_gap']:.2%} of the proven "
+            f"bound, not the {scenario.solver.mip_gap:.2%} asked[/yellow]"
+        )
+        raise typer.Exit(EXIT_TIME_LIMIT_PLAN)
+
+
+def _years_table(plan: BuildoutPlan) -> Table:
+    """The build-out year by year: demand, what stands, unserved tokens and the cost per token."""
+    table = Table(title="Build-out by planning year", header_style="bold")
+    for column in ("year", "demand Ptok", "unserved Ptok", "sites", "IT MW", "chips", "$/Mtok"):
+        table.add_column(column, justify="right")
+    for row in plan.tables["years"].itertuples():
+        table.add_row(
+            f"{row.year}-{row.end_year - 1}" if row.years > 1 else str(row.year),
+            f"{row.demand_tokens_per_yr / TOKENS_PER_PTOK:,.1f}",
+            f"{row.unserved_tokens_per_yr / TOKENS_PER_PTOK:,.2f}",
+            str(row.sites_open),
+            f"{row.it_capacity_mw:,.0f}",
+            f"{row.chips:,.0f}",
+            f"{row.usd_per_mtok:.4f}",
+        )
+    return table
 
 
 def _full_year_line(plan: Plan) -> str:
@@ -320,9 +380,9 @@ def _no_plan(error: SolveError, scenario: Scenario) -> NoReturn:
     raise typer.Exit(EXIT_NO_PLAN)
 
 
-def _write_verified(plan: Plan, out: Path, scenario: Scenario, force: bool) -> int:
-    """Write the plan whole, after the independent verifier has passed it in its staging folder;
-    the number of checks passed. A plan that fails is not written (exit 4)."""
+def _write_verified(plan: Plan | BuildoutPlan, out: Path, scenario: Scenario, force: bool) -> int:
+    """Write the plan (of one year or a build-out) whole, after the independent verifier has passed it
+    in its staging folder; the number of checks passed. A plan that fails is not written (exit 4)."""
     with console.status("verifying the plan independently and writing it"):
         try:
             plan.write(
@@ -481,7 +541,8 @@ def verify_command(
             raise PlanFolderError(
                 f"{plan}: plan folder not found" if not plan.exists() else f"{plan}: is a file, not a folder"
             )
-        verification = verify_plan(plan)
+        # a build-out's folder holds its years (years.csv); a one-year plan's does not
+        verification = verify_buildout(plan) if (plan / "years.csv").is_file() else verify_plan(plan)
     # wide enough for ids and rules on one line, even when the output is a file or a CI log
     Console(width=max(console.width, 170)).print(verification_table(verification))
     for message in verification.messages:

@@ -19,7 +19,7 @@ from optimizer.inputs.years import planning_years
 from optimizer.model import build_model
 from optimizer.model.buildout import BuildoutModel, build_buildout
 from optimizer.outputs.buildout import build_buildout_plan
-from optimizer.solver.buildout import solve_buildout
+from optimizer.solver.buildout import BuildoutResult, solve_buildout
 from optimizer.solver.milp import SolveError, SolveResult, solve
 from optimizer.verify import verify_plan_folder
 from tests.tiny import CHIP, SITE, TOKENS_PER_RACK_YR, write_tiny
@@ -147,7 +147,9 @@ def test_demand_no_hall_can_serve_in_time_is_infeasible_without_an_unserved_pric
     assert caught.value.infeasible
 
 
-def retirement_case(tmp_path, price_usd_per_mtok: float) -> tuple[BuildoutModel, SolveResult]:
+def retirement_case(
+    tmp_path, price_usd_per_mtok: float, resale_share: float = 0.0
+) -> tuple[BuildoutModel, SolveResult]:
     """One site whose grid carries exactly 100 racks (11 MW at PUE 1.1); 100 racks of X (a third of Y's
     price) serve 2027; in 2028 demand doubles and Y (twice X's tokens, same power) arrives. No site or
     building capital, so serving 2027 pays at either price; the halls' fixed O&M makes a retired rack's
@@ -161,7 +163,10 @@ def retirement_case(tmp_path, price_usd_per_mtok: float) -> tuple[BuildoutModel,
         chips=[{**CHIP, "price_usd_per_chip": 10_000.0}, {**NEXT_GEN, "available_year": 2028}],
         throughput=THROUGHPUT,
         facility={"hall_lead_time_yr": 0.0, "facility_capex_usd_per_kw_it": 0.0, "site_development_usd": 0.0},
-        options={"objective": {"unserved_usd_per_mtok": price_usd_per_mtok}},
+        options={
+            "objective": {"unserved_usd_per_mtok": price_usd_per_mtok},
+            "buildout": {"resale_share": resale_share},
+        },
     )
 
 
@@ -292,3 +297,41 @@ def test_the_plan_tables_read_the_build_out_year_by_year(tmp_path):
     assert summary["levelised_usd_per_mtok"] == pytest.approx(
         summary["pv_cost_usd"] / (summary["pv_tokens"] / TOKENS_PER_MTOK), rel=1e-12
     )
+
+
+def test_the_command_line_solves_verifies_and_writes_a_build_out(tmp_path):
+    """``aifactory solve`` on a build-out writes its tables after the independent re-check passes;
+    ``aifactory verify`` re-checks the folder, and catches a fleet that does not add up."""
+    scenario = write_tiny(
+        tmp_path / "in",
+        chips=[CHIP, NEXT_GEN],
+        throughput=THROUGHPUT,
+        facility={"hall_lead_time_yr": 0.0},
+        demand_growth=growth({2027: 1.0, 2028: 1.0, 2029: 3.0}),
+        options={"buildout": {"planning_years": [2027, 2028, 2029], "end_year": 2030}},
+    )
+    plan = tmp_path / "plan"
+    runner = CliRunner()
+    result = runner.invoke(app, ["solve", str(scenario), "--out", str(plan)])
+    assert result.exit_code == 0, result.output
+    assert "Build-out by planning year" in result.output and "independent checks" in result.output
+    for name in ("summary", "years", "schedule", "vintages", "retirements", "fleet", "power", "costs", "deliveries"):
+        assert (plan / f"{name}.csv").is_file(), name
+    assert runner.invoke(app, ["verify", str(plan)]).exit_code == 0
+    fleet = pd.read_csv(plan / "fleet.csv")
+    fleet.loc[0, "racks"] += 1
+    fleet.to_csv(plan / "fleet.csv", index=False)
+    checked = runner.invoke(app, ["verify", str(plan)])
+    assert checked.exit_code == 4
+    assert "fleet.csv racks = added in service - retired" in checked.output
+
+
+def test_a_build_out_with_early_retirements_and_resale_passes_its_own_checks(tmp_path):
+    """The retirement case above 1.1 x break-even, with half of what is still owed recovered by selling
+    the retired racks: the plan's fleet, retirements, annuities and present values all re-check."""
+    model, result = retirement_case(tmp_path / "solve", 1.1 * break_even_usd_per_mtok(), resale_share=0.5)
+    plan = build_buildout_plan(model, BuildoutResult(result, "perfect"))
+    assert plan.tables["retirements"]["retired"].sum() == pytest.approx(RACKS)
+    assert plan.summary["pv_resale_usd"] > 0
+    plan.write(tmp_path / "plan", model.scenario)
+    assert plan.checks_passed == 6

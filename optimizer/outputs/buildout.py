@@ -24,17 +24,22 @@ deliveries          (planning year, site, region, workload): tokens delivered
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 import pyomo.environ as pyo
 
 from optimizer.constants import TOKENS_PER_MTOK, TOKENS_PER_PTOK, USD_PER_MUSD
+from optimizer.inputs.scenario import Scenario
 from optimizer.model import applications
 from optimizer.model.buildout import BuildoutModel
 from optimizer.model.core import LAYERS, solved_values
+from optimizer.outputs.folders import check_output_folder, clear_leftovers, write_folder
+from optimizer.outputs.plan import PlanFailsVerification
 from optimizer.solver.buildout import BuildoutResult
+from optimizer.verify.buildout import BUILDOUT_TABLES, verify_buildout
 
 #: capacity added or standing at or below this is solver noise, left out of the tables
 NOISE = 1e-6
@@ -54,10 +59,38 @@ class BuildoutPlan:
     """The tables of a solved build-out (see the module docstring)."""
 
     tables: dict[str, pd.DataFrame]
+    checks_passed: int = 0
+    """independent checks the written plan passed"""
 
     @property
     def summary(self) -> pd.Series:
         return self.tables["summary"].iloc[0]
+
+    def write(
+        self,
+        folder: str | Path,
+        scenario: Scenario,
+        force: bool = False,
+        protected: Iterable[Path] = (),
+        say: Callable[[str], None] = lambda _: None,
+    ) -> Path:
+        """Write every table and the resolved scenario, all or nothing, after the independent verifier
+        (:func:`optimizer.verify.buildout.verify_buildout`) has passed the complete staging folder; a
+        plan that fails raises :class:`PlanFailsVerification` and replaces nothing. ``folder`` must be
+        new or a build-out this tool wrote (replaced only with ``force``)."""
+        target = check_output_folder(Path(folder), "plan", protected=protected, force=force)
+        clear_leftovers(target, say)
+
+        def fill(staging: Path) -> None:
+            for name in BUILDOUT_TABLES:
+                self.tables[name].to_csv(staging / f"{name}.csv", index=False)
+            scenario.write(staging / "scenario")
+            verification = verify_buildout(staging)
+            if not verification.ok:
+                raise PlanFailsVerification(verification.messages)
+            self.checks_passed = len(verification.checks)
+
+        return write_folder(target, "plan", fill)
 
 
 def _item(key: Hashable) -> str:
