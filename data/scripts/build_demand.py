@@ -1,4 +1,5 @@
-"""Build ``data/regions.csv`` and ``data/demand.csv`` — the demand regions and their token demand.
+"""Build ``data/regions.csv``, ``data/demand.csv`` and ``data/demand_growth.csv`` — the demand regions,
+their token demand in the planned year 2030, and its path over the build-out's years.
 
 Inputs (read, never copied into the project):
 
@@ -20,7 +21,10 @@ Method (every constant below has its source in ``data/SOURCES.md``, sections "re
    keep the growth above the 2026 level, the demand new campuses serve (the fleet of 2026 keeps
    serving the 2026 level);
 4. split that total over the workloads (``WORKLOAD_SHARES``) and each workload over the regions by
-   metropolitan population share, every figure rounded to 3 significant digits.
+   metropolitan population share, every figure rounded to 3 significant digits;
+5. for a build-out, the same growth year by year (``GROWTH_BY_YEAR``: 2.5x a year to 2030 as in
+   step 3, then slowing), each year's demand of the new campuses as a multiple of 2030's
+   (``demand_growth.csv``, the same index for every workload: the 2030 split is kept).
 
 The output is reproducible byte for byte.
 
@@ -72,6 +76,24 @@ SERVICE_AREA_SHARE = 0.30
 GROWTH_PER_YR = 2.5
 #: mid-2026 to mid-2030; 2030 is the base scenario's online_by_year
 YEARS_TO_PLAN = 4
+FIRST_YEAR = 2026
+PLANNED_YEAR = FIRST_YEAR + YEARS_TO_PLAN
+
+# --- step 5: growth year by year (the build-out) ---------------------------------------------------
+#: growth of output tokens from each year to the next: GROWTH_PER_YR to 2030 (step 3); after 2030 an
+#: assumption: growth slows year by year (2.0x, 1.7x, 1.5x, 1.4x, 1.3x, 1.2x) as adoption saturates and
+#: the price per token falls more slowly. Observed growth was faster (Google 49x then 6.7x a year).
+GROWTH_BY_YEAR = {
+    **{year: GROWTH_PER_YR for year in range(FIRST_YEAR, PLANNED_YEAR)},
+    2030: 2.0,
+    2031: 1.7,
+    2032: 1.5,
+    2033: 1.4,
+    2034: 1.3,
+    2035: 1.2,
+}
+LAST_YEAR = max(GROWTH_BY_YEAR) + 1
+INDEX_DIGITS = 4
 
 # --- step 4: workloads and regions ---------------------------------------------------------------
 #: assumption on the split of output tokens (basis in data/SOURCES.md): reasoning-model serving is
@@ -136,6 +158,34 @@ def workload_totals_tokens_per_yr() -> dict[str, float]:
     return {workload: round_significant(total * share) for workload, share in WORKLOAD_SHARES.items()}
 
 
+def cumulative_growth(year: int) -> float:
+    """Output tokens of ``year`` over those of FIRST_YEAR (GROWTH_BY_YEAR compounded)."""
+    factor = 1.0
+    for step in range(FIRST_YEAR, year):
+        factor *= GROWTH_BY_YEAR[step]
+    return factor
+
+
+def demand_index_by_year() -> dict[int, float]:
+    """Demand of the new campuses in each year as a multiple of the planned year's (demand.csv): the
+    growth above the 2026 level, which the fleet of 2026 keeps serving, over that of 2030."""
+    planned = cumulative_growth(PLANNED_YEAR) - 1.0
+    return {
+        year: round_significant((cumulative_growth(year) - 1.0) / planned, INDEX_DIGITS)
+        for year in range(FIRST_YEAR, LAST_YEAR + 1)
+    }
+
+
+def growth_rows() -> list[dict[str, str]]:
+    """demand_growth.csv: every workload in every year, the same index (the 2030 split is kept)."""
+    index = demand_index_by_year()
+    return [
+        {"workload_id": workload, "year": str(year), "demand_index": f"{value:.{INDEX_DIGITS}g}"}
+        for workload in WORKLOAD_SHARES
+        for year, value in index.items()
+    ]
+
+
 def read_metro_population(path: Path = METRO_POPULATION) -> dict[str, int]:
     """Metropolitan-area population by metro name."""
     with path.open(newline="", encoding="utf-8") as handle:
@@ -192,6 +242,8 @@ def print_method(regions: list[dict[str, str]], totals: dict[str, float]) -> Non
         print(f"{name:40s} {value:.4g}")
     for workload, value in totals.items():
         print(f"{workload:40s} {value:.3g}")
+    for year, value in demand_index_by_year().items():
+        print(f"{'demand index ' + str(year):40s} {value:.4g}")
     population_total = sum(int(region["population"]) for region in regions)
     print(f"{'metro population total':40s} {population_total}")
     for region in regions:
@@ -201,7 +253,7 @@ def print_method(regions: list[dict[str, str]], totals: dict[str, float]) -> Non
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reference", type=Path, default=DEFAULT_REFERENCE, help="shared reference folder")
-    parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR, help="folder for the two CSV files")
+    parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR, help="folder for the three CSV files")
     parser.add_argument("--print-method", action="store_true", help="print every step's numbers")
     args = parser.parse_args()
 
@@ -209,6 +261,7 @@ def main() -> None:
     totals = workload_totals_tokens_per_yr()
     write_csv(args.out_dir / "regions.csv", regions)
     write_csv(args.out_dir / "demand.csv", demand_rows(regions, totals))
+    write_csv(args.out_dir / "demand_growth.csv", growth_rows())
     if args.print_method:
         print_method(regions, totals)
 
