@@ -362,13 +362,16 @@ def solve(
     objective: ObjectiveOptions,
     good_enough_musd_per_yr: float | None = None,
     greedy_fallback: bool = True,
+    start_from_values: bool = False,
 ) -> SolveResult:
     """Solve for least cost (serve_demand) or least cost per token (min_cost_per_token).
 
     ``good_enough_musd_per_yr`` (serve_demand only): stop at the first plan that costs no more,
     counted as optimal; a caller with its own lower bound sets it to bound / (1 - gap).
     ``greedy_fallback``: cost the greedy plan first, the plan of last resort (off when the greedy
-    plan is itself what is being costed; a build-out has no greedy plan).
+    plan is itself what is being costed; a build-out has no greedy plan). ``start_from_values``
+    (serve_demand): the model's variables already hold a plan (a myopic build-out's); HiGHS's MILP
+    starts from it instead of relax-and-fix.
     """
     session = SolverSession.compile(fm, solver)
     numerics = model_stats(session).outside_range()
@@ -376,7 +379,8 @@ def solve(
     deadline = started + solver.time_limit_s
     fallback = partial(_greedy_plan, fm, session) if greedy_fallback and isinstance(fm, FactoryModel) else None
     if objective.mode == "serve_demand":
-        result, x = _least_cost(session, deadline, started, good_enough_musd_per_yr, fallback, numerics)
+        start = session.vector((var, var.value or 0.0) for var in session.columns) if start_from_values else None
+        result, x = _least_cost(session, deadline, started, good_enough_musd_per_yr, fallback, numerics, start)
     else:
         demand_ptok = (
             fm.levelised_demand_ptok()
@@ -397,10 +401,12 @@ def _least_cost(
     good_enough_musd_per_yr: float | None,
     fallback: Fallback | None,
     numerics: list[str],
+    start: np.ndarray | None = None,
 ) -> tuple[SolveResult, np.ndarray]:
-    """serve_demand: the least-cost plan by the deadline, its gap against the best proven bound."""
+    """serve_demand: the least-cost plan by the deadline, its gap against the best proven bound;
+    ``start``: a plan HiGHS's MILP starts from (no relax-and-fix then)."""
     stop_at = -INF if good_enough_musd_per_yr is None else good_enough_musd_per_yr - session.cost_offset
-    outcome = _solve_within(session, session.cost, deadline, None, stop_at, fallback)
+    outcome = _solve_within(session, session.cost, deadline, start, stop_at, fallback)
     if outcome.x is None:
         raise _fail(outcome.status, session.size, numerics)
     cost = float(session.cost @ outcome.x + session.cost_offset)
