@@ -31,6 +31,7 @@ from optimizer.inputs.derived import DerivedInputs
 from optimizer.inputs.geojson import GeoJSONError
 from optimizer.inputs.safe_io import MAX_YAML_BYTES, UnsafeFileError, checked_file
 from optimizer.inputs.scenario import OBJECTIVE_MODES, Scenario, ScenarioError, check_options, load_scenario
+from optimizer.inputs.years import planning_years, year_scenario
 from optimizer.model import FactoryModel, build_model
 from optimizer.model.buildout import build_buildout
 from optimizer.outputs.buildout import BuildoutPlan, build_buildout_plan
@@ -40,6 +41,9 @@ from optimizer.outputs.fullyear import full_year_warning
 from optimizer.outputs.plan import Plan, PlanFailsVerification, build_plan
 from optimizer.outputs.plots import (
     PlotOptionError,
+    plot_buildout_cost,
+    plot_buildout_fleet,
+    plot_buildout_it,
     plot_cost_by_site,
     plot_dispatch,
     plot_map,
@@ -235,7 +239,7 @@ def solve_command(
         check_output_folder(out, "plan", protected=scenario.input_folders(), force=force)
         for warning in scenario.warnings:
             err_console.print(f"[yellow]check units:[/yellow] {escape(warning)}")
-        for line in DerivedInputs(scenario).never_used:
+        for line in _never_used(scenario):
             err_console.print(f"[yellow]never used:[/yellow] {escape(line)}")
         _apply_command_line(scenario, objective, time_limit=time_limit, mip_gap=mip_gap, threads=threads, log=log)
         if scenario.buildout.planning_years is not None:
@@ -273,6 +277,13 @@ def solve_command(
                 f"of the proven bound, not the {scenario.solver.mip_gap:.2%} asked[/yellow]"
             )
         raise typer.Exit(EXIT_TIME_LIMIT_PLAN)
+
+
+def _never_used(scenario: Scenario) -> list[str]:
+    """Rows the model can never pick; for a build-out, those its last planning year (the one that
+    allows the most: the longest lead times met, every SKU shipped) still cannot pick."""
+    periods = planning_years(scenario)
+    return DerivedInputs(year_scenario(scenario, periods[-1]) if periods else scenario).never_used
 
 
 def _solve_buildout(scenario: Scenario, out: Path, force: bool, screen: bool) -> None:
@@ -641,10 +652,11 @@ def plot_command(
     ),
     metric: str = typer.Option("usd_per_mtok", help="sweep.csv column the tornado chart ranks parameters by"),
 ) -> None:
-    """Draw a plan (map.png, map.html, cost_by_site.png, dispatch.png) or a sweep (tornado.png and
-    sensitivity.csv) into FOLDER/plots/ or --out."""
+    """Draw a plan (map.png, map.html, cost_by_site.png, dispatch.png), a build-out (it_by_site.png,
+    fleet.png, cost_by_year.png) or a sweep (tornado.png and sensitivity.csv) into FOLDER/plots/ or --out."""
     with _one_line_errors("plotting stopped; nothing written"):
         is_sweep = (folder / "sweep.csv").is_file()
+        is_buildout = (folder / "years.csv").is_file()
         if not is_sweep and not (folder / "summary.csv").is_file():
             raise PlanFolderError(f"{folder}: neither a plan folder (summary.csv) nor a sweep folder (sweep.csv)")
         target = check_output_folder(
@@ -653,6 +665,8 @@ def plot_command(
         names = (
             ["tornado.png", "sensitivity.csv"]
             if is_sweep
+            else ["it_by_site.png", "fleet.png", "cost_by_year.png"]
+            if is_buildout
             else ["map.png", "map.html", "cost_by_site.png", "dispatch.png"]
         )
 
@@ -660,6 +674,10 @@ def plot_command(
             try:
                 if is_sweep:
                     plot_tornado(folder, staging / "tornado.png", metric)
+                elif is_buildout:
+                    plot_buildout_it(folder, staging / "it_by_site.png")
+                    plot_buildout_fleet(folder, staging / "fleet.png")
+                    plot_buildout_cost(folder, staging / "cost_by_year.png")
                 else:
                     plot_map(folder, staging / "map.png", boundaries)
                     plot_map_html(folder, staging / "map.html", boundaries)

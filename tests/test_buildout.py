@@ -301,7 +301,8 @@ def test_the_plan_tables_read_the_build_out_year_by_year(tmp_path):
 
 def test_the_command_line_solves_verifies_and_writes_a_build_out(tmp_path):
     """``aifactory solve`` on a build-out writes its tables after the independent re-check passes;
-    ``aifactory verify`` re-checks the folder, and catches a fleet that does not add up."""
+    ``aifactory plot`` draws its years, ``aifactory verify`` re-checks the folder and catches a fleet
+    that does not add up."""
     scenario = write_tiny(
         tmp_path / "in",
         chips=[CHIP, NEXT_GEN],
@@ -318,6 +319,10 @@ def test_the_command_line_solves_verifies_and_writes_a_build_out(tmp_path):
     for name in ("summary", "years", "schedule", "vintages", "retirements", "fleet", "power", "costs", "deliveries"):
         assert (plan / f"{name}.csv").is_file(), name
     assert runner.invoke(app, ["verify", str(plan)]).exit_code == 0
+    drawn = runner.invoke(app, ["plot", str(plan)])
+    assert drawn.exit_code == 0, drawn.output
+    for picture in ("it_by_site.png", "fleet.png", "cost_by_year.png"):
+        assert (plan / "plots" / picture).stat().st_size > 10_000, picture
     fleet = pd.read_csv(plan / "fleet.csv")
     fleet.loc[0, "racks"] += 1
     fleet.to_csv(plan / "fleet.csv", index=False)

@@ -473,6 +473,76 @@ def plot_tornado(folder: Path, out: Path, metric: str = "usd_per_mtok") -> Path:
     return _save(fig, out)
 
 
+def _year_labels(years: pd.DataFrame) -> list[str]:
+    """A planning year as the calendar years it stands for: 2030-2031, or 2028 alone."""
+    return [f"{y}-{e - 1}" if e - y > 1 else str(y) for y, e in zip(years["year"], years["end_year"], strict=True)]
+
+
+def plot_buildout_it(folder: Path, out: Path) -> Path:
+    """A build-out's IT capacity standing at each site, planning year by planning year (stacked)."""
+    schedule, years = _read(folder, "schedule"), _read(folder, "years")
+    table = schedule.pivot_table(index="year", columns="site_id", values="it_capacity_mw", aggfunc="sum")
+    table = table.reindex(years["year"]).fillna(0.0)
+    table = table[table.sum().sort_values(ascending=False).index]
+    fig = Figure(figsize=(8, 5))
+    ax = fig.subplots()
+    labels = _year_labels(years)
+    bottom = pd.Series(0.0, index=table.index)
+    for site in table.columns:
+        ax.bar(labels, table[site].to_numpy(), bottom=bottom.to_numpy(), label=site)
+        bottom += table[site]
+    ax.set_ylabel("IT capacity standing, MW")
+    ax.set_title(f"{folder.name}: IT capacity by site")
+    ax.legend(fontsize=7, ncol=2)
+    return _save(fig, out)
+
+
+def plot_buildout_fleet(folder: Path, out: Path) -> Path:
+    """A build-out's accelerators standing by SKU (generation), planning year by planning year."""
+    fleet, years = _read(folder, "fleet"), _read(folder, "years")
+    chips = read_csv(folder / "scenario" / "chips.csv", "table 'chips'").set_index("chip_id")
+    fleet["accelerators"] = fleet["racks"] * fleet["chip_id"].map(chips["chips_per_rack"])
+    table = fleet.pivot_table(index="year", columns="chip_id", values="accelerators", aggfunc="sum")
+    table = table.reindex(years["year"]).fillna(0.0)
+    order = chips.loc[table.columns].sort_values("available_year").index
+    fig = Figure(figsize=(8, 5))
+    ax = fig.subplots()
+    labels = _year_labels(years)
+    bottom = pd.Series(0.0, index=table.index)
+    for chip in order:
+        ax.bar(
+            labels,
+            table[chip].to_numpy(),
+            bottom=bottom.to_numpy(),
+            label=f"{chip} ({chips.loc[chip, 'available_year']})",
+        )
+        bottom += table[chip]
+    ax.set_ylabel("accelerators standing")
+    ax.set_title(f"{folder.name}: accelerator fleet by generation (first year of sale)")
+    ax.legend(fontsize=7)
+    return _save(fig, out)
+
+
+def plot_buildout_cost(folder: Path, out: Path) -> Path:
+    """A build-out's cost per token by layer in each planning year, and levelised over all of them."""
+    years, summary = _read(folder, "years"), _read(folder, "summary").iloc[0]
+    rows = pd.DataFrame({layer: years[f"{layer}_usd_per_mtok"].to_numpy() for layer in LAYER_COLOURS})
+    rows.index = pd.Index(_year_labels(years))
+    rows.loc["levelised"] = [summary[f"levelised_{layer}_usd_per_mtok"] for layer in LAYER_COLOURS]
+    fig = Figure(figsize=(8, 5))
+    ax = fig.subplots()
+    bottom = pd.Series(0.0, index=rows.index)
+    for layer, colour in LAYER_COLOURS.items():
+        ax.bar(rows.index, rows[layer], bottom=bottom, color=colour, label=layer)
+        bottom += rows[layer]
+    for position, total in enumerate(bottom):
+        ax.annotate(f"${total:.4f}", (position, total), ha="center", va="bottom", fontsize=8)
+    ax.set_ylabel("USD per million tokens")
+    ax.set_title(f"{folder.name}: cost per token by year and layer")
+    ax.legend()
+    return _save(fig, out)
+
+
 def _save(fig: Figure, out: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
