@@ -340,3 +340,49 @@ def test_a_build_out_with_early_retirements_and_resale_passes_its_own_checks(tmp
     assert plan.summary["pv_resale_usd"] > 0
     plan.write(tmp_path / "plan", model.scenario)
     assert plan.checks_passed == 6
+
+
+def test_a_grid_that_grows_by_year_carries_the_growth(tmp_path):
+    """The site's grid carries 100 racks (11 MW) in 2027 and twice that from 2028 (``by_year``), when
+    demand doubles: the second 100 racks come in 2028 on the grown connection, nothing is unserved,
+    and a carbon cap set from 2028 on reaches that year's block only."""
+    model, _ = solved_buildout(
+        tmp_path / "solve",
+        [2027, 2028],
+        2029,
+        {2027: 1.0, 2028: 2.0},
+        sites=[{**SITE, "grid_capacity_mw": 11.0}],
+        options={
+            "objective": {"unserved_usd_per_mtok": 50.0},
+            "by_year": {
+                2028: {
+                    "constraints": {"carbon_cap_t_per_yr": 1e6},
+                    "overrides": {"sites": {"a": {"grid_capacity_mw": 22.0}}},
+                }
+            },
+        },
+    )
+    assert added(model, "racks", 2027, "a", "x") == added(model, "racks", 2028, "a", "x") == RACKS
+    assert pyo.value(model.blocks[2028].energy.capacity_mw["a", "grid"]) == pytest.approx(22.0)
+    assert pyo.value(model.blocks[2028].applications.unserved_ttok["r", "chat"]) == pytest.approx(0.0, abs=1e-6)
+    assert model.blocks[2027].policy.carbon_cap is None and model.blocks[2028].policy.carbon_cap is not None
+    plan = build_buildout_plan(
+        model, BuildoutResult(solve(model, model.scenario.solver, model.scenario.objective), "perfect")
+    )
+    plan.write(tmp_path / "plan", model.scenario)
+    reloaded = load_scenario(tmp_path / "plan" / "scenario" / "scenario.yaml")
+    assert [change.year for change in reloaded.by_year] == [2028]
+
+
+def test_by_year_changes_are_checked_when_the_scenario_loads(tmp_path):
+    with pytest.raises(ScenarioError, match=r"by_year.2030.overrides: 'hourly' cannot change by year"):
+        load_scenario(write_tiny(tmp_path / "a", options={"by_year": {2030: {"overrides": {"hourly": {}}}}}))
+    with pytest.raises(ScenarioError, match=r"by_year.2030: unknown key 'constraints.carbon_cap'"):
+        load_scenario(write_tiny(tmp_path / "b", options={"by_year": {2030: {"constraints": {"carbon_cap": 1.0}}}}))
+    with pytest.raises(ScenarioError, match=r"grid_capacity_mw"):
+        load_scenario(
+            write_tiny(
+                tmp_path / "c",
+                options={"by_year": {2030: {"overrides": {"sites": {"a": {"grid_capacity_mw": -5.0}}}}}},
+            )
+        )

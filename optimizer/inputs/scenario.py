@@ -141,10 +141,31 @@ OPTION_SECTIONS: dict[str, type] = {
     "buildout": BuildoutOptions,
 }
 FORESIGHTS = ("perfect", "myopic")
-TOP_LEVEL_KEYS = {"name", "description", "extends", "data", "tables", "hourly_files", "overrides", *OPTION_SECTIONS}
+TOP_LEVEL_KEYS = {
+    "name",
+    "description",
+    "extends",
+    "data",
+    "tables",
+    "hourly_files",
+    "overrides",
+    "by_year",
+    *OPTION_SECTIONS,
+}
+#: tables a build-out's ``by_year`` may change (the hourly table and what is derived from it may not)
+YEARLY_TABLES = tuple(table for table in TABLES if table != "hourly")
 OBJECTIVE_MODES = ("serve_demand", "min_cost_per_token")
 #: tables derived from the inputs when a scenario loads (time reduction of ``hourly``)
 DERIVED_TABLES = ("slices", "profiles", "days")
+
+
+@dataclass(frozen=True)
+class YearChange:
+    """What a build-out changes from a year on (``by_year``): constraint options and table values."""
+
+    year: int
+    constraints: dict[str, Any]
+    overrides: dict[str, Any]
 
 
 @dataclass
@@ -169,6 +190,8 @@ class Scenario:
     """values that pass validation but look like another unit (see ``UNIT_HINTS``)"""
     table_files: dict[str, str] = field(default_factory=dict)
     """the file each table was read from, as messages name it"""
+    by_year: list[YearChange] = field(default_factory=list)
+    """a build-out's changes from a year on, in year order (``changed_in``)"""
 
     def facility(self, parameter: str) -> float:
         """Value of one scalar parameter of facility.csv."""
@@ -181,6 +204,25 @@ class Scenario:
 
     def options(self) -> dict[str, Any]:
         return {section: asdict(getattr(self, section)) for section in OPTION_SECTIONS}
+
+    def changed_in(self, year: int) -> Scenario:
+        """The scenario as it stands in ``year``: every ``by_year`` change of that year or before
+        applied in year order (a later year's value wins; ``{scale: x}`` scales the value as it stands)."""
+        if not any(change.year <= year for change in self.by_year):
+            return self
+        tables, constraints = dict(self.tables), self.constraints
+        for change in self.by_year:
+            if change.year > year:
+                break
+            where = f"{self.source} (by_year.{change.year})"
+            constraints = _options(
+                "constraints", ConstraintOptions, {**asdict(constraints), **change.constraints}, Path(where)
+            )
+            for table, rows in change.overrides.items():
+                _, ids, _ = TABLES[table]
+                frame = _apply_overrides(table, tables[table].reset_index(), rows, where)
+                tables[table] = _validate(table, frame, f"{where} (overrides.{table})").set_index(list(ids))
+        return replace(self, tables=tables, constraints=constraints)
 
     def with_sites(self, keep: list[str]) -> Scenario:
         """The same scenario (same representative days) with only ``keep`` as candidate sites.
@@ -215,6 +257,11 @@ class Scenario:
             self.tables[table].reset_index().to_csv(folder / f"{table}.csv", index=False)
         self.aggregation_error.to_csv(folder / "aggregation_error.csv", index=False)
         document = {"name": self.name, "description": self.description, "data": ".", **self.options()}
+        if self.by_year:
+            document["by_year"] = {
+                change.year: {"constraints": change.constraints, "overrides": change.overrides}
+                for change in self.by_year
+            }
         path = folder / "scenario.yaml"
         path.write_text(yaml.safe_dump(document, sort_keys=False))
         return path
@@ -251,6 +298,7 @@ DOCUMENT_SHAPES = {
     "tables": "a mapping of table names to file names",
     "hourly_files": "a mapping of site ids to hourly CSV files",
     "overrides": "a mapping of table names to {row id: {column: value}}",
+    "by_year": "a mapping of years to {constraints: {option: value}, overrides: {table: {row id: {column: value}}}}",
 }
 
 
@@ -636,6 +684,37 @@ def _buildout_problems(scenario: Scenario) -> list[str]:
     return problems
 
 
+def _year_changes(by_year: Any, path: Path) -> list[YearChange]:
+    """``by_year`` as YearChanges in year order; the shape of each entry checked (its values are
+    checked by applying it, see ``Scenario.changed_in``)."""
+    if by_year is None:
+        return []
+    if not isinstance(by_year, dict):
+        raise ScenarioError(f"{path}: 'by_year' must be {DOCUMENT_SHAPES['by_year']}, not {by_year!r}")
+    changes = []
+    for year, change in by_year.items():
+        if not isinstance(year, int) or not 2000 <= year <= 2100:
+            raise ScenarioError(f"{path}: by_year: '{year}' is not a year in 2000..2100")
+        if not isinstance(change, dict) or set(change) - {"constraints", "overrides"}:
+            raise ScenarioError(f"{path}: by_year.{year} may hold only 'constraints' and 'overrides', not {change!r}")
+        constraints, overrides = change.get("constraints") or {}, change.get("overrides") or {}
+        hints = typing.get_type_hints(ConstraintOptions)
+        for key in constraints:
+            if key not in hints:
+                raise ScenarioError(
+                    f"{path}: by_year.{year}: unknown key 'constraints.{key}'.{nearest_hint(key, hints)}"
+                )
+        for table in overrides:
+            if table not in YEARLY_TABLES:
+                raise ScenarioError(
+                    f"{path}: by_year.{year}.overrides: '{table}' cannot change by year "
+                    f"(one of {', '.join(YEARLY_TABLES)}).{nearest_hint(str(table), YEARLY_TABLES)}"
+                )
+        _check_document_shape({"overrides": overrides}, path)
+        changes.append(YearChange(year, dict(constraints), dict(overrides)))
+    return sorted(changes, key=lambda change: change.year)
+
+
 def check_options(scenario: Scenario, where: str) -> None:
     """Raise ScenarioError unless every option is valid. The command line's options pass here too,
     after they replace the YAML's, so ``--time-limit 0`` is refused like ``time_limit_s: 0``."""
@@ -735,6 +814,9 @@ def load_scenario(path: str | Path, trusted_root: str | Path | None = None) -> S
         buildout=_options("buildout", BuildoutOptions, document.get("buildout"), path),
     )
     check_options(scenario, str(path))
+    scenario.by_year = _year_changes(document.get("by_year"), path)
+    for change in scenario.by_year:  # every year's changes checked now, not when that year is built
+        check_options(scenario.changed_in(change.year), f"{path} (by_year.{change.year})")
     if scenario.constraints.allowed_sites is not None:
         # only the allowed candidates enter the model, and the representative days fit their weather
         keep = tables["sites"].index.isin(scenario.constraints.allowed_sites)

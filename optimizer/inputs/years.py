@@ -98,7 +98,8 @@ def chip_indices(scenario: Scenario, year: int) -> tuple[dict[str, float], dict[
 
 def year_scenario(scenario: Scenario, period: PlanningYear) -> Scenario:
     """The one-year scenario of a planning year: what may stand in it, its demand, chip prices and
-    throughput, over the calendar years it stands for."""
+    throughput, and the ``by_year`` changes made by then, over the calendar years it stands for."""
+    scenario = scenario.changed_in(period.year)
     tables = dict(scenario.tables)
     demand = tables["demand"].copy()
     workload_index = demand_index(scenario, period.year)
@@ -122,4 +123,5 @@ def year_scenario(scenario: Scenario, period: PlanningYear) -> Scenario:
         finance=replace(scenario.finance, horizon_yr=float(period.years)),
         constraints=replace(scenario.constraints, online_by_year=period.year),
         buildout=BuildoutOptions(),
+        by_year=[],
     )

@@ -48,6 +48,11 @@ def _stated(table: pd.DataFrame, key: str, column: str, year: int) -> dict[str, 
     return out
 
 
+def _in_year(scenario: Scenario, year: int) -> Scenario:
+    """The scenario as it stands in ``year`` (its ``by_year`` changes applied)."""
+    return scenario.changed_in(year)
+
+
 def _weights(scenario: Scenario, years: list[int], end: int) -> dict[int, float]:
     rate, start = scenario.finance.wacc, scenario.finance.start_year
     ends = [*years[1:], end]
@@ -90,10 +95,10 @@ def _check_years(scenario: Scenario, t: dict[str, pd.DataFrame], c: Recorder) ->
         at=years,
     )
     growth = scenario.tables["demand_growth"]
-    demand = scenario.tables["demand"]["tokens_per_yr"]
-    workloads = demand.index.get_level_values("workload_id")
     expected = []
     for year in years["year"]:
+        demand = _in_year(scenario, int(year)).tables["demand"]["tokens_per_yr"]
+        workloads = demand.index.get_level_values("workload_id")
         index = _stated(growth, "workload_id", "demand_index", int(year)) if len(growth) else {}
         expected.append(float((demand * workloads.map(lambda w, index=index: index.get(w, 1.0)).to_numpy()).sum()))
     c.eq(
@@ -141,12 +146,14 @@ def _on_sale(scenario: Scenario, year: int) -> set[str]:
 def _check_vintages(scenario: Scenario, t: dict[str, pd.DataFrame], c: Recorder) -> None:
     """Capacity is added only where and when it can be: chips on sale, lead times met, sites once."""
     vintages, start = t["vintages"], scenario.finance.start_year
-    techs, storage = scenario.tables["power_techs"], scenario.tables["storage_techs"]
     hall_ready = start + math.ceil(scenario.facility("hall_lead_time_yr"))
     for row in vintages.itertuples(index=False):
         where = f"vintages.csv: {row.family} {row.build_year} {row.site_id} {row.item_id}"
+        techs = _in_year(scenario, int(row.build_year)).tables["power_techs"]
+        storage = _in_year(scenario, int(row.build_year)).tables["storage_techs"]
         if row.family == "racks":
-            c.rule(row.item_id in _on_sale(scenario, row.build_year), f"{where}: chip not on sale that year")
+            on_sale = _on_sale(_in_year(scenario, int(row.build_year)), row.build_year)
+            c.rule(row.item_id in on_sale, f"{where}: chip not on sale that year")
         elif row.family == "halls":
             c.rule(row.build_year >= hall_ready, f"{where}: hall energised before {hall_ready} (hall_lead_time_yr)")
         elif row.family in ("power", "storage_power", "storage_energy"):
@@ -233,7 +240,9 @@ def _check_standing(scenario: Scenario, t: dict[str, pd.DataFrame], c: Recorder)
 
 
 def _unit_annuities(scenario: Scenario, family: str, item: str, year: int) -> dict[str, float]:
-    """Cost item -> annuity of one unit of ``family`` at ``item`` bought in ``year``, USD/yr."""
+    """Cost item -> annuity of one unit of ``family`` at ``item`` bought in ``year`` (at that year's
+    prices), USD/yr."""
+    scenario = _in_year(scenario, year)
     wacc, f = scenario.finance.wacc, scenario.facility
     if family == "racks":
         chips = scenario.tables["chips"]
