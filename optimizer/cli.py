@@ -35,7 +35,13 @@ from optimizer.inputs.years import planning_years, year_scenario
 from optimizer.model import FactoryModel, build_model
 from optimizer.model.buildout import build_buildout
 from optimizer.outputs.buildout import BuildoutPlan, build_buildout_plan
-from optimizer.outputs.compare import PlanComparison, PlanFolderError, compare_plans
+from optimizer.outputs.compare import (
+    BuildoutComparison,
+    PlanComparison,
+    PlanFolderError,
+    compare_buildouts,
+    compare_plans,
+)
 from optimizer.outputs.folders import OutputFolderError, check_output_folder, write_folder
 from optimizer.outputs.fullyear import full_year_warning
 from optimizer.outputs.plan import Plan, PlanFailsVerification, build_plan
@@ -576,18 +582,7 @@ def _number(value: float) -> str:
 
 
 def _comparison_tables(comparison: PlanComparison, name_a: str, name_b: str) -> list[Table]:
-    headline = Table(title=f"{name_a} -> {name_b}", header_style="bold")
-    for column in ("figure", "A", "B", "change", "change %"):
-        headline.add_column(column, justify="left" if column == "figure" else "right")
-    for row in comparison.headline.itertuples(index=False):
-        headline.add_row(
-            row.figure,
-            _number(row.a),
-            _number(row.b),
-            _number(row.change),
-            "" if pd.isna(row.change_pct) else f"{row.change_pct:+.2f} %",
-        )
-    tables = [headline]
+    tables = [_headline_table(comparison.headline, name_a, name_b)]
     sections = (
         (
             "Sites that changed",
@@ -614,6 +609,23 @@ def _comparison_tables(comparison: PlanComparison, name_a: str, name_b: str) -> 
             {"chip_id": "SKU", "chips_a": "A", "chips_b": "B", "change": "change"},
         ),
     )
+    return [*tables, *_section_tables(sections)]
+
+
+def _headline_table(headline: pd.DataFrame, name_a: str, name_b: str) -> Table:
+    """The headline figures of a comparison: A, B, the change and the change in %."""
+    table = Table(title=f"{name_a} -> {name_b}", header_style="bold")
+    for column in ("figure", "A", "B", "change", "change %"):
+        table.add_column(column, justify="left" if column == "figure" else "right")
+    for row in headline.itertuples(index=False):
+        change = "" if pd.isna(row.change_pct) else f"{row.change_pct:+.2f} %"
+        table.add_row(row.figure, _number(row.a), _number(row.b), _number(row.change), change)
+    return table
+
+
+def _section_tables(sections: tuple[tuple[str, pd.DataFrame, dict[str, str]], ...]) -> list[Table]:
+    """One table per (title, rows, {column: header}) of a comparison; ids never wrap."""
+    tables = []
     for title, frame, columns in sections:
         table = Table(title=title if len(frame) else f"{title}: none", header_style="bold")
         for position, header in enumerate(columns.values()):
@@ -624,15 +636,49 @@ def _comparison_tables(comparison: PlanComparison, name_a: str, name_b: str) -> 
     return tables
 
 
+def _buildout_comparison_tables(comparison: BuildoutComparison, name_a: str, name_b: str) -> list[Table]:
+    tables = [_headline_table(comparison.headline, name_a, name_b)]
+    sections = (
+        (
+            "Year by year",
+            comparison.years,
+            {
+                "year": "year",
+                "usd_per_mtok_a": "$/Mtok A",
+                "usd_per_mtok_b": "$/Mtok B",
+                "it_mw_a": "IT MW A",
+                "it_mw_b": "IT MW B",
+                "sites_a": "sites A",
+                "sites_b": "sites B",
+            },
+        ),
+        (
+            "IT standing that changed (MW)",
+            comparison.halls,
+            {"site_id": "site", "year": "year", "it_mw_a": "A", "it_mw_b": "B", "change_mw": "change"},
+        ),
+        (
+            "Racks standing that changed",
+            comparison.fleet,
+            {"year": "year", "chip_id": "SKU", "racks_a": "A", "racks_b": "B", "change": "change"},
+        ),
+    )
+    return [*tables, *_section_tables(sections)]
+
+
 @app.command("compare")
 def compare_command(
     plan_a: Path = typer.Argument(..., help="first plan folder (written by aifactory solve)"),
     plan_b: Path = typer.Argument(..., help="second plan folder"),
 ) -> None:
-    """Print what changed from plan A to plan B: $/Mtok by layer, sites, power capacity, chips."""
+    """Print what changed from plan A to plan B: $/Mtok by layer, sites, power capacity, chips; for two
+    build-outs, the levelised cost, each year, the halls standing at each site and the fleet."""
     with _one_line_errors("comparison stopped"):
-        comparison = compare_plans(plan_a, plan_b)
-    for table in _comparison_tables(comparison, plan_a.name, plan_b.name):
+        if (plan_a / "years.csv").is_file() and (plan_b / "years.csv").is_file():
+            tables = _buildout_comparison_tables(compare_buildouts(plan_a, plan_b), plan_a.name, plan_b.name)
+        else:
+            tables = _comparison_tables(compare_plans(plan_a, plan_b), plan_a.name, plan_b.name)
+    for table in tables:
         console.print(table)
 
 

@@ -19,6 +19,7 @@ from optimizer.inputs.years import planning_years
 from optimizer.model import build_model
 from optimizer.model.buildout import BuildoutModel, build_buildout
 from optimizer.outputs.buildout import build_buildout_plan
+from optimizer.outputs.compare import compare_buildouts
 from optimizer.solver.buildout import BuildoutResult, solve_buildout
 from optimizer.solver.milp import SolveError, SolveResult, solve
 from optimizer.verify import verify_plan_folder
@@ -386,3 +387,29 @@ def test_by_year_changes_are_checked_when_the_scenario_loads(tmp_path):
                 options={"by_year": {2030: {"overrides": {"sites": {"a": {"grid_capacity_mw": -5.0}}}}}},
             )
         )
+
+
+def test_compare_shows_what_foresight_changes(tmp_path):
+    """The regret case of the myopic test, solved both ways through the command line: ``aifactory
+    compare`` puts the levelised cost side by side and names the site whose halls stand differently."""
+    runner, folders = CliRunner(), {}
+    sites = [
+        {**SITE, "grid_capacity_mw": 11.0},
+        {**SITE, "site_id": "b", "name": "Site B", "lat": 32.5, "grid_price_usd_per_mwh": 51.0},
+    ]
+    for foresight in ("perfect", "myopic"):
+        scenario = write_tiny(
+            tmp_path / f"in_{foresight}",
+            sites=sites,
+            demand_growth=growth({2027: 1.0, 2028: 2.0}),
+            facility={"hall_lead_time_yr": 0.0},
+            options={"buildout": {"planning_years": [2027, 2028], "end_year": 2029, "foresight": foresight}},
+        )
+        folders[foresight] = tmp_path / foresight
+        solved = runner.invoke(app, ["solve", str(scenario), "--out", str(folders[foresight])])
+        assert solved.exit_code == 0, solved.output
+    compared = runner.invoke(app, ["compare", str(folders["perfect"]), str(folders["myopic"])])
+    assert compared.exit_code == 0, compared.output
+    assert "levelised $/Mtok" in compared.output and "IT standing that changed" in compared.output
+    halls = compare_buildouts(folders["perfect"], folders["myopic"]).halls
+    assert set(halls["site_id"]) == {"a", "b"}

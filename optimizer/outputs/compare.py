@@ -1,8 +1,9 @@
 """What changed between two exported plans: headline figures, sites, capacities and chips.
 
-Reads the plan folders only (``summary.csv``, ``sites.csv``, ``power.csv``, ``chips.csv``), so it
-compares plans from different runs, machines or versions of the data. Every table has the value in
-plan A, in plan B and the change B - A; rows that did not change are left out.
+Reads the plan folders only (``summary.csv``, ``sites.csv``, ``power.csv``, ``chips.csv``; for two
+build-outs ``summary.csv``, ``years.csv``, ``schedule.csv`` and ``fleet.csv``), so it compares plans
+from different runs, machines or versions of the data. Every table has the value in plan A, in plan
+B and the change B - A; rows that did not change are left out.
 """
 
 from __future__ import annotations
@@ -61,10 +62,10 @@ def _changed(frame: pd.DataFrame, a: str, b: str, change: str) -> pd.DataFrame:
     return frame[changed].reset_index(drop=True)
 
 
-def _headline(a: pd.Series, b: pd.Series) -> pd.DataFrame:
+def _headline(a: pd.Series, b: pd.Series, figures: dict[str, str] = HEADLINE) -> pd.DataFrame:
     rows = [
         {"figure": label, "a": float(a[column]), "b": float(b[column])}
-        for column, label in HEADLINE.items()
+        for column, label in figures.items()
         if column in a.index and column in b.index
     ]
     frame = pd.DataFrame(rows)
@@ -114,4 +115,50 @@ def compare_plans(folder_a: str | Path, folder_b: str | Path) -> PlanComparison:
         sites=_sites(_read(a, "sites"), _read(b, "sites")),
         capacities=_capacities(_read(a, "power"), _read(b, "power")),
         chips=_chips(_read(a, "chips"), _read(b, "chips")),
+    )
+
+
+#: build-out summary figures compared, with the label a planner reads
+BUILDOUT_HEADLINE = {
+    "levelised_usd_per_mtok": "levelised $/Mtok",
+    "levelised_energy_usd_per_mtok": "  energy $/Mtok",
+    "levelised_chips_usd_per_mtok": "  chips $/Mtok",
+    "levelised_infrastructure_usd_per_mtok": "  infrastructure $/Mtok",
+    "pv_cost_usd": "present value of cost $",
+    "pv_tokens": "present value of tokens",
+    "pv_unserved_usd": "present value of unserved demand $",
+}
+
+
+@dataclass
+class BuildoutComparison:
+    headline: pd.DataFrame  # figure, a, b, change, change_pct
+    years: pd.DataFrame  # year, usd_per_mtok_a, usd_per_mtok_b, it_mw_a, it_mw_b, sites_a, sites_b
+    halls: pd.DataFrame  # site_id, year, it_mw_a, it_mw_b, change_mw (IT standing at the site that year)
+    fleet: pd.DataFrame  # year, chip_id, racks_a, racks_b, change
+
+
+def compare_buildouts(folder_a: str | Path, folder_b: str | Path) -> BuildoutComparison:
+    """Compare two build-out folders: levelised cost, each year, where and when halls stand, the fleet."""
+    a, b = Path(folder_a), Path(folder_b)
+    headline = _headline(_read(a, "summary").iloc[0], _read(b, "summary").iloc[0], BUILDOUT_HEADLINE)
+    columns = {"usd_per_mtok": "usd_per_mtok", "it_capacity_mw": "it_mw", "sites_open": "sites"}
+    years_a = _read(a, "years").set_index("year")[list(columns)].rename(columns=columns)
+    years_b = _read(b, "years").set_index("year")[list(columns)].rename(columns=columns)
+    years = years_a.join(years_b, lsuffix="_a", rsuffix="_b", how="outer").reset_index()
+
+    def standing(folder: Path) -> pd.Series:
+        return _read(folder, "schedule").groupby(["site_id", "year"])["it_capacity_mw"].sum()
+
+    halls = pd.concat({"it_mw_a": standing(a), "it_mw_b": standing(b)}, axis=1).fillna(0.0).reset_index()
+
+    def racks(folder: Path) -> pd.Series:
+        return _read(folder, "fleet").groupby(["year", "chip_id"])["racks"].sum()
+
+    fleet = pd.concat({"racks_a": racks(a), "racks_b": racks(b)}, axis=1).fillna(0.0).reset_index()
+    return BuildoutComparison(
+        headline=headline,
+        years=years,
+        halls=_changed(halls, "it_mw_a", "it_mw_b", "change_mw"),
+        fleet=_changed(fleet, "racks_a", "racks_b", "change"),
     )
