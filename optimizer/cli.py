@@ -24,6 +24,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from optimizer.analysis.diagnose import diagnose
+from optimizer.analysis.diagnose_buildout import diagnose_buildout
 from optimizer.analysis.screening import screened_solve
 from optimizer.analysis.sweep import load_sweep, run_sweep
 from optimizer.constants import TOKENS_PER_PTOK, USD_PER_BN
@@ -307,6 +308,8 @@ def _solve_buildout(scenario: Scenario, out: Path, force: bool, screen: bool) ->
             outcome = solve_buildout(model, scenario.solver, scenario.objective)
         except SolveError as error:
             err_console.print(f"[red]no plan:[/red] {escape(str(error))}")
+            if error.infeasible:
+                _explain_buildout(scenario)
             raise typer.Exit(EXIT_INFEASIBLE if error.infeasible else EXIT_NO_PLAN) from None
     plan = build_buildout_plan(model, outcome)
     _write_verified(plan, out, scenario, force)
@@ -464,15 +467,35 @@ def _explain(scenario: Scenario) -> None:
     err_console.print(escape(diagnosis.text()))
 
 
+def _explain_buildout(scenario: Scenario) -> None:
+    """Print the planning years whose demand no plan can serve, and what stops each."""
+    try:
+        with console.status("finding which years' demand cannot be served (year by year, unserved at a price)"):
+            lines = diagnose_buildout(scenario)
+    except KeyboardInterrupt:
+        _interrupted("diagnosis stopped; nothing written")
+    for line in lines or ["every year's demand can be served one year at a time: the years together cannot"]:
+        err_console.print(f"[yellow]why:[/yellow] {escape(line)}")
+
+
 @app.command("diagnose")
 def diagnose_command(
     scenario_path: Path = typer.Argument(..., help="scenario YAML"),
 ) -> None:
     """Say why a scenario has no plan: contradictory inputs, demand that cannot be served, and a
-    smallest set of limits (land, grid, carbon, budget, chip supply, water, 24/7 share) to move.
+    smallest set of limits (land, grid, carbon, budget, chip supply, water, 24/7 share) to move; for a
+    build-out, each planning year whose demand cannot be served and what stops it.
     Exits 0 when the scenario has a plan, 3 when it has none."""
     with _one_line_errors("diagnosis stopped"):
         scenario = load_scenario(scenario_path)
+        if scenario.buildout.planning_years is not None:
+            with console.status("solving year by year with demand allowed to go unserved at a price"):
+                lines = diagnose_buildout(scenario)
+            for line in lines or ["every planning year's demand can be served"]:
+                console.print(escape(line))
+            if lines:
+                raise typer.Exit(EXIT_INFEASIBLE)
+            return
         with console.status("checking the inputs and re-solving with elastic limits"):
             diagnosis = diagnose(scenario)
     console.print(escape(diagnosis.text()))

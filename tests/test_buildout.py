@@ -413,3 +413,25 @@ def test_compare_shows_what_foresight_changes(tmp_path):
     assert "levelised $/Mtok" in compared.output and "IT standing that changed" in compared.output
     halls = compare_buildouts(folders["perfect"], folders["myopic"]).halls
     assert set(halls["site_id"]) == {"a", "b"}
+
+
+def test_an_infeasible_build_out_names_the_year_and_the_limit(tmp_path):
+    """Halls take two years from 2026, so 2027's demand cannot be served: ``aifactory solve`` exits 3
+    and says why. In 2028 the site's 5.6 MW grid powers only part of the doubled demand:
+    ``aifactory diagnose`` names that year, the region and workload and what the reachable sites hold."""
+    scenario = write_tiny(
+        tmp_path / "in",
+        sites=[{**SITE, "grid_capacity_mw": 5.6}],
+        facility={"hall_lead_time_yr": 2.0},
+        demand_growth=growth({2027: 1.0, 2028: 2.0}),
+        options={"buildout": {"planning_years": [2027, 2028], "end_year": 2029}},
+    )
+    runner = CliRunner()
+    solved = runner.invoke(app, ["solve", str(scenario), "--out", str(tmp_path / "plan")])
+    assert solved.exit_code == 3, solved.output
+    assert "2027:" in solved.output and "no IT hall can be energised before 2028" in solved.output
+    assert not (tmp_path / "plan").exists()
+    diagnosed = runner.invoke(app, ["diagnose", str(scenario)])
+    assert diagnosed.exit_code == 3
+    assert "2028:" in diagnosed.output and "'chat' for 'r' cannot be served" in diagnosed.output
+    assert "5.6 MW of grid" in diagnosed.output
