@@ -20,6 +20,7 @@ import pytest
 from nbclient import NotebookClient
 
 from optimizer.verify import verify_plan
+from optimizer.verify.buildout import verify_buildout
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 GENERATOR = NOTEBOOKS / "build_notebooks.py"
@@ -105,7 +106,7 @@ def test_quickstart_runs_top_to_bottom(tmp_path, monkeypatch):
 @pytest.mark.notebooks
 def test_what_if_answers_every_question_with_charts(tmp_path, monkeypatch):
     outputs = _run("what_if.ipynb", tmp_path, monkeypatch)
-    assert _images(outputs) == 2, "the side-by-side cost and carbon chart, and the two maps"
+    assert _images(outputs) == 3, "the side-by-side cost and carbon chart, the two maps, the build-outs by year"
     sweep = pd.read_csv(tmp_path / "what_if" / "sweep.csv").set_index("variant")
     assert list(sweep.index) == [
         "today",
@@ -127,3 +128,14 @@ def test_what_if_answers_every_question_with_charts(tmp_path, monkeypatch):
         assert f"{question}: $/Mtok" in text, question
     for case in sweep["case_id"]:
         assert verify_plan(tmp_path / "what_if" / case / "plan").ok, case
+    # the build-out questions: each plan verified, Rubin's slip and slower growth each change the halls
+    buildouts = tmp_path / "what_if" / "buildout"
+    for question in ("today", "Rubin_ships_2031", "slower_growth_after_2030"):
+        assert verify_buildout(buildouts / question).ok, question
+    levelised = {
+        question: pd.read_csv(buildouts / question / "summary.csv").iloc[0]["levelised_usd_per_mtok"]
+        for question in ("today", "Rubin_ships_2031")
+    }
+    assert levelised["Rubin_ships_2031"] > levelised["today"]  # the best chip per token of 2028-30 is gone
+    for question in ("Rubin ships 2031", "slower growth after 2030"):
+        assert f"{question}: halls standing that differ" in text, question
