@@ -435,3 +435,27 @@ def test_an_infeasible_build_out_names_the_year_and_the_limit(tmp_path):
     assert diagnosed.exit_code == 3
     assert "2028:" in diagnosed.output and "'chat' for 'r' cannot be served" in diagnosed.output
     assert "5.6 MW of grid" in diagnosed.output
+
+
+def test_least_cost_per_token_over_years_through_the_command_line(tmp_path):
+    """min_cost_per_token on a build-out: the levelised cost per token is what Dinkelbach minimises.
+    The site's fixed costs (development, land) fall per token as it delivers more, so the least cost
+    per token delivers all of each year's demand, above the half asked; the plan re-checks."""
+    scenario = write_tiny(
+        tmp_path / "in",
+        demand_growth=growth({2027: 1.0, 2028: 2.0}),
+        facility={"hall_lead_time_yr": 0.0},
+        options={
+            "objective": {"mode": "min_cost_per_token", "min_demand_share": 0.5},
+            "buildout": {"planning_years": [2027, 2028], "end_year": 2029},
+        },
+    )
+    plan = tmp_path / "plan"
+    solved = CliRunner().invoke(app, ["solve", str(scenario), "--out", str(plan)])
+    assert solved.exit_code == 0, solved.output
+    years = pd.read_csv(plan / "years.csv").set_index("year")
+    assert years["delivered_tokens_per_yr"].to_numpy() == pytest.approx(
+        years["demand_tokens_per_yr"].to_numpy(), rel=1e-6
+    )
+    summary = pd.read_csv(plan / "summary.csv").iloc[0]
+    assert summary["objective"] == "min_cost_per_token" and summary["levelised_usd_per_mtok"] > 0

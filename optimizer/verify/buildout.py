@@ -124,7 +124,17 @@ def _check_years(scenario: Scenario, t: dict[str, pd.DataFrame], c: Recorder) ->
         at=years,
     )
     price = scenario.objective.unserved_usd_per_mtok
-    if price is None:
+    if scenario.objective.mode == "min_cost_per_token":
+        # the tokens delivered are a choice: at least the share asked of each year's demand
+        share = scenario.objective.min_demand_share
+        c.le(
+            "min_demand_share x demand <= delivered",
+            share * years["demand_tokens_per_yr"],
+            years["delivered_tokens_per_yr"],
+            unit="tokens/yr",
+            at=years,
+        )
+    elif price is None:
         c.eq("no demand unserved (no unserved price)", years["unserved_tokens_per_yr"], 0.0, unit="tokens/yr", at=years)
     else:
         c.eq(
