@@ -20,7 +20,7 @@ from optimizer.model import build_model
 from optimizer.model.buildout import BuildoutModel, build_buildout
 from optimizer.outputs.buildout import build_buildout_plan
 from optimizer.outputs.compare import compare_buildouts
-from optimizer.solver.buildout import BuildoutResult, solve_buildout
+from optimizer.solver.buildout import BuildoutResult, solve_buildout, year_by_year_bound
 from optimizer.solver.milp import SolveError, SolveResult, solve
 from optimizer.verify import verify_plan_folder
 from tests.tiny import CHIP, SITE, TOKENS_PER_RACK_YR, write_tiny
@@ -459,3 +459,31 @@ def test_least_cost_per_token_over_years_through_the_command_line(tmp_path):
     )
     summary = pd.read_csv(plan / "summary.csv").iloc[0]
     assert summary["objective"] == "min_cost_per_token" and summary["levelised_usd_per_mtok"] > 0
+
+
+def test_the_year_by_year_bound_holds_and_is_tight_when_the_years_agree(tmp_path):
+    """Each year's one-year relaxation bounds that year's share of every plan. With the same demand in
+    2027 and 2028 at one site, what 2027 builds is what 2028 wants, so the bound is the optimum; in the
+    regret case of the myopic test it lies below the perfect-foresight optimum, and that below myopia."""
+    model, result = solved_buildout(tmp_path / "flat", [2027, 2028], 2029, {2027: 1.0, 2028: 1.0})
+    bound = year_by_year_bound(model, model.scenario.solver, model.scenario.objective)
+    assert bound == pytest.approx(result.cost_musd_per_yr, rel=1e-5)
+    sites = [
+        {**SITE, "grid_capacity_mw": 11.0},
+        {**SITE, "site_id": "b", "name": "Site B", "lat": 32.5, "grid_price_usd_per_mwh": 51.0},
+    ]
+    costs = {}
+    for foresight in ("perfect", "myopic"):
+        scenario = load_scenario(
+            write_tiny(
+                tmp_path / foresight,
+                sites=sites,
+                demand_growth=growth({2027: 1.0, 2028: 2.0}),
+                facility={"hall_lead_time_yr": 0.0},
+                options={"buildout": {"planning_years": [2027, 2028], "end_year": 2029, "foresight": foresight}},
+            )
+        )
+        model = build_buildout(scenario)
+        costs[foresight] = solve_buildout(model, scenario.solver, scenario.objective).result.cost_musd_per_yr
+    regret_bound = year_by_year_bound(model, scenario.solver, scenario.objective)
+    assert regret_bound < costs["perfect"] - 1e-6 < costs["myopic"]

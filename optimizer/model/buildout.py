@@ -42,6 +42,7 @@ objectives are replaced by the build-out's.
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Hashable
@@ -162,6 +163,42 @@ def build_buildout(scenario: Scenario) -> BuildoutModel:
     _add_purchase_limits(m, vintages)
     core = _add_objective(m, scenario, years, blocks, vintages)
     return BuildoutModel(m, scenario, years, blocks, vintages, core, time.perf_counter() - started)
+
+
+def one_year_relaxation(scenario: Scenario, period: PlanningYear) -> FactoryModel:
+    """The one-year model of a planning year with the rules a build-out's block drops also dropped:
+    halls may each have their own cooling, and no chip supply limit on what stands. It lets capacity
+    of any vintage stand in the year at the year's own prices, so its least cost (weighted by the
+    year's present-value weight) bounds that year's share of the build-out's from below wherever
+    no annuity rises from one build year to the next (:func:`annuities_never_rise`)."""
+    one_year = year_scenario(scenario, period)
+    fm = build_layers(pyo.ConcreteModel(name=one_year.name), one_year, DerivedInputs(one_year), time.perf_counter())
+    fm.chips.chip_supply_limit.deactivate()
+    infrastructure = fm.infrastructure
+    infrastructure.one_cooling_per_built_site.deactivate()
+    fm.model.cooling_needs_open_site = pyo.Constraint(
+        infrastructure.site_cooling,
+        rule=lambda _, s, k: infrastructure.cooling[s, k] <= infrastructure.build[s],
+    )
+    return fm
+
+
+def annuities_never_rise(model: BuildoutModel) -> bool:
+    """Whether every unit's annuity is the same or lower in each later planning year it may be added in,
+    and nothing that may be added in one year may not be in a later one: then a year's standing
+    capacity costs at least what the year's own prices charge for it."""
+    families = model.vintages.families
+    years = [period.year for period in model.years]
+    for earlier, later in itertools.pairwise(years):
+        for name, family in families[earlier].items():
+            successor = families[later][name]
+            if not set(family.buildable) <= set(successor.buildable):
+                return False
+            for item, annuity in family.annuity_musd.items():
+                later_annuity = successor.annuity_musd[item]
+                if any(later_annuity.get(key, math.inf) > value * (1 + 1e-12) for key, value in annuity.items()):
+                    return False
+    return True
 
 
 def _relax_one_year_rules(m: pyo.ConcreteModel, blocks: dict[int, FactoryModel]) -> None:
