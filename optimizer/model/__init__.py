@@ -53,8 +53,8 @@ def build_model(scenario: Scenario, inputs: DerivedInputs | None = None) -> Fact
     if scenario.buildout.planning_years is not None:
         raise ScenarioError(
             f"{scenario.source}: buildout.planning_years makes this scenario a build-out over years, and this "
-            "command plans one year; leave planning_years out for one year, or build the build-out with "
-            "optimizer.model.buildout.build_buildout (its plan files and command are not written yet)"
+            "command plans one year: leave planning_years out for one year; aifactory solve, verify, plot, "
+            "compare and diagnose plan and read build-outs (in Python: optimizer.model.buildout.build_buildout)"
         )
     started = time.perf_counter()
     inputs = inputs if inputs is not None else DerivedInputs(scenario)
