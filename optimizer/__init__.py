@@ -24,6 +24,11 @@ API = {
     "build_plan": "optimizer.outputs.plan",
     "verify_plan": "optimizer.verify",
     "WhatIf": "optimizer.analysis.resolve",
+    # a build-out over planning years (docs/BUILDOUT.md)
+    "build_buildout": "optimizer.model.buildout",
+    "solve_buildout": "optimizer.solver.buildout",
+    "build_buildout_plan": "optimizer.outputs.buildout",
+    "verify_buildout": "optimizer.verify.buildout",
 }
 __all__ = sorted(API)
 
