@@ -32,7 +32,7 @@ def _check_demand(p: Plan, c: Recorder) -> None:
     unserved, price = float(p.summary["unserved_tokens_per_yr"]), objective.unserved_usd_per_mtok
     if objective.mode == "serve_demand" and price is None:
         c.eq("tokens delivered = demand", got, demand, unit="tokens/yr", at=pairs)
-        c.eq("unserved_tokens_per_yr = 0 (no unserved price)", unserved, 0.0, unit="tokens/yr", at="summary")
+        _nothing_unserved(p, c)
     elif objective.mode == "serve_demand" and price is not None:
         c.le("tokens delivered <= demand", got, demand, unit="tokens/yr", at=pairs)
         c.eq(
@@ -50,6 +50,7 @@ def _check_demand(p: Plan, c: Recorder) -> None:
             at="summary",
         )
     else:
+        _nothing_unserved(p, c)  # min_cost_per_token chooses what it delivers: nothing is bought
         c.le("tokens delivered <= demand", got, demand, unit="tokens/yr", at=pairs)
         floor = objective.min_demand_share * demand.sum()
         c.le(
@@ -68,6 +69,24 @@ def _check_demand(p: Plan, c: Recorder) -> None:
         p.summary["demand_tokens_per_yr"],
         demand.sum(),
         unit="tokens/yr",
+        at="summary",
+    )
+
+
+def _nothing_unserved(p: Plan, c: Recorder) -> None:
+    """Without an unserved price no demand is bought: both unserved columns of the summary are 0."""
+    c.eq(
+        "unserved_tokens_per_yr = 0 (no unserved price)",
+        p.summary["unserved_tokens_per_yr"],
+        0.0,
+        unit="tokens/yr",
+        at="summary",
+    )
+    c.eq(
+        "unserved_usd_per_yr = 0 (no unserved price)",
+        p.summary["unserved_usd_per_yr"],
+        0.0,
+        unit="USD/yr",
         at="summary",
     )
 
