@@ -224,26 +224,29 @@ def test_a_one_year_plan_reports_the_demand_it_leaves_unserved(tmp_path):
     assert verify_plan_folder(plan) == []
 
 
+def regret_case(folder, foresight: str):
+    """Two sites: a is a little cheaper to run (50 against 51 USD/MWh) but its grid carries only 100
+    racks (11 MW), b's carries all; demand doubles from 2027 to 2028. The scenario YAML's path."""
+    return write_tiny(
+        folder,
+        sites=[
+            {**SITE, "grid_capacity_mw": 11.0},
+            {**SITE, "site_id": "b", "name": "Site B", "lat": 32.5, "grid_price_usd_per_mwh": 51.0},
+        ],
+        demand_growth=growth({2027: 1.0, 2028: 2.0}),
+        facility={"hall_lead_time_yr": 0.0},
+        options={"buildout": {"planning_years": [2027, 2028], "end_year": 2029, "foresight": foresight}},
+    )
+
+
 def test_myopic_planning_opens_a_site_it_later_regrets(tmp_path):
     """Site a is a little cheaper to run (50 against 51 USD/MWh) but its grid carries only 100 racks
     (11 MW); site b's carries all. Demand doubles in 2028. Seeing only 2027, the myopic planner opens
     a, then must open b as well in 2028 and pays two site developments (4.4 M$/yr each) for a saving
     of 0.1 M$/yr on power; with foresight, b alone serves both years. Myopic costs more, never less."""
-    sites = [
-        {**SITE, "grid_capacity_mw": 11.0},
-        {**SITE, "site_id": "b", "name": "Site B", "lat": 32.5, "grid_price_usd_per_mwh": 51.0},
-    ]
     costs = {}
     for foresight in ("perfect", "myopic"):
-        scenario = load_scenario(
-            write_tiny(
-                tmp_path / foresight,
-                sites=sites,
-                demand_growth=growth({2027: 1.0, 2028: 2.0}),
-                facility={"hall_lead_time_yr": 0.0},
-                options={"buildout": {"planning_years": [2027, 2028], "end_year": 2029, "foresight": foresight}},
-            )
-        )
+        scenario = load_scenario(regret_case(tmp_path / foresight, foresight))
         model = build_buildout(scenario)
         outcome = solve_buildout(model, scenario.solver, scenario.objective)
         assert outcome.result.status == "optimal" and outcome.foresight == foresight
@@ -393,18 +396,8 @@ def test_compare_shows_what_foresight_changes(tmp_path):
     """The regret case of the myopic test, solved both ways through the command line: ``aifactory
     compare`` puts the levelised cost side by side and names the site whose halls stand differently."""
     runner, folders = CliRunner(), {}
-    sites = [
-        {**SITE, "grid_capacity_mw": 11.0},
-        {**SITE, "site_id": "b", "name": "Site B", "lat": 32.5, "grid_price_usd_per_mwh": 51.0},
-    ]
     for foresight in ("perfect", "myopic"):
-        scenario = write_tiny(
-            tmp_path / f"in_{foresight}",
-            sites=sites,
-            demand_growth=growth({2027: 1.0, 2028: 2.0}),
-            facility={"hall_lead_time_yr": 0.0},
-            options={"buildout": {"planning_years": [2027, 2028], "end_year": 2029, "foresight": foresight}},
-        )
+        scenario = regret_case(tmp_path / f"in_{foresight}", foresight)
         folders[foresight] = tmp_path / foresight
         solved = runner.invoke(app, ["solve", str(scenario), "--out", str(folders[foresight])])
         assert solved.exit_code == 0, solved.output
@@ -468,21 +461,9 @@ def test_the_year_by_year_bound_holds_and_is_tight_when_the_years_agree(tmp_path
     model, result = solved_buildout(tmp_path / "flat", [2027, 2028], 2029, {2027: 1.0, 2028: 1.0})
     bound = year_by_year_bound(model, model.scenario.solver, model.scenario.objective)
     assert bound == pytest.approx(result.cost_musd_per_yr, rel=1e-5)
-    sites = [
-        {**SITE, "grid_capacity_mw": 11.0},
-        {**SITE, "site_id": "b", "name": "Site B", "lat": 32.5, "grid_price_usd_per_mwh": 51.0},
-    ]
     costs = {}
     for foresight in ("perfect", "myopic"):
-        scenario = load_scenario(
-            write_tiny(
-                tmp_path / foresight,
-                sites=sites,
-                demand_growth=growth({2027: 1.0, 2028: 2.0}),
-                facility={"hall_lead_time_yr": 0.0},
-                options={"buildout": {"planning_years": [2027, 2028], "end_year": 2029, "foresight": foresight}},
-            )
-        )
+        scenario = load_scenario(regret_case(tmp_path / foresight, foresight))
         model = build_buildout(scenario)
         costs[foresight] = solve_buildout(model, scenario.solver, scenario.objective).result.cost_musd_per_yr
     regret_bound = year_by_year_bound(model, scenario.solver, scenario.objective)

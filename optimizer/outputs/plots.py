@@ -16,6 +16,7 @@ import pandas as pd
 
 # Figure objects, not pyplot: files are drawn without a display or a global backend, so a notebook
 # that imports this module keeps its own inline plots
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from optimizer.constants import TOKENS_PER_MTOK
@@ -297,6 +298,15 @@ def plot_cost_by_site(folder: Path, out: Path) -> Path:
     rows = pd.DataFrame({layer: built[f"{layer}_usd_per_yr"] / mtok for layer in LAYER_COLOURS})
     rows.loc["whole plan"] = [summary[f"{layer}_usd_per_mtok"] for layer in LAYER_COLOURS]
     fig = Figure(figsize=(max(6, 1.2 * len(rows)), 5))
+    ax = _layer_bars(fig, rows, f"{folder.name}: cost per token by layer")
+    ax.tick_params(axis="x", labelrotation=30)
+    for label in ax.get_xticklabels():
+        label.set_horizontalalignment("right")
+    return _save(fig, out)
+
+
+def _layer_bars(fig: Figure, rows: pd.DataFrame, title: str) -> Axes:
+    """Stacked bars of $/Mtok by layer (columns of ``rows``, one bar per row), each bar's total on top."""
     ax = fig.subplots()
     bottom = pd.Series(0.0, index=rows.index)
     for layer, colour in LAYER_COLOURS.items():
@@ -305,12 +315,9 @@ def plot_cost_by_site(folder: Path, out: Path) -> Path:
     for position, total in enumerate(bottom):
         ax.annotate(f"${total:.4f}", (position, total), ha="center", va="bottom", fontsize=8)
     ax.set_ylabel("USD per million tokens")
-    ax.set_title(f"{folder.name}: cost per token by layer")
+    ax.set_title(title)
     ax.legend()
-    ax.tick_params(axis="x", labelrotation=30)
-    for label in ax.get_xticklabels():
-        label.set_horizontalalignment("right")
-    return _save(fig, out)
+    return ax
 
 
 def plot_dispatch(folder: Path, out: Path, site: str | None = None, period: int | None = None) -> Path:
@@ -530,16 +537,7 @@ def plot_buildout_cost(folder: Path, out: Path) -> Path:
     rows.index = pd.Index(_year_labels(years))
     rows.loc["levelised"] = [summary[f"levelised_{layer}_usd_per_mtok"] for layer in LAYER_COLOURS]
     fig = Figure(figsize=(8, 5))
-    ax = fig.subplots()
-    bottom = pd.Series(0.0, index=rows.index)
-    for layer, colour in LAYER_COLOURS.items():
-        ax.bar(rows.index, rows[layer], bottom=bottom, color=colour, label=layer)
-        bottom += rows[layer]
-    for position, total in enumerate(bottom):
-        ax.annotate(f"${total:.4f}", (position, total), ha="center", va="bottom", fontsize=8)
-    ax.set_ylabel("USD per million tokens")
-    ax.set_title(f"{folder.name}: cost per token by year and layer")
-    ax.legend()
+    _layer_bars(fig, rows, f"{folder.name}: cost per token by year and layer")
     return _save(fig, out)
 
 
