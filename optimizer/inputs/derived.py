@@ -122,12 +122,13 @@ class DerivedInputs:
         self.tables = scenario.tables
 
     def for_year(self, scenario: Scenario) -> DerivedInputs:
-        """The derived inputs of ``scenario`` (a planning year of this one), reusing the figures already
-        computed here that no planning year changes (``YEAR_INDEPENDENT``)."""
+        """The derived inputs of ``scenario`` (a planning year of this one), sharing the figures no
+        planning year changes (``YEAR_INDEPENDENT``: computed here once, for every year). A scenario
+        whose ``by_year`` may change the tables behind them (sites, coolings, facility) shares nothing."""
         derived = DerivedInputs(scenario)
-        for name in YEAR_INDEPENDENT:
-            if name in self.__dict__:
-                derived.__dict__[name] = self.__dict__[name]
+        if not self.scenario.by_year:
+            for name in YEAR_INDEPENDENT:
+                derived.__dict__[name] = getattr(self, name)
         return derived
 
     # ---- sites and chips ------------------------------------------------------------------

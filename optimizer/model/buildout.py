@@ -116,6 +116,8 @@ class BuildoutModel:
     vintages: Vintages
     core: BuildoutCore
     build_s: float
+    inputs: DerivedInputs
+    """the scenario's derived inputs, whose year-independent figures every year's block shares"""
 
     def levelised_demand_ptok(self) -> float:
         """Demand of the planning years weighted like tokens in ``objective_pv_tokens``, Ptok/yr."""
@@ -139,8 +141,9 @@ def _key(parts: tuple[Any, ...]) -> Hashable:
     return parts[0] if len(parts) == 1 else tuple(parts)
 
 
-def build_buildout(scenario: Scenario) -> BuildoutModel:
-    """Build the build-out of ``scenario`` (which names ``buildout.planning_years``)."""
+def build_buildout(scenario: Scenario, inputs: DerivedInputs | None = None) -> BuildoutModel:
+    """Build the build-out of ``scenario`` (which names ``buildout.planning_years``); ``inputs``: its
+    derived inputs when a caller holds them already (a myopic step: the same sites and weather)."""
     started = time.perf_counter()
     years = planning_years(scenario)
     if not years:
@@ -153,7 +156,7 @@ def build_buildout(scenario: Scenario) -> BuildoutModel:
     m = pyo.ConcreteModel(name=scenario.name)
     m.Y = pyo.Set(initialize=[period.year for period in years], ordered=True)
     m.year = pyo.Block(m.Y)
-    shared_inputs = DerivedInputs(scenario)
+    shared_inputs = inputs if inputs is not None else DerivedInputs(scenario)
     blocks = {}
     for period in years:
         one_year = year_scenario(scenario, period)
@@ -162,17 +165,18 @@ def build_buildout(scenario: Scenario) -> BuildoutModel:
     vintages = _add_vintages(m, years, blocks)
     _add_purchase_limits(m, vintages)
     core = _add_objective(m, scenario, years, blocks, vintages)
-    return BuildoutModel(m, scenario, years, blocks, vintages, core, time.perf_counter() - started)
+    return BuildoutModel(m, scenario, years, blocks, vintages, core, time.perf_counter() - started, shared_inputs)
 
 
-def one_year_relaxation(scenario: Scenario, period: PlanningYear) -> FactoryModel:
+def one_year_relaxation(scenario: Scenario, period: PlanningYear, inputs: DerivedInputs) -> FactoryModel:
     """The one-year model of a planning year with the rules a build-out's block drops also dropped:
     halls may each have their own cooling, and no chip supply limit on what stands. It lets capacity
     of any vintage stand in the year at the year's own prices, so its least cost (weighted by the
     year's present-value weight) bounds that year's share of the build-out's from below wherever
-    no annuity rises from one build year to the next (:func:`annuities_never_rise`)."""
+    no annuity rises from one build year to the next (:func:`annuities_never_rise`). ``inputs``: the
+    scenario's derived inputs (their year-independent figures are shared)."""
     one_year = year_scenario(scenario, period)
-    fm = build_layers(pyo.ConcreteModel(name=one_year.name), one_year, DerivedInputs(one_year), time.perf_counter())
+    fm = build_layers(pyo.ConcreteModel(name=one_year.name), one_year, inputs.for_year(one_year), time.perf_counter())
     fm.chips.chip_supply_limit.deactivate()
     infrastructure = fm.infrastructure
     infrastructure.one_cooling_per_built_site.deactivate()

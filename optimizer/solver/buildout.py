@@ -103,7 +103,9 @@ def year_by_year_bound(model: BuildoutModel, solver: SolverOptions, objective: O
         share = max(deadline - time.perf_counter(), 0.0) / (len(model.years) - position)
         try:
             result = solve(
-                one_year_relaxation(model.scenario, period), replace(solver, time_limit_s=share, mip_gap=gap), objective
+                one_year_relaxation(model.scenario, period, model.inputs),
+                replace(solver, time_limit_s=share, mip_gap=gap),
+                objective,
             )
         except SolveError:
             return None
@@ -142,7 +144,7 @@ def _myopic(model: BuildoutModel, solver: SolverOptions, objective: ObjectiveOpt
     for position, year in enumerate(years):
         last = min(position + options.look_ahead_years, len(years) - 1)
         window = replace(options, planning_years=years[: last + 1], end_year=model.years[last].end)
-        step = build_buildout(replace(model.scenario, buildout=window))
+        step = build_buildout(replace(model.scenario, buildout=window), model.inputs)
         _hold(step, (added, retired))
         for earlier in years[:position]:
             _put(step.blocks[earlier].model, blocks[earlier], fix=True)
