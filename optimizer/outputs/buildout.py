@@ -36,7 +36,7 @@ from optimizer.inputs.scenario import Scenario
 from optimizer.model import applications
 from optimizer.model.buildout import BuildoutModel
 from optimizer.model.core import LAYERS, solved_values
-from optimizer.outputs.folders import check_output_folder, clear_leftovers, write_folder
+from optimizer.outputs.folders import write_plan_folder
 from optimizer.outputs.plan import PlanFailsVerification
 from optimizer.solver.buildout import BuildoutResult
 from optimizer.verify.buildout import BUILDOUT_TABLES, verify_buildout
@@ -78,8 +78,6 @@ class BuildoutPlan:
         (:func:`optimizer.verify.buildout.verify_buildout`) has passed the complete staging folder; a
         plan that fails raises :class:`PlanFailsVerification` and replaces nothing. ``folder`` must be
         new or a build-out this tool wrote (replaced only with ``force``)."""
-        target = check_output_folder(Path(folder), "plan", protected=protected, force=force)
-        clear_leftovers(target, say)
 
         def fill(staging: Path) -> None:
             for name in BUILDOUT_TABLES:
@@ -90,7 +88,7 @@ class BuildoutPlan:
                 raise PlanFailsVerification(verification.messages)
             self.checks_passed = len(verification.checks)
 
-        return write_folder(target, "plan", fill)
+        return write_plan_folder(Path(folder), fill, protected, force, say)
 
 
 def _item(key: Hashable) -> str:

@@ -168,3 +168,14 @@ def write_folder(target: Path, kind: str, fill: Callable[[Path], None]) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target
+
+
+def write_plan_folder(
+    folder: Path, fill: Callable[[Path], None], protected: Iterable[Path], force: bool, say: Callable[[str], None]
+) -> Path:
+    """A plan folder (of one year or a build-out) written whole by ``fill(staging)``: ``folder`` must be
+    new or a plan this tool wrote (replaced only with ``force``) and touch no ``protected`` folder; the
+    staging folders an interrupted earlier write left are removed first, ``say`` hearing of each."""
+    target = check_output_folder(folder, "plan", protected=protected, force=force)
+    clear_leftovers(target, say)
+    return write_folder(target, "plan", fill)

@@ -23,7 +23,7 @@ from optimizer.inputs.profiles import site_sources
 from optimizer.inputs.scenario import Scenario
 from optimizer.model import FactoryModel, applications, chips, core, energy, infrastructure, workloads
 from optimizer.model.core import LAYERS
-from optimizer.outputs.folders import check_output_folder, clear_leftovers, write_folder
+from optimizer.outputs.folders import write_plan_folder
 from optimizer.outputs.fullyear import FullYearCheck, check_full_year, summary_columns, with_site_columns
 from optimizer.solver.milp import SolveResult
 from optimizer.verify import verify_plan
@@ -72,8 +72,6 @@ class Plan:
         """
         ids = {"tech": scenario.tables["power_techs"].index, "storage": scenario.tables["storage_techs"].index}
         tables = {name: conform(f"{name}.csv", self.tables[name], ids) for name in PLAN_TABLES}
-        target = check_output_folder(Path(folder), "plan", protected=protected, force=force)
-        clear_leftovers(target, say)
 
         def fill(staging: Path) -> None:
             for name in PLAN_TABLES:
@@ -88,7 +86,7 @@ class Plan:
                     raise PlanFailsVerification(verification.messages)
                 self.checks_passed = len(verification.checks)
 
-        return write_folder(target, "plan", fill)
+        return write_plan_folder(Path(folder), fill, protected, force, say)
 
 
 def build_plan(fm: FactoryModel, result: SolveResult) -> Plan:

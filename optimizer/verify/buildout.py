@@ -16,6 +16,7 @@ import pandas as pd
 
 from optimizer.constants import KW_PER_MW, TOKENS_PER_MTOK
 from optimizer.inputs.scenario import Scenario, load_scenario
+from optimizer.verify.contract import SCENARIO_YAML
 from optimizer.verify.formulas import crf
 from optimizer.verify.recorder import Recorder, Verification
 
@@ -31,8 +32,6 @@ BUILDOUT_TABLES = (
     "costs",
     "deliveries",
 )
-#: the scenario copy inside a plan folder
-SCENARIO_YAML = Path("scenario") / "scenario.yaml"
 LAYERS = ("energy", "chips", "infrastructure")
 #: absolute tolerance of counts and capacities (racks, MW), and of money per year (USD)
 ATOL_UNITS = 1e-6
