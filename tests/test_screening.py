@@ -23,6 +23,7 @@ from optimizer.analysis.screening import (
     price_sites,
     screened_solve,
 )
+from optimizer.constants import TOKENS_PER_PTOK
 from optimizer.inputs.derived import DerivedInputs
 from optimizer.inputs.scenario import load_scenario
 from optimizer.model import build_model
@@ -213,3 +214,18 @@ def test_cli_solve_screen_writes_a_plan_with_its_gap_over_all_candidates(tmp_pat
         abs=1e-9,
     )
     assert CliRunner().invoke(app, ["verify", str(out)]).exit_code == 0
+
+
+def test_screening_keeps_the_scenario_s_own_price_of_unserved_demand(tmp_path):
+    """One year, grids too small for the demand, unserved demand bought at 2 USD/Mtok: the bound over
+    all candidates must price the shortfall at 2 USD/Mtok too, not at screening's own penalty for a
+    shortlist short of capacity (10 USD/Mtok), or it would lie above the optimum."""
+    small = [{**site, "grid_capacity_mw": 2.0} for site in SITES]
+    options = {"objective": {"unserved_usd_per_mtok": 2.0}, "solver": {"mip_gap": 1e-6, "time_limit_s": 60}}
+    scenario = load_scenario(write_tiny(tmp_path / "in", sites=small, options=options))
+    result = solve(build_model(scenario), scenario.solver, scenario.objective)
+    optimum = result.cost_musd_per_yr
+    assert 0 < result.delivered_ptok_per_yr < scenario.tables["demand"]["tokens_per_yr"].sum() / TOKENS_PER_PTOK
+    plan = screened_solve(scenario)
+    assert plan.lower_musd_per_yr <= optimum * (1 + 1e-7)
+    assert plan.upper_musd_per_yr == pytest.approx(optimum, rel=1e-4)

@@ -195,9 +195,13 @@ def _allow_unserved(fm: FactoryModel) -> pyo.Constraint:
     is >= 0 and it adds nothing to the Lagrangian bound; it only keeps the shortlist LP feasible.
     The unserved demand (``unserved_ptok``) and the new rows (``demand_served_or_unserved``) are
     screening's own components, added to the model; the penalty joins the model's total cost.
+    A scenario that prices unserved demand itself (``objective.unserved_usd_per_mtok``) keeps its
+    own rows: they are feasible already, and replacing them would drop its cheaper unserved demand.
     """
     m, applications = fm.model, fm.applications
     demand_served = _demand_served(fm)
+    if applications.unserved_ttok is not None:
+        return demand_served
     demand_ptok = {key: demand_served[key].upper for key in demand_served}
     sources: dict[tuple[str, str], list[VarData]] = {}
     for s, r, w in applications.routes:
@@ -402,7 +406,8 @@ def price_sites(
 
 def _uncoupled(scenario: Scenario) -> Scenario:
     """The scenario without the limits that join sites (a relaxation): no supply caps, carbon cap
-    or capital budget. Demand is dropped by the caller, which prices it instead."""
+    or capital budget. Demand is dropped by the caller, which prices it instead, and with it any
+    unserved demand (it belongs to no site: the shortlist's relaxation holds it)."""
     chips = scenario.tables["chips"].copy()
     chips["supply_limit_chips"] = np.nan
     # demand no site here reaches has no routes to price (and would stop the model as unreachable)
@@ -411,8 +416,9 @@ def _uncoupled(scenario: Scenario) -> Scenario:
     keys = list(demand.index)
     demand["tokens_per_yr"] = [v if reached.get(k, False) else 0.0 for k, v in zip(keys, demand["tokens_per_yr"])]
     constraints = dataclasses.replace(scenario.constraints, carbon_cap_t_per_yr=None, capex_budget_usd=None)
+    objective = dataclasses.replace(scenario.objective, unserved_usd_per_mtok=None)
     tables = {**scenario.tables, "chips": chips, "demand": demand}
-    return dataclasses.replace(scenario, tables=tables, constraints=constraints)
+    return dataclasses.replace(scenario, tables=tables, constraints=constraints, objective=objective)
 
 
 def covering_shortlist(scenario: Scenario, ranked_sites: list[str], size: int, per_demand: int = 1) -> list[str]:
