@@ -164,14 +164,21 @@ class _BlockLP:
     """delivered + unserved == demand of each (region, workload), with demand required (else None)"""
 
 
-def _lp_of(scenario: Scenario, block_h: int, demand_required: bool = True) -> _BlockLP:
+#: rules of the model to drop before it is relaxed (a relaxation of the model stays a relaxation)
+Relax = Callable[[FactoryModel], None]
+
+
+def _lp_of(scenario: Scenario, block_h: int, demand_required: bool = True, relax: Relax | None = None) -> _BlockLP:
     """The block relaxation of ``scenario``, built and compiled with every integer relaxed.
 
     With demand required, demand the sites cannot serve is left unserved at a penalty (so a
     shortlist short of capacity still prices demand, dearly); without, demand rows are dropped.
+    ``relax`` drops further rules of the built model first (a build-out year's own rules).
     """
     relaxed = block_relaxation(scenario, block_h)
     fm = build_model(relaxed)
+    if relax is not None:
+        relax(fm)
     rows = None
     if demand_required:
         rows = _allow_unserved(fm)
@@ -252,10 +259,12 @@ class MasterLP:
     seconds: float
 
 
-def master_lp(scenario: Scenario, sites: list[str], block_h: int, time_limit_s: float) -> MasterLP:
+def master_lp(
+    scenario: Scenario, sites: list[str], block_h: int, time_limit_s: float, relax: Relax | None = None
+) -> MasterLP:
     """Block relaxation of the shortlist and the duals of its demand rows."""
     started = time.perf_counter()
-    lp = _lp_of(scenario.with_sites(sites), block_h)
+    lp = _lp_of(scenario.with_sites(sites), block_h, relax=relax)
     session, demand_rows = lp.session, lp.demand_rows
     if demand_rows is None:
         raise AssertionError("the block relaxation with demand required has its demand rows")
@@ -310,8 +319,8 @@ class _PricingBatch:
     nonzeros: int
 
 
-def _pricing_batch(scenario: Scenario, sites: list[str], block_h: int) -> _PricingBatch:
-    lp = _lp_of(_uncoupled(scenario.with_sites(sites)), block_h, demand_required=False)
+def _pricing_batch(scenario: Scenario, sites: list[str], block_h: int, relax: Relax | None) -> _PricingBatch:
+    lp = _lp_of(_uncoupled(scenario.with_sites(sites)), block_h, demand_required=False, relax=relax)
     session, applications = lp.session, lp.fm.applications
     routes = [
         (j, (r, w))
@@ -343,8 +352,10 @@ class SitePricer:
     built once; later rounds change their costs and restart the simplex from the last basis.
     """
 
-    def __init__(self, scenario: Scenario, sites: list[str], block_h: int, batch: int = 100) -> None:
-        self.scenario, self.sites, self.block_h, self.batch = scenario, sites, block_h, batch
+    def __init__(
+        self, scenario: Scenario, sites: list[str], block_h: int, batch: int = 100, relax: Relax | None = None
+    ) -> None:
+        self.scenario, self.sites, self.block_h, self.batch, self.relax = scenario, sites, block_h, batch, relax
         self.batches: list[_PricingBatch] = []
 
     def price(
@@ -367,7 +378,7 @@ class SitePricer:
             for number, first in enumerate(firsts):
                 if number == len(self.batches):
                     batch_sites = self.sites[first : first + self.batch]
-                    self.batches.append(_pricing_batch(self.scenario, batch_sites, self.block_h))
+                    self.batches.append(_pricing_batch(self.scenario, batch_sites, self.block_h, self.relax))
                 pending.append(pool.submit(_price_batch, self.batches[number], prices, deadline))
                 while pending and pending[0].done():
                     report(pending.pop(0).result())
@@ -439,18 +450,20 @@ def bound_all_sites(
     block_h: int = BLOCK_HOURS,
     time_limit_s: float = 600.0,
     progress: Callable[[str], None] | None = None,
+    relax: Relax | None = None,
 ) -> tuple[MasterLP, SitePricing, list[str], int]:
     """Column generation over sites: (last master, last pricing, shortlist, rounds).
 
     The bound ``master.cost + pricing.sum()`` holds at every round; rounds only tighten it.
+    ``relax`` drops rules of every model built (see :func:`_lp_of`).
     """
     started = time.perf_counter()
     ranked = list(site_ranking(DerivedInputs(scenario)).index)
     chosen = covering_shortlist(scenario, ranked, FIRST_SHORTLIST_SITES, FIRST_SITES_PER_DEMAND)
-    pricer = SitePricer(scenario, [s for s in ranked if s not in chosen], block_h)
+    pricer = SitePricer(scenario, [s for s in ranked if s not in chosen], block_h, relax=relax)
     for rounds in range(1, PRICING_ROUNDS + 1):
         left_s = time_limit_s - (time.perf_counter() - started)
-        master = master_lp(scenario, chosen, block_h, left_s)
+        master = master_lp(scenario, chosen, block_h, left_s, relax)
         left_s = time_limit_s - (time.perf_counter() - started)
         pricing = pricer.price(master.prices_musd_per_ptok, left_s, progress=progress)
         # sites that joined the shortlist are in the master now, not among the others

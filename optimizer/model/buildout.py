@@ -177,6 +177,14 @@ def one_year_relaxation(scenario: Scenario, period: PlanningYear, inputs: Derive
     scenario's derived inputs (their year-independent figures are shared)."""
     one_year = year_scenario(scenario, period)
     fm = build_layers(pyo.ConcreteModel(name=one_year.name), one_year, inputs.for_year(one_year), time.perf_counter())
+    drop_one_year_rules(fm)
+    return fm
+
+
+def drop_one_year_rules(fm: FactoryModel) -> None:
+    """Drop from a one-year model the rules a build-out's block drops: halls may each have their own
+    cooling (``cooling_needs_open_site`` in place of ``one_cooling_per_built_site``) and no chip supply
+    limit on what stands. A relaxation of the one-year model (screening uses it for build-out years)."""
     fm.chips.chip_supply_limit.deactivate()
     infrastructure = fm.infrastructure
     infrastructure.one_cooling_per_built_site.deactivate()
@@ -184,7 +192,6 @@ def one_year_relaxation(scenario: Scenario, period: PlanningYear, inputs: Derive
         infrastructure.site_cooling,
         rule=lambda _, s, k: infrastructure.cooling[s, k] <= infrastructure.build[s],
     )
-    return fm
 
 
 def annuities_never_rise(model: BuildoutModel) -> bool:

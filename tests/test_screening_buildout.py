@@ -1,0 +1,83 @@
+"""Screening over years: each planning year bounded over all candidate sites, the bound a true one.
+
+The cases are the tiny scenario of ``tests/tiny.py`` (one representative day that is the whole year,
+flat weather) over two planning years, so the block relaxation of each year is the hourly model with
+its integers relaxed and the bounds can be compared with the optimum of every candidate.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from optimizer.analysis.screening_buildout import screened_buildout
+from optimizer.inputs.scenario import load_scenario
+from optimizer.model.buildout import build_buildout
+from optimizer.solver.milp import solve
+from tests.test_buildout import growth
+from tests.tiny import SITE, write_tiny
+
+#: three candidates: the nearest has the dearest grid, the middle one the cheapest but only 20 MW
+SITES = [
+    {**SITE, "site_id": "near", "name": "Near", "lat": 32.0, "grid_price_usd_per_mwh": 90.0},
+    {**SITE, "site_id": "mid", "name": "Mid", "lat": 32.5, "grid_price_usd_per_mwh": 40.0, "grid_capacity_mw": 20.0},
+    {**SITE, "site_id": "far", "name": "Far", "lat": 33.0, "grid_price_usd_per_mwh": 60.0},
+]
+SOLVER = {"mip_gap": 1e-6, "time_limit_s": 120}
+
+
+def buildout_case(folder, index_by_year: dict[int, float], **tiny):
+    """The three candidates over 2027 and 2028 (horizon to 2029) with demand indexed by year."""
+    options = {"buildout": {"planning_years": [2027, 2028], "end_year": 2029}, "solver": SOLVER}
+    path = write_tiny(
+        folder,
+        sites=SITES,
+        demand_growth=growth(index_by_year),
+        facility={"hall_lead_time_yr": 0.0},
+        options={**options, **tiny.pop("options", {})},
+        **tiny,
+    )
+    return load_scenario(path)
+
+
+def whole_optimum(scenario) -> float:
+    """The build-out of every candidate solved as one MILP to the tiny gap."""
+    result = solve(build_buildout(scenario), scenario.solver, scenario.objective)
+    assert result.status == "optimal"
+    return result.cost_musd_per_yr
+
+
+@pytest.mark.parametrize("index_by_year", [{2027: 1.0, 2028: 1.0}, {2027: 1.0, 2028: 3.0}])
+def test_the_bound_over_the_years_holds_for_every_candidate(tmp_path, index_by_year):
+    """The years' bounds weighted together lie below the best build-out of all three candidates, and
+    the planned sites' build-out above it. Demand tripling in 2028 fills the middle site's 20 MW, so
+    the plan must reach past the cheapest site."""
+    scenario = buildout_case(tmp_path / "in", index_by_year)
+    screened = screened_buildout(scenario)
+    optimum = whole_optimum(scenario)
+    assert screened.why_no_bound == ""
+    assert screened.lower_musd_per_yr is not None
+    assert screened.lower_musd_per_yr <= optimum * (1 + 1e-7)
+    assert screened.upper_musd_per_yr >= optimum * (1 - 1e-7)
+    assert screened.gap == pytest.approx(
+        (screened.upper_musd_per_yr - screened.lower_musd_per_yr) / screened.upper_musd_per_yr
+    )
+    assert set(screened.planned_sites) <= {site["site_id"] for site in SITES}
+    assert set(screened.year_bounds_musd_per_yr) == {2027, 2028}
+    # every year's demand grows no faster than capacity can be bought at its own price: a tight bound
+    assert screened.gap < 0.02
+
+
+def test_no_bound_over_all_candidates_where_an_annuity_rises(tmp_path):
+    """Chips 20 % dearer in 2028 than in 2027: racks bought in 2027 stand in 2028 below 2028's price,
+    so a year's own prices no longer bound its share; the plan is made, the bound is withheld."""
+    prices = [
+        {"chip_id": "x", "year": 2027, "price_index": 1.0, "throughput_index": 1.0},
+        {"chip_id": "x", "year": 2028, "price_index": 1.2, "throughput_index": 1.0},
+    ]
+    scenario = buildout_case(tmp_path / "in", {2027: 1.0, 2028: 1.0}, chip_years=prices)
+    screened = screened_buildout(scenario)
+    assert screened.lower_musd_per_yr is None and math.isnan(screened.gap)
+    assert "annuity rises" in screened.why_no_bound
+    assert screened.result.result.status in {"optimal", "time_limit_feasible"}
