@@ -24,22 +24,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 from rich.console import Console
-from rich.table import Table
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
+from cases import peak_gb, results_table, run_and_record  # noqa: E402
 from generate import generate_scenario, is_current  # noqa: E402
 
 from optimizer.analysis.screening import screened_solve  # noqa: E402
@@ -72,10 +68,6 @@ COLUMNS = {
     "greedy_usd_per_mtok": "greedy $/Mtok",
     "below_greedy": "below greedy",
 }
-
-
-def _peak_gb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # kB on Linux
 
 
 def _size_columns(size: ModelSize) -> dict:
@@ -156,17 +148,8 @@ def run_case(path: Path, method: str) -> dict:
     row["build_s_per_mnz"] = row["build_s"] / (row["nonzeros"] / 1e6) if "nonzeros" in row else float("nan")
     row["greedy_usd_per_mtok"], row["greedy"] = _greedy(scenario)
     row["below_greedy"] = 1.0 - row.get("usd_per_mtok", float("nan")) / row["greedy_usd_per_mtok"]
-    row["peak_gb"] = _peak_gb()
+    row["peak_gb"] = peak_gb()
     return row
-
-
-def _run_in_child(path: Path, method: str) -> dict:
-    """The case in a fresh process: its peak memory is its own, and a crash is one failed row."""
-    command = [sys.executable, __file__, "--one", str(path), method]
-    done = subprocess.run(command, capture_output=True, text=True)
-    if done.returncode != 0:
-        return {"status": f"failed: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode}"}
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def _cases(sites: list[int], days: list[int], full_max_sites: int) -> list[tuple[int, int, str]]:
@@ -175,44 +158,15 @@ def _cases(sites: list[int], days: list[int], full_max_sites: int) -> list[tuple
     ]
 
 
-def _table(frame: pd.DataFrame) -> Table:
-    table = Table(title=f"scale benchmark — {platform.processor() or platform.machine()}, {os.cpu_count()} cores")
-    for label in COLUMNS.values():
-        table.add_column(label, justify="right")
-    formats = {
-        "usd_per_mtok": "{:.4f}",
-        "greedy_usd_per_mtok": "{:.4f}",
-        "gap": "{:.2%}",
-        "below_greedy": "{:.1%}",
-        "build_share_of_solve": "{:.0%}",
-        "peak_gb": "{:.1f}",
-    }
-    for _, row in frame.iterrows():
-        cells = []
-        for column in COLUMNS:
-            value = row.get(column)
-            if value is None or (isinstance(value, float) and pd.isna(value)):
-                cells.append("—")
-            elif column in formats:
-                cells.append(formats[column].format(value))
-            elif isinstance(value, float):
-                cells.append(f"{value:,.1f}")
-            else:
-                cells.append(f"{value:,}" if isinstance(value, int) else str(value))
-        table.add_row(*cells)
-    return table
-
-
-def _write_rows(rows: pd.DataFrame, out: Path) -> None:
-    """Write ``rows`` to ``out``, keeping the rows of the cases this run did not measure (a
-    ``--days 8`` run leaves the 16-day rows in place)."""
-    key = ["sites", "days", "method"]
-    if out.exists():
-        kept = pd.read_csv(out)
-        kept = kept[~kept.set_index(key).index.isin(rows.set_index(key).index)]
-        rows = pd.concat([kept, rows], ignore_index=True).sort_values(key, kind="stable")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    rows.to_csv(out, index=False)
+#: formats of some columns in the printed table
+FORMATS = {
+    "usd_per_mtok": "{:.4f}",
+    "greedy_usd_per_mtok": "{:.4f}",
+    "gap": "{:.2%}",
+    "below_greedy": "{:.1%}",
+    "build_share_of_solve": "{:.0%}",
+    "peak_gb": "{:.1f}",
+}
 
 
 def main() -> None:
@@ -228,22 +182,15 @@ def main() -> None:
     if args.one:
         print(json.dumps(run_case(Path(args.one[0]), args.one[1])))
         return
-    console = Console()
+    console = Console(width=240)  # every column, also when written to a file
     rows = []
     for n_sites, days, method in _cases(args.sites, args.days, args.full_max_sites):
         folder = args.work / f"sites_{n_sites}_days_{days}"
         path = folder / "scenario.yaml"
         if not path.exists() or not is_current(folder):  # the default data changed since: derive it again
             generate_scenario(n_sites, days, folder, time_limit_s=args.time_limit)
-        with console.status(f"{n_sites} sites, {days} days: {method}"):
-            row = {"sites": n_sites, "days": days, "method": method, **_run_in_child(path, method)}
-        rows.append(row)
-        console.print(
-            f"{n_sites} sites, {days} days, {method}: {row.get('status')}, "
-            f"{row.get('total_s', float('nan')):.0f} s, gap {row.get('gap', float('nan')):.2%}"
-        )
-        _write_rows(pd.DataFrame(rows), args.out)
-    console.print(_table(pd.DataFrame(rows)))
+        run_and_record(__file__, {"sites": n_sites, "days": days, "method": method}, path, rows, args.out, console)
+    console.print(results_table("scale benchmark", pd.DataFrame(rows), COLUMNS, FORMATS))
     console.print(f"written {args.out}")
 
 
