@@ -286,7 +286,7 @@ def _schedule(model: BuildoutModel, vintages: pd.DataFrame) -> pd.DataFrame:
                     "it_under_construction_mw": float(building["added"].sum()),
                     "coolings": "; ".join(f"{k} {v:.1f} MW" for (_, k), v in it.items() if v > NOISE),
                     "racks": float(racks.sum()),
-                    "chips_by_sku": "; ".join(f"{c} {v:.0f}" for (_, c), v in racks.items()),
+                    "racks_by_sku": "; ".join(f"{c} {v:.0f}" for (_, c), v in racks.items()),
                     "grid_mw": float(capacity[capacity.index.get_level_values(1) == grid].sum()),
                     "onsite_power_mw": float(capacity[capacity.index.get_level_values(1) != grid].sum()),
                 }
