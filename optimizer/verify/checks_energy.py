@@ -175,7 +175,7 @@ def _check_generation(p: Plan, c: Recorder) -> None:
         column = f"{tech}_mw"
         if column not in d.columns:
             continue  # reported by the structure check
-        capacity = d["site_id"].map(lambda s, g=tech: p.capacity(s, g))
+        capacity = p.capacities_at(d["site_id"], tech)
         avail = p.availability(tech)
         frame = d.assign(v_cap=capacity, v_av=avail)
         c.le(
@@ -245,7 +245,7 @@ def _check_grid(p: Plan, c: Recorder) -> None:
     frame = d.assign(
         v_grid=grid,
         v_limit=d["site_id"].map(sites["grid_capacity_mw"]).astype(float),
-        v_conn=d["site_id"].map(lambda s: p.capacity(s, p.grid_tech)),
+        v_conn=p.capacities_at(d["site_id"], p.grid_tech),
     )
     c.le(
         "grid import <= grid_capacity_mw",
@@ -366,7 +366,7 @@ def _check_bridge(p: Plan, c: Recorder) -> None:
             f"dispatch.csv: {column} carries power but '{bridge_techs[column]}' is not an on-site technology",
         )
     for column, tech in on_site.items():
-        capacity = d["site_id"].map(lambda s, g=tech: p.capacity(s, g))
+        capacity = p.capacities_at(d["site_id"], tech)
         avail = p.availability(tech)
         frame = d.assign(v_cap=capacity, v_av=avail)
         c.le(

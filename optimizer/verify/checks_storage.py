@@ -40,8 +40,8 @@ def _check_storage_flows(p: Plan, c: Recorder, b: str, prefix: str) -> None:
         v_c=p.dispatch_column(f"{name}_charge_mw"),
         v_d=p.dispatch_column(f"{name}_discharge_mw"),
         v_soc=p.dispatch_column(f"{name}_soc_within_day_mwh"),
-        v_p=d["site_id"].map(lambda s: p.capacity(s, b)),
-        v_e=d["site_id"].map(lambda s: p.capacity(s, b, "energy_capacity_mwh")),
+        v_p=p.capacities_at(d["site_id"], b),
+        v_e=p.capacities_at(d["site_id"], b, "energy_capacity_mwh"),
         v_period=d["slice_id"].map(slices["period"]),
         v_hour=d["slice_id"].map(slices["hour"]),
     ).sort_values(["site_id", "v_period", "v_hour"])

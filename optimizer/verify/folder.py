@@ -272,6 +272,11 @@ class Plan:
             self._capacities[column] = {key: float(value) for key, value in grouped.items()}
         return self._capacities[column].get((site, tech), 0.0)
 
+    def capacities_at(self, sites: pd.Series, tech: str, column: str = "capacity_mw") -> pd.Series:
+        """:meth:`capacity` of ``tech`` at each site of ``sites``, as numbers also when there are none
+        (an empty text column mapped stays text, and text times a number fails)."""
+        return sites.map(lambda s: self.capacity(s, tech, column)).astype(float)
+
     def dispatch_column(self, name: str) -> pd.Series:
         if name in self.dispatch.columns:
             return self.dispatch[name].astype(float)
