@@ -23,7 +23,8 @@ QUICKSTART = [
     new_markdown_cell(
         "# Quickstart: plan the default AI-factory portfolio\n\n"
         "Load the bundled scenario (29 US candidate campuses, the 2030 token demand), solve it, and look at "
-        "where the plan builds, what each token costs by layer, and how a site runs hour by hour."
+        "where the plan builds, what each token costs by layer, and how a site runs hour by hour; last, plan the "
+        "same portfolio over years (a build-out)."
     ),
     new_code_cell(
         "import os\n"
@@ -59,6 +60,57 @@ QUICKSTART = [
     ),
     new_markdown_cell("## One representative day at the largest site"),
     new_code_cell("display(Image(filename=plot_dispatch(OUT, OUT / 'plots' / 'dispatch.png')))"),
+    new_markdown_cell(
+        "## Plan over years (build-out)\n"
+        "A build-out plans **what to add in each planning year** as token demand grows and chip generations "
+        "arrive: each planning year is the one-year model above, built from that year's demand, prices and what "
+        "may stand by then, and stands for the calendar years until the next one. Sites, IT halls, racks and power "
+        "are **vintages**, added in a year and in service for their life; each pays its own build year's annuity "
+        "in every year it stands (PyPSA's *Type II* costing), while operating costs are each year's own. The "
+        "headline is the **levelised cost per token** (the present value of cost over the present value of "
+        "tokens, overall, per year and by layer); demand a year cannot serve is bought at the scenario's "
+        "unserved price and reported. Here `buildout.yaml` is solved year by year (myopic, as the scenario says) "
+        "over 2028, 2030 and 2032 (to the end of 2033) to keep the notebook quick; "
+        "`aifactory solve data/scenarios/buildout.yaml --out plans/buildout` does the same from the command line "
+        "with the scenario's five planning years (design: `docs/BUILDOUT.md`)."
+    ),
+    new_code_cell(
+        "from dataclasses import replace\n"
+        "\n"
+        "from optimizer.model.buildout import build_buildout\n"
+        "from optimizer.outputs.buildout import build_buildout_plan\n"
+        "from optimizer.outputs.plots import plot_buildout_cost, plot_buildout_fleet, plot_buildout_it\n"
+        "from optimizer.solver.buildout import solve_buildout\n"
+        "\n"
+        "BUILDOUT_OUT = OUT.parent / 'quickstart_buildout'\n"
+        "buildout_scenario = load_scenario(ROOT / 'data' / 'scenarios' / 'buildout.yaml')\n"
+        "buildout_scenario.buildout = replace(buildout_scenario.buildout, planning_years=[2028, 2030, 2032], end_year=2034)\n"
+        "bm = build_buildout(buildout_scenario)\n"
+        "buildout = build_buildout_plan(bm, solve_buildout(bm, buildout_scenario.solver, buildout_scenario.objective))\n"
+        "buildout.write(BUILDOUT_OUT, buildout_scenario, force=True)\n"
+        "s = buildout.summary\n"
+        "print(f\"levelised ${s['levelised_usd_per_mtok']:.4f}/Mtok over planning years {s['planning_years']} \"\n"
+        "      f\"to the end of {s['end_year'] - 1} ({s['foresight']}, {s['status']}, gap {s['mip_gap']:.2%})\")\n"
+        "years = buildout.tables['years'].assign(\n"
+        "    period=lambda t: t['year'].astype(str) + '-' + (t['end_year'] - 1).astype(str),\n"
+        "    demand_ptok=lambda t: t['demand_tokens_per_yr'] / 1e15,\n"
+        "    unserved_ptok=lambda t: t['unserved_tokens_per_yr'] / 1e15,\n"
+        ").set_index('period')\n"
+        "display(years[['usd_per_mtok', 'energy_usd_per_mtok', 'chips_usd_per_mtok', 'infrastructure_usd_per_mtok',\n"
+        "               'sites_open', 'it_capacity_mw', 'chips', 'demand_ptok', 'unserved_ptok']].round(4))\n"
+        "buildout.tables['schedule'].head(10)"
+    ),
+    new_markdown_cell(
+        "### What stands where, which chips, and what a token costs, year by year\n"
+        "IT capacity standing at each site; the accelerator fleet by generation (its first year of sale); "
+        "the cost per token by layer in each planning year and levelised over all of them "
+        "(the pictures `aifactory plot plans/buildout` draws)."
+    ),
+    new_code_cell(
+        "display(Image(filename=plot_buildout_it(BUILDOUT_OUT, BUILDOUT_OUT / 'plots' / 'it_by_site.png')))\n"
+        "display(Image(filename=plot_buildout_fleet(BUILDOUT_OUT, BUILDOUT_OUT / 'plots' / 'fleet.png')))\n"
+        "display(Image(filename=plot_buildout_cost(BUILDOUT_OUT, BUILDOUT_OUT / 'plots' / 'cost_by_year.png')))"
+    ),
 ]
 
 

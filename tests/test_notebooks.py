@@ -98,8 +98,13 @@ def _images(outputs: list[dict]) -> int:
 @pytest.mark.notebooks
 def test_quickstart_runs_top_to_bottom(tmp_path, monkeypatch):
     outputs = _run("quickstart.ipynb", tmp_path, monkeypatch)
-    assert _images(outputs) == 3, "the map, the cost split and the dispatch chart"
+    assert _images(outputs) == 6, "the map, the cost split, the dispatch chart and the build-out's three"
     assert verify_plan(tmp_path / "quickstart").ok
+    buildout = tmp_path / "quickstart_buildout"
+    assert verify_buildout(buildout).ok
+    years = pd.read_csv(buildout / "years.csv")
+    assert list(years["year"]) == [2028, 2030, 2032]
+    assert (years["it_capacity_mw"].diff().dropna() > 0).all(), "demand grows: so does the IT standing"
 
 
 @pytest.mark.slow
