@@ -26,6 +26,7 @@ from rich.table import Table
 from optimizer.analysis.diagnose import diagnose
 from optimizer.analysis.diagnose_buildout import diagnose_buildout
 from optimizer.analysis.screening import screened_solve
+from optimizer.analysis.screening_buildout import screened_buildout
 from optimizer.analysis.sweep import load_sweep, run_sweep
 from optimizer.constants import TOKENS_PER_PTOK, USD_PER_BN
 from optimizer.inputs.derived import DerivedInputs
@@ -227,8 +228,8 @@ def solve_command(
     screen: bool = typer.Option(
         False,
         "--screen",
-        help="long site lists (serve_demand): bound every candidate by a relaxation, plan the sites it "
-        "builds with the full model, report the gap over all candidates",
+        help="long site lists (serve_demand): bound every candidate by a relaxation (each planning year of a "
+        "build-out), plan the sites it builds with the full model, report the gap over all candidates",
     ),
 ) -> None:
     """Solve a scenario and write its plan (summary, sites, chips, power, dispatch, ...) to --out.
@@ -295,17 +296,16 @@ def _never_used(scenario: Scenario) -> list[str]:
 
 def _solve_buildout(scenario: Scenario, out: Path, force: bool, screen: bool) -> None:
     """A build-out (``buildout.planning_years``): solve every planning year, write the verified plan."""
-    if screen:
-        raise ScenarioError(
-            f"{scenario.source}: --screen bounds the candidate sites of one year; a build-out "
-            "(buildout.planning_years) is solved whole: leave --screen out"
-        )
-    with console.status("building the build-out (the one-year model of each planning year, and vintages)"):
-        model = build_buildout(scenario)
-    foresight = scenario.buildout.foresight
-    with console.status(f"solving with HiGHS ({foresight} foresight, limit {scenario.solver.time_limit_s:g} s)"):
+    solving = f"solving with HiGHS ({scenario.buildout.foresight} foresight, limit {scenario.solver.time_limit_s:g} s)"
+    with console.status(solving) as status:
         try:
-            outcome = solve_buildout(model, scenario.solver, scenario.objective)
+            if screen:  # every planning year bounded over all candidates, the sites they build planned
+                screened = screened_buildout(scenario, progress=lambda message: status.update(f"screening: {message}"))
+                model, outcome = screened.model, screened.outcome
+                console.print(screened.describe())
+            else:
+                model = build_buildout(scenario)
+                outcome = solve_buildout(model, scenario.solver, scenario.objective)
         except SolveError as error:
             err_console.print(f"[red]no plan:[/red] {escape(str(error))}")
             if error.infeasible:

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
+from optimizer.analysis import screening
 from optimizer.analysis.screening_buildout import screened_buildout
+from optimizer.cli import app
 from optimizer.inputs.scenario import load_scenario
 from optimizer.model.buildout import build_buildout
 from optimizer.solver.milp import solve
+from optimizer.verify.buildout import verify_buildout
 from tests.test_buildout import growth
 from tests.tiny import SITE, write_tiny
 
@@ -81,3 +86,22 @@ def test_no_bound_over_all_candidates_where_an_annuity_rises(tmp_path):
     assert screened.lower_musd_per_yr is None and math.isnan(screened.gap)
     assert "annuity rises" in screened.why_no_bound
     assert screened.result.result.status in {"optimal", "time_limit_feasible"}
+
+
+def test_the_command_line_screens_a_build_out_and_reports_the_gap_over_all_candidates(tmp_path, monkeypatch):
+    """`aifactory solve --screen` on a build-out that prices unserved demand, with one site shortlisted
+    at first so the others are priced: the plan is written verified, and its summary carries the
+    bound and gap over all three candidates, not the planned sites' own."""
+    monkeypatch.setattr(screening, "FIRST_SHORTLIST_SITES", 1)
+    monkeypatch.setattr(screening, "FIRST_SITES_PER_DEMAND", 1)
+    options = {"objective": {"unserved_usd_per_mtok": 50.0}, "solver": {"mip_gap": 0.05, "time_limit_s": 120}}
+    scenario = buildout_case(tmp_path / "in", {2027: 1.0, 2028: 3.0}, options=options)
+    out = tmp_path / "plan"
+    result = CliRunner().invoke(app, ["solve", str(scenario.source), "--out", str(out), "--screen"])
+    assert result.exit_code == 0, result.output
+    assert "screened 3 candidate sites in 2 planning years" in " ".join(result.output.split())
+    summary = pd.read_csv(out / "summary.csv").iloc[0]
+    screened = screened_buildout(scenario)
+    assert summary["mip_gap"] == pytest.approx(screened.gap, abs=1e-9)
+    assert summary["status"] == "optimal" and summary["mip_gap"] <= scenario.solver.mip_gap
+    assert verify_buildout(out).ok

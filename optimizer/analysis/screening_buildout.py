@@ -50,6 +50,9 @@ class ScreenedBuildout:
     model: BuildoutModel
     """the build-out of the planned sites, solved"""
     result: BuildoutResult
+    """the planned sites' solve, its gap and bound those of the planned sites only"""
+    outcome: BuildoutResult
+    """``result`` with the status, gap and lower bound that hold over every candidate"""
     planned_sites: list[str]
     year_bounds_musd_per_yr: dict[int, float]
     """each planning year's bound over all candidates (its one-year relaxation's), M$/yr"""
@@ -63,6 +66,19 @@ class ScreenedBuildout:
     candidate_sites: int
     bound_s: float
     plan_s: float
+
+    def describe(self) -> str:
+        """One sentence: what was bounded, the bound, and what the build-out planned."""
+        bound = (
+            f"every build-out costs at least {self.lower_musd_per_yr:,.1f} M$/yr"
+            if self.lower_musd_per_yr is not None
+            else f"no bound over all candidates ({self.why_no_bound})"
+        )
+        years, planned = len(self.year_bounds_musd_per_yr), len(self.planned_sites)
+        return (
+            f"screened {self.candidate_sites:,} candidate sites in {years} planning years in {self.bound_s:.0f} s: "
+            f"{bound}; the build-out planned {planned} of them in {self.plan_s:.0f} s"
+        )
 
 
 def screened_buildout(
@@ -107,9 +123,16 @@ def screened_buildout(
     lower = None if why else sum(weights[y] * bounds[y] for y in bounds) / sum(weights.values())
     upper = result.result.cost_musd_per_yr
     gap = max(upper - lower, 0.0) / upper if lower is not None and upper else math.nan
+    proven = dataclasses.replace(
+        result.result,
+        status="optimal" if gap <= scenario.solver.mip_gap else "time_limit_feasible",
+        mip_gap=gap,
+        cost_lower_bound_musd_per_yr=lower,
+    )
     return ScreenedBuildout(
         model=model,
         result=result,
+        outcome=dataclasses.replace(result, result=proven),
         planned_sites=planned,
         year_bounds_musd_per_yr=bounds,
         lower_musd_per_yr=lower,
