@@ -47,7 +47,12 @@ YEAR_BOUND_SHARE = 0.35
 YEAR_BOUND_GAP_SHARE = 0.5
 
 
-def solve_buildout(model: BuildoutModel, solver: SolverOptions, objective: ObjectiveOptions) -> BuildoutResult:
+def solve_buildout(
+    model: BuildoutModel,
+    solver: SolverOptions,
+    objective: ObjectiveOptions,
+    good_enough_musd_per_yr: float | None = None,
+) -> BuildoutResult:
     """Solve ``model`` as its scenario's ``buildout.foresight`` says; the plan is written back into it.
 
     Perfect foresight under ``serve_demand``:
@@ -58,6 +63,9 @@ def solve_buildout(model: BuildoutModel, solver: SolverOptions, objective: Objec
     3. otherwise HiGHS's MILP of every year at once, started from the myopic plan, improves on it and
        bounds it; the better bound of the two is the plan's. If HiGHS has no better plan by the time
        limit, the myopic plan stands with that bound.
+
+    ``good_enough_musd_per_yr``: a caller with a bound of its own (screening over years) stops at the
+    first plan that costs no more, as :func:`~optimizer.solver.milp.solve` does.
     """
     if model.scenario.buildout.foresight == "myopic":
         return _myopic(model, solver, objective)
@@ -65,6 +73,8 @@ def solve_buildout(model: BuildoutModel, solver: SolverOptions, objective: Objec
         return BuildoutResult(solve(model, solver, objective), "perfect")
     started = time.perf_counter()
     first = _myopic(model, replace(solver, time_limit_s=MYOPIC_START_SHARE * solver.time_limit_s), objective)
+    if good_enough_musd_per_yr is not None and first.result.cost_musd_per_yr <= good_enough_musd_per_yr:
+        return BuildoutResult(first.result, "perfect", first.steps)  # the caller's bound proves it
     bound = year_by_year_bound(model, replace(solver, time_limit_s=YEAR_BOUND_SHARE * solver.time_limit_s), objective)
     proven = _bounded(first.result, bound, solver.mip_gap, time.perf_counter() - started)
     if proven.status == "optimal":
@@ -73,7 +83,9 @@ def solve_buildout(model: BuildoutModel, solver: SolverOptions, objective: Objec
         var.unfix()
     left = max(solver.time_limit_s - (time.perf_counter() - started), 1.0)
     try:
-        result = solve(model, replace(solver, time_limit_s=left), objective, start_from_values=True)
+        result = solve(
+            model, replace(solver, time_limit_s=left), objective, good_enough_musd_per_yr, start_from_values=True
+        )
     except SolveError:
         # HiGHS found nothing in the time left, not even the start it was given: the myopic plan stands
         _hold(model, _decisions(model))
