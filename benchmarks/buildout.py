@@ -172,7 +172,7 @@ def _screened(path: Path) -> dict:
     size = _whole_size(screened.model)
     return {
         **size,
-        **_plan_columns(screened.model, screened.result),
+        **_plan_columns(screened.model, screened.outcome),
         "bound_s": screened.bound_s,
         "lower_musd_per_yr": screened.lower_musd_per_yr,
         "gap": screened.gap,
