@@ -468,3 +468,23 @@ def test_the_year_by_year_bound_holds_and_is_tight_when_the_years_agree(tmp_path
         costs[foresight] = solve_buildout(model, scenario.solver, scenario.objective).result.cost_musd_per_yr
     regret_bound = year_by_year_bound(model, scenario.solver, scenario.objective)
     assert regret_bound < costs["perfect"] - 1e-6 < costs["myopic"]
+
+
+def test_the_year_by_year_bound_holds_when_a_chip_leaves_sale(tmp_path):
+    """X is sold until 2027 only (last_year) and Y, twice its tokens per rack, from 2028; demand is the
+    same both years. The plan buys 100 racks of X in 2027 and keeps them in 2028. In 2028's one-year
+    relaxation X may still stand at 2028's price (no higher than 2027's), so the bound still holds:
+    it is given and lies below the optimum (the relaxation of 2028 buys half as many racks of Y)."""
+    model, result = solved_buildout(
+        tmp_path,
+        [2027, 2028],
+        2029,
+        {2027: 1.0, 2028: 1.0},
+        chips=[{**CHIP, "last_year": 2027}, NEXT_GEN],
+        throughput=THROUGHPUT,
+    )
+    assert added(model, "racks", 2027, "a", "x") == RACKS
+    assert ("racks", 2028, "a", "x") not in model.vintages.added  # not for sale
+    bound = year_by_year_bound(model, model.scenario.solver, model.scenario.objective)
+    assert bound is not None
+    assert bound <= result.cost_musd_per_yr * (1 + 1e-9)

@@ -195,21 +195,30 @@ def drop_one_year_rules(fm: FactoryModel) -> None:
 
 
 def annuities_never_rise(model: BuildoutModel) -> bool:
-    """Whether every unit's annuity is the same or lower in each later planning year it may be added in,
-    and nothing that may be added in one year may not be in a later one: then a year's standing
-    capacity costs at least what the year's own prices charge for it."""
+    """Whether every unit's annuity is the same or lower in each later planning year, and whatever may
+    be added in one year may stand in a later one (a SKU no longer sold still may: it is charged the
+    later year's annuity there): then a year's standing capacity costs at least what the year's own
+    prices charge for it."""
     families = model.vintages.families
     years = [period.year for period in model.years]
     for earlier, later in itertools.pairwise(years):
         for name, family in families[earlier].items():
             successor = families[later][name]
-            if not set(family.buildable) <= set(successor.buildable):
+            if not all(_may_stand(successor, key) for key in family.buildable):
                 return False
             for item, annuity in family.annuity_musd.items():
                 later_annuity = successor.annuity_musd[item]
                 if any(later_annuity.get(key, math.inf) > value * (1 + 1e-12) for key, value in annuity.items()):
                     return False
     return True
+
+
+def _may_stand(family: CapitalFamily, key: Hashable) -> bool:
+    """Whether the family's year may have capacity at ``key`` (its variable is not held at or bounded to 0)."""
+    var = family.capacity[key]
+    if var.fixed:
+        return bool(var.value)
+    return var.ub is None or var.ub > 0
 
 
 def _relax_one_year_rules(m: pyo.ConcreteModel, blocks: dict[int, FactoryModel]) -> None:
