@@ -488,3 +488,31 @@ def test_the_year_by_year_bound_holds_when_a_chip_leaves_sale(tmp_path):
     bound = year_by_year_bound(model, model.scenario.solver, model.scenario.objective)
     assert bound is not None
     assert bound <= result.cost_musd_per_yr * (1 + 1e-9)
+
+
+def test_a_grid_price_that_changes_by_year_reaches_the_year(tmp_path):
+    """The site's grid price doubles from 2028 (``by_year``) and its CO2 rate halves; the tiny site has
+    no hours of its own, so its hourly price and rate are its annual ones. Demand is the same both
+    years, all of it on the grid: 2028's grid energy costs exactly twice 2027's, and emits half."""
+    price = SITE["grid_price_usd_per_mwh"]
+    model, _ = solved_buildout(
+        tmp_path,
+        [2027, 2028],
+        2029,
+        {2027: 1.0, 2028: 1.0},
+        options={
+            "by_year": {
+                2028: {
+                    "overrides": {
+                        "sites": {"a": {"grid_price_usd_per_mwh": 2 * price, "grid_co2_kg_per_mwh": {"scale": 0.5}}}
+                    }
+                }
+            }
+        },
+    )
+    profiles = {year: block.scenario.tables["profiles"] for year, block in model.blocks.items()}
+    assert (profiles[2028]["grid_price_usd_per_mwh"] == 2 * price).all()
+    energy = {year: pyo.value(block.model.grid_energy_cost_musd["a"]) for year, block in model.blocks.items()}
+    assert energy[2028] == pytest.approx(2 * energy[2027], rel=1e-9)
+    co2 = {year: pyo.value(block.energy.emissions_t["a"]) for year, block in model.blocks.items()}
+    assert co2[2028] == pytest.approx(0.5 * co2[2027], rel=1e-9)

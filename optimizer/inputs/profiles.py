@@ -93,6 +93,26 @@ def complete_hourly(hourly: pd.DataFrame, sites: pd.DataFrame) -> pd.DataFrame:
     return frame[list(HOURLY_QUANTITIES)]
 
 
+def follow_annual_grid(profiles: pd.DataFrame, hourly: pd.DataFrame, sites: pd.DataFrame) -> pd.DataFrame:
+    """``profiles`` with the grid quantities of every site without hours of its own (its hourly
+    column blank: the annual value applies, :func:`complete_hourly`) set to ``sites``' annual value.
+
+    A change of a site's annual grid price, CO2 rate or carbon-free share after the representative
+    days were made (a build-out's ``by_year``) reaches the model this way, as an override before
+    loading does; a site's own hours stay as they are in both.
+    """
+    out = profiles
+    site_of = profiles.index.get_level_values("site_id")
+    for column in ANNUAL_FALLBACK:
+        own = hourly[column].notna().groupby(level="site_id").any() if column in hourly else pd.Series(dtype=bool)
+        annual = site_of.map(sites[column]).to_numpy(dtype=float)
+        follows = ~site_of.map(own).fillna(False).to_numpy(dtype=bool)
+        if (follows & (profiles[column].to_numpy(dtype=float) != annual)).any():
+            out = out.copy() if out is profiles else out
+            out[column] = profiles[column].where(~follows, annual)
+    return out
+
+
 def site_sources(hourly: pd.DataFrame) -> pd.DataFrame:
     """Where each site's weather and grid hours come from (index site_id; columns ``weather_source`` and
     ``grid_source``): the hourly table's own words, "not stated" where it has none."""

@@ -38,6 +38,7 @@ from optimizer.inputs.profiles import (
     SOURCE_COLUMNS,
     WEATHER_QUANTITIES,
     complete_hourly,
+    follow_annual_grid,
     representative_days,
 )
 from optimizer.inputs.safe_io import UnsafeFileError, inside, load_yaml, read_csv
@@ -221,6 +222,8 @@ class Scenario:
                 _, ids, _ = TABLES[table]
                 frame = apply_overrides(table, tables[table].reset_index(), rows, where)
                 tables[table] = validate_table(table, frame, f"{where} (overrides.{table})").set_index(list(ids))
+        if "profiles" in tables:  # made once the scenario has loaded (the checks at load come first)
+            tables["profiles"] = follow_annual_grid(tables["profiles"], tables["hourly"], tables["sites"])
         return replace(self, tables=tables, constraints=constraints)
 
     def with_sites(self, keep: list[str]) -> Scenario:
