@@ -20,7 +20,7 @@ from optimizer.model import build_model
 from optimizer.model.buildout import BuildoutModel, build_buildout
 from optimizer.outputs.buildout import build_buildout_plan
 from optimizer.outputs.compare import compare_buildouts
-from optimizer.solver.buildout import BuildoutResult, solve_buildout, year_by_year_bound
+from optimizer.solver.buildout import BuildoutResult, block_lp_bound, solve_buildout, year_by_year_bound
 from optimizer.solver.milp import SolveError, SolveResult, solve
 from optimizer.verify import verify_plan_folder
 from tests.tiny import CHIP, SITE, TOKENS_PER_RACK_YR, write_tiny
@@ -516,3 +516,32 @@ def test_a_grid_price_that_changes_by_year_reaches_the_year(tmp_path):
     assert energy[2028] == pytest.approx(2 * energy[2027], rel=1e-9)
     co2 = {year: pyo.value(block.energy.emissions_t["a"]) for year, block in model.blocks.items()}
     assert co2[2028] == pytest.approx(0.5 * co2[2027], rel=1e-9)
+
+
+def test_the_block_lp_bound_keeps_what_racks_bought_early_cost(tmp_path):
+    """Chip X costs half as much in 2028 as in 2027 (chip_years), demand is the same both years, and
+    every hour alike. The optimum buys 100 racks in 2027 at the full price and keeps them in 2028. The
+    year-by-year bound charges 2028's racks at 2028's half price, so it lies below the optimum by
+    about half a year's rack annuity in 2028's weight; the block LP keeps the vintages and is the
+    optimum (the racks are whole at the optimum, the hours one block each)."""
+    prices = [
+        {"chip_id": "x", "year": 2027, "price_index": 1.0, "throughput_index": 1.0},
+        {"chip_id": "x", "year": 2028, "price_index": 0.5, "throughput_index": 1.0},
+    ]
+    model, result = solved_buildout(tmp_path, [2027, 2028], 2029, {2027: 1.0, 2028: 1.0}, chip_years=prices)
+    assert added(model, "racks", 2027, "a", "x") == RACKS and added(model, "racks", 2028, "a", "x") == 0
+    options, objective = model.scenario.solver, model.scenario.objective
+    block = block_lp_bound(model, options)
+    by_year = year_by_year_bound(model, options, objective)
+    assert block is not None and by_year is not None
+    assert block == pytest.approx(result.cost_musd_per_yr, rel=1e-6)
+    periods = planning_years(model.scenario)
+    rack_annuity = (
+        RACKS
+        * CHIP["chips_per_rack"]
+        * CHIP["price_usd_per_chip"]
+        / USD_PER_MUSD
+        * crf(model.scenario.finance.wacc, CHIP["life_yr"])
+    )
+    share_2028 = periods[1].pv_weight / sum(period.pv_weight for period in periods)
+    assert result.cost_musd_per_yr - by_year == pytest.approx(0.5 * rack_annuity * share_2028, rel=1e-3)
