@@ -237,7 +237,8 @@ WHAT_IF = [
         "## A build-out question: what if Vera Rubin ships late, or demand grows more slowly after 2030?\n"
         "The same portfolio planned over years (`buildout.yaml`: what to add in each planning year as demand grows, "
         "solved year by year), here over 2028, 2030 and 2032 to keep the notebook quick. Each question changes the "
-        "scenario's tables before the build-out is built: Vera Rubin first ships in 2031 instead of 2026, or demand "
+        "scenario's tables before the build-out is built: Vera Rubin first ships in 2031 instead of 2026 (and GB300 "
+        "and B300 stay on sale until 2032, a year after it, as `chips.csv`'s `last_year` rule has it), or demand "
         "grows half as fast after 2030 (its index above 2030's halved). Each plan is verified and written like "
         "`aifactory solve` writes one (`aifactory plot` and `aifactory compare` work on the folders)."
     ),
@@ -258,6 +259,8 @@ WHAT_IF = [
         "def rubin_late(tables):\n"
         "    chips = tables['chips'].copy()\n"
         "    chips.loc['vera_rubin_nvl144', 'available_year'] = 2031\n"
+        "    # its predecessors stay on sale until a year after it ships, as chips.csv's last_year rule says\n"
+        "    chips.loc[['gb300_nvl72', 'b300_hgx'], 'last_year'] = 2032\n"
         "    return {**tables, 'chips': chips}\n"
         "\n"
         "\n"
