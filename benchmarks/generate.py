@@ -7,8 +7,9 @@ region (price, eGRID CO2 and
 carbon-free mix, gas price within a few per cent), with its own land area and price, its own
 interconnection queue position (grid capacity and online year) and its own weather: the parent's
 hourly year with solar and wind scaled by a few per cent and temperatures shifted by up to 1.5 C.
-Every other table (chips, cooling, power technologies, demand and its growth, regions, facility) is
-the default one, so a benchmark case asks the default portfolio question of a longer list of sites.
+Every other table (chips and their prices by year, cooling, power technologies, demand and its
+growth, regions, facility) is the default one, so a benchmark case asks the default portfolio
+question of a longer list of sites.
 
 Usage::
 
@@ -43,6 +44,7 @@ SHARED_TABLES = (
     "regions.csv",
     "demand.csv",
     "demand_growth.csv",
+    "chip_years.csv",
     "facility.csv",
 )
 #: how far a generated parcel lies from the default site it is derived from, km
