@@ -28,14 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from optimizer.analysis.screening import (
-    BLOCK_HOURS,
-    BUILT_IN_RELAXATION,
-    EXTRA_PLANNED_SITES,
-    PLANNING_GAP_SHARE,
-    bound_all_sites,
-    covering_shortlist,
-)
+from optimizer.analysis.screening import BLOCK_HOURS, BUILT_IN_RELAXATION, bound_all_sites, planned_sites
 from optimizer.inputs.derived import DerivedInputs
 from optimizer.inputs.scenario import Scenario, ScenarioError
 from optimizer.inputs.years import planning_years, year_scenario
@@ -110,16 +103,7 @@ def screened_buildout(
     bound_s = time.perf_counter() - started
 
     built = sorted(built_share, key=lambda site: -built_share[site])
-    planned = covering_shortlist(
-        scenario, built + [s for s in ranked if s not in built], len(built) + EXTRA_PLANNED_SITES
-    )
-    restricted = scenario.with_sites(planned)
-    solver = dataclasses.replace(
-        restricted.solver,
-        mip_gap=scenario.solver.mip_gap * PLANNING_GAP_SHARE,
-        time_limit_s=max(scenario.solver.time_limit_s - bound_s, 1.0),
-    )
-    restricted = dataclasses.replace(restricted, solver=solver)
+    planned, restricted = planned_sites(scenario, built, ranked, bound_s)
     started = time.perf_counter()
     model = build_buildout(restricted)
     why = _why_no_bound(scenario, restricted, model)
