@@ -490,20 +490,29 @@ def _add_grid(
             if limit_mw[year] <= 0 or grid not in _may_build(one, one.tables["power_techs"], year):
                 continue
             tech = one.tables["power_techs"].loc[grid]
-            charge_usd_per_kw_yr = one.tables["sites"].loc[site_id, "grid_capacity_charge_usd_per_kw_yr"]
+            charge = one.tables["sites"].loc[site_id, "grid_capacity_charge_usd_per_kw_yr"]
             n.add(
                 "Link",
                 f"{site_id} {grid} {year}",
                 bus0=supply_bus,
                 bus1=site_id,
                 carrier=grid,
-                p_nom_extendable=True,
-                build_year=year,
-                lifetime=tech["life_yr"],
-                overnight_cost=tech["capex_usd_per_kw"] * KW_PER_MW,
-                discount_rate=one.finance.wacc,
-                fom_cost=(tech["fom_usd_per_kw_yr"] + charge_usd_per_kw_yr) * KW_PER_MW,
+                # the grid's capacity charge is a fixed cost of the connection standing, like its O&M
+                **_vintage(one, year, tech["life_yr"], tech["capex_usd_per_kw"], tech["fom_usd_per_kw_yr"] + charge),
             )
+
+
+def _vintage(one: Scenario, year: int, life_yr: float, capex_usd_per_kw: float, fom_usd_per_kw_yr: float) -> dict:
+    """An extendable component's vintage attributes: built in ``year``, living ``life_yr``; PyPSA
+    annuitises its overnight cost at the WACC and adds the fixed O&M in every period it stands."""
+    return {
+        "p_nom_extendable": True,
+        "build_year": year,
+        "lifetime": life_yr,
+        "overnight_cost": capex_usd_per_kw * KW_PER_MW,
+        "discount_rate": one.finance.wacc,
+        "fom_cost": fom_usd_per_kw_yr * KW_PER_MW,
+    }
 
 
 def _add_plants(
@@ -544,12 +553,7 @@ def _add_plants(
                     f"{site_id} {g} {year}",
                     bus=site_id,
                     carrier=g,
-                    p_nom_extendable=True,
-                    build_year=year,
-                    lifetime=tech["life_yr"],
-                    overnight_cost=tech["capex_usd_per_kw"] * KW_PER_MW,
-                    discount_rate=one.finance.wacc,
-                    fom_cost=tech["fom_usd_per_kw_yr"] * KW_PER_MW,
+                    **_vintage(one, year, tech["life_yr"], tech["capex_usd_per_kw"], tech["fom_usd_per_kw_yr"]),
                     p_max_pu=per_snapshot(available),
                     marginal_cost=per_snapshot(cost_usd_per_mwh),
                 )
