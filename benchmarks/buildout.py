@@ -91,6 +91,7 @@ COLUMNS = {
     "handoff_s": "hand-off s",
     "solve_s": "solve s",
     "total_s": "total s",
+    "time_limit_s": "limit s",
     "levelised_usd_per_mtok": "$/Mtok",
     "gap": "gap",
     "status": "status",
@@ -164,6 +165,7 @@ def _whole(path: Path) -> dict:
         "lower_musd_per_yr": lower,
         "gap": result.mip_gap,
         "planned_sites": len(scenario.tables["sites"]),
+        "time_limit_s": scenario.solver.time_limit_s,
     }
 
 
@@ -181,6 +183,7 @@ def _screened(path: Path) -> dict:
         "gap": screened.gap,
         "why_no_bound": screened.why_no_bound,
         "planned_sites": len(screened.planned_sites),
+        "time_limit_s": scenario.solver.time_limit_s,
     }
 
 

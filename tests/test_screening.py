@@ -138,6 +138,39 @@ def test_pricing_rounds_reach_the_relaxation_of_all_sites(tmp_path, monkeypatch)
     assert rounds >= 1 and set(chosen) <= {"near", "mid", "far"}
 
 
+def test_a_round_out_of_time_falls_back_on_the_round_before_it(tmp_path, monkeypatch):
+    """Every round's bound holds, so a second round whose pricing runs out of time returns the first
+    round's bound; a first round out of time has nothing to fall back on and says so."""
+    monkeypatch.setattr(screening, "FIRST_SHORTLIST_SITES", 1)
+    monkeypatch.setattr(screening, "FIRST_SITES_PER_DEMAND", 1)
+    monkeypatch.setattr(screening, "PRICING_TOLERANCE", 1e-9)
+    scenario = tiny(tmp_path, sites=SITES, regions=[{**REGION, "lat": 32.0}])
+    first = master_lp(scenario, ["mid"], BLOCK_HOURS, 60)
+    first_bound = (
+        first.cost_musd_per_yr
+        + price_sites(
+            scenario, ["near", "far"], first.prices_musd_per_ptok, BLOCK_HOURS, 60
+        ).reduced_cost_musd_per_yr.sum()
+    )
+    real_price = screening.SitePricer.price
+    calls = []
+
+    def price_then_run_out(self, prices, time_limit_s, progress=None):
+        calls.append(len(self.sites))
+        if len(calls) > allowed_rounds:
+            raise screening.LPOutOfTime("the site pricing LP did not solve to optimality in 1 s")
+        return real_price(self, prices, time_limit_s, progress)
+
+    monkeypatch.setattr(screening.SitePricer, "price", price_then_run_out)
+    allowed_rounds = 1
+    master, pricing, chosen, rounds = bound_all_sites(scenario, BLOCK_HOURS, 60)
+    assert rounds == 1 and chosen == ["mid"] and len(calls) == 2
+    assert master.cost_musd_per_yr + pricing.reduced_cost_musd_per_yr.sum() == pytest.approx(first_bound, rel=1e-9)
+    allowed_rounds, calls[:] = 0, []
+    with pytest.raises(screening.LPOutOfTime, match="did not solve to optimality"):
+        bound_all_sites(scenario, BLOCK_HOURS, 60)
+
+
 def test_a_site_serving_its_regions_whole_demand_pays_its_fixed_costs_in_the_relaxation(tmp_path):
     """One site, 300 racks' demand on land for far more: without the route-to-build link the LP
     would build 300 racks' share of the site; with it, the site is built whole, as in the MILP."""

@@ -45,7 +45,7 @@ from optimizer.inputs.scenario import Scenario, ScenarioError
 from optimizer.model import FactoryModel, build_model
 from optimizer.solver.greedy import site_ranking
 from optimizer.solver.milp import SolveResult, solve
-from optimizer.solver.session import OPTIMAL, Run, SolverSession, status_name
+from optimizer.solver.session import OPTIMAL, TIME_LIMIT, Run, SolverSession, status_name
 
 #: price of demand a shortlist cannot serve, M$/yr per Ptok/yr ($10/Mtok: ~100x a plan's cost)
 UNSERVED_MUSD_PER_PTOK = 1e4
@@ -176,6 +176,10 @@ def _allow_unserved(fm: FactoryModel) -> pyo.Constraint:
     return rows
 
 
+class LPOutOfTime(RuntimeError):
+    """An LP of screening ran out of its time before its optimum (so it bounds nothing yet)."""
+
+
 def _dual_simplex(session: SolverSession, cost: np.ndarray, time_limit_s: float, what: str) -> Run:
     """Solve an LP at ``cost`` to optimality by HiGHS's dual simplex (from the last basis, if any).
 
@@ -184,6 +188,10 @@ def _dual_simplex(session: SolverSession, cost: np.ndarray, time_limit_s: float,
     """
     with session.options(solver="simplex"):
         run = session.run(max(time_limit_s, 1.0), objective=cost)
+    if run.status == TIME_LIMIT:
+        raise LPOutOfTime(
+            f"the {what} did not solve to optimality in {max(time_limit_s, 1.0):.0f} s; raise solver.time_limit_s"
+        )
     if run.status != OPTIMAL:
         raise RuntimeError(
             f"the {what} did not solve to optimality (HiGHS {status_name(run.status)}); raise solver.time_limit_s"
@@ -398,18 +406,25 @@ def bound_all_sites(
 ) -> tuple[MasterLP, SitePricing, list[str], int]:
     """Column generation over sites: (last master, last pricing, shortlist, rounds).
 
-    The bound ``master.cost + pricing.sum()`` holds at every round; rounds only tighten it.
+    The bound ``master.cost + pricing.sum()`` holds at every round; rounds only tighten it, so a
+    round that runs out of time returns the round before it (the first has no bound to fall back on).
     ``relax`` drops rules of every model built (see :func:`_lp_of`).
     """
     started = time.perf_counter()
     ranked = list(site_ranking(DerivedInputs(scenario)).index)
     chosen = covering_shortlist(scenario, ranked, FIRST_SHORTLIST_SITES, FIRST_SITES_PER_DEMAND)
     pricer = SitePricer(scenario, [s for s in ranked if s not in chosen], block_h, relax=relax)
+    last: tuple[MasterLP, SitePricing, list[str], int] | None = None
     for rounds in range(1, PRICING_ROUNDS + 1):
-        left_s = time_limit_s - (time.perf_counter() - started)
-        master = master_lp(scenario, chosen, block_h, left_s, relax)
-        left_s = time_limit_s - (time.perf_counter() - started)
-        pricing = pricer.price(master.prices_musd_per_ptok, left_s, progress=progress)
+        try:
+            left_s = time_limit_s - (time.perf_counter() - started)
+            master = master_lp(scenario, chosen, block_h, left_s, relax)
+            left_s = time_limit_s - (time.perf_counter() - started)
+            pricing = pricer.price(master.prices_musd_per_ptok, left_s, progress=progress)
+        except LPOutOfTime:
+            if last is None:
+                raise
+            return last
         # sites that joined the shortlist are in the master now, not among the others
         pricing.reduced_cost_musd_per_yr = pricing.reduced_cost_musd_per_yr.drop(chosen, errors="ignore")
         reduced = pricing.reduced_cost_musd_per_yr
@@ -418,8 +433,9 @@ def bound_all_sites(
                 f"round {rounds}: relaxation {master.cost_musd_per_yr:,.1f} M$/yr over {len(chosen)} sites, "
                 f"others' reduced costs {reduced.sum():,.2f}"
             )
+        last = master, pricing, chosen, rounds
         if reduced.sum() > -PRICING_TOLERANCE * master.cost_musd_per_yr or rounds == PRICING_ROUNDS:
-            return master, pricing, chosen, rounds
+            return last
         profitable = reduced[reduced < 0].sort_values()
         chosen = chosen + list(profitable.index[:SITES_ADDED_PER_ROUND])
     raise AssertionError("unreachable")

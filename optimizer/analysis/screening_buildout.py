@@ -87,11 +87,13 @@ def screened_buildout(
     if scenario.objective.mode != "serve_demand":
         raise ScenarioError(f"{scenario.source}: screening plans least cost: objective.mode must be serve_demand")
     started = time.perf_counter()
-    bound_time_s = BOUND_SHARE * scenario.solver.time_limit_s / len(years)
+    bounds_deadline = started + BOUND_SHARE * scenario.solver.time_limit_s
     bounds: dict[int, float] = {}
     built_share: dict[str, float] = {}
     ranked: list[str] = []
-    for period in years:
+    for number, period in enumerate(years):
+        # an even share of the time left: early years (less demand) leave time to the later ones
+        bound_time_s = (bounds_deadline - time.perf_counter()) / (len(years) - number)
         one_year = year_scenario(scenario, period)
         master, pricing, chosen, _ = bound_all_sites(one_year, block_h, bound_time_s, progress, drop_one_year_rules)
         bounds[period.year] = master.cost_musd_per_yr + float(pricing.reduced_cost_musd_per_yr.sum())
