@@ -146,7 +146,10 @@ def results_from_summary_json(round_name: str, path: Path) -> list[Result]:
 def system_info(system_json: Path) -> tuple[str | None, int, bool]:
     """(chip_id, accelerators, usable) of a closed/<submitter>/systems/<system>.json."""
     info = json.loads(system_json.read_text())
-    accelerators = int(info["accelerators_per_node"]) * int(info["number_of_nodes"])
+    try:
+        accelerators = int(info["accelerators_per_node"]) * int(info["number_of_nodes"])
+    except ValueError:  # "N/A" (some v4.1 systems): not an accelerator system this script can use
+        return None, 0, False
     usable = str(info.get("status", "")).lower() in STATUSES and "datacenter" in str(info.get("system_type", ""))
     return chip_of(str(info["accelerator_model_name"])), accelerators, usable
 
