@@ -25,6 +25,12 @@ Selection rule (one rule for every chip × workload):
 2. otherwise the median over the other submitters' systems of the newest round that has any;
 3. otherwise a derived (D) value, only for the pairs in ``DERIVED`` (formula printed).
 
+Announced SKUs (a separate last step): SKUs with no MLPerf result yet (``chip_years.ANNOUNCED``:
+Rubin Ultra NVL576, MI450X Helios) get A rows derived from the rows above × vendor-announced FP4
+ratios (as far as the measured generation step made such ratios come true), appended after the
+measured rows by ``chip_years.announced_rows`` (``chip_years.py`` run alone rewrites just these
+rows, without the MLPerf inputs).
+
 Output: stdout, the CSV rows of ``data/chip_throughput.csv`` (tokens/s rounded to whole numbers);
 stderr, the provenance of every row (round, submitter, system, accelerators, formula). The output
 is deterministic.
@@ -47,6 +53,8 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from chip_years import ANNOUNCED, announced_rows  # beside this script (data/scripts)
 
 WORKLOADS = {  # workload_id: (benchmark, scenario), as in data/workloads.csv
     "chat_70b": ("llama2-70b", "Interactive"),
@@ -375,6 +383,10 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
     rows, notes = throughput_rows(results, [name for name, _ in rounds])
+    # --- announced SKUs: no MLPerf result, derived from the rows above (see chip_years.py) ---
+    announced = announced_rows(rows)
+    rows += announced
+    notes += [f"{r[0]} {r[1]} {r[2]} A <- announced: {ANNOUNCED[r[0]].formula}" for r in announced]
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(["chip_id", "workload_id", "tokens_per_s_per_chip", "mlperf_benchmark", "mlperf_scenario", "basis"])
     writer.writerows(rows)

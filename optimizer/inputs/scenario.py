@@ -91,6 +91,9 @@ class ConstraintOptions:
     """where the grid arrives after online_by_year, on-site generation may carry the site until it does"""
     cfe_share: float = 0.0
     """24/7 carbon-free share: at every site and hour, this share of the load met by carbon-free supply"""
+    announced_chips: bool = False
+    """also buy SKUs with announced throughput only (chip_throughput.csv basis A: a vendor's FP4 figures,
+    no MLPerf result yet); left out when the scenario loads otherwise"""
 
 
 @dataclass
@@ -155,6 +158,10 @@ TOP_LEVEL_KEYS = {
 #: tables a build-out's ``by_year`` may change (the hourly table and what is derived from it may not)
 YEARLY_TABLES = tuple(table for table in TABLES if table != "hourly")
 OBJECTIVE_MODES = ("serve_demand", "min_cost_per_token")
+#: constraint options ``by_year`` may not change, and what says when instead
+WHOLE_SCENARIO_CONSTRAINTS = {"announced_chips": "chips.csv available_year says when a SKU ships"}
+#: chip_throughput.csv basis of throughput announced by a vendor, not measured
+ANNOUNCED_BASIS = "A"
 #: tables derived from the inputs when a scenario loads (time reduction of ``hourly``)
 DERIVED_TABLES = ("slices", "profiles", "days")
 
@@ -577,6 +584,11 @@ def _year_changes(by_year: Any, path: Path) -> list[YearChange]:
                 raise ScenarioError(
                     f"{path}: by_year.{year}: unknown key 'constraints.{key}'.{nearest_hint(key, hints)}"
                 )
+            if key in WHOLE_SCENARIO_CONSTRAINTS:
+                raise ScenarioError(
+                    f"{path}: by_year.{year}: constraints.{key} holds for the whole scenario, not from a year on "
+                    f"({WHOLE_SCENARIO_CONSTRAINTS[key]})"
+                )
         for table in overrides:
             if table not in YEARLY_TABLES:
                 raise ScenarioError(
@@ -686,6 +698,8 @@ def load_scenario(path: str | Path, trusted_root: str | Path | None = None) -> S
         solver=_options("solver", SolverOptions, document.get("solver"), path),
         buildout=_options("buildout", BuildoutOptions, document.get("buildout"), path),
     )
+    if not scenario.constraints.announced_chips:
+        _leave_out_announced(tables)
     check_options(scenario, str(path))
     scenario.by_year = _year_changes(document.get("by_year"), path)
     for change in scenario.by_year:  # every year's changes checked now, not when that year is built
@@ -703,3 +717,18 @@ def load_scenario(path: str | Path, trusted_root: str | Path | None = None) -> S
     tables.update(slices=time.slices, profiles=time.profiles, days=time.days)
     scenario.aggregation_error = time.error
     return scenario
+
+
+def _leave_out_announced(tables: dict[str, pd.DataFrame]) -> None:
+    """Drop throughput that is only announced, and the SKUs left with none (with their years)."""
+    throughput = tables["chip_throughput"]
+    announced = throughput["basis"] == ANNOUNCED_BASIS
+    if not announced.any():
+        return
+    tables["chip_throughput"] = throughput[~announced]
+    chips_with_throughput = tables["chip_throughput"].index.get_level_values("chip_id")
+    dropped = set(throughput[announced].index.get_level_values("chip_id")) - set(chips_with_throughput)
+    tables["chips"] = tables["chips"][~tables["chips"].index.isin(dropped)]
+    if "chip_years" in tables:
+        years = tables["chip_years"]
+        tables["chip_years"] = years[~years.index.get_level_values("chip_id").isin(dropped)]

@@ -192,7 +192,12 @@ CHIP_THROUGHPUT = DataFrameSchema(
         "chip_id": _id("accelerator SKU id"),
         "workload_id": _id("workload id"),
         "tokens_per_s_per_chip": _col(float, "output tokens/s per accelerator (MLPerf)", [POSITIVE, Check.le(1e6)]),
-        "basis": _col(str, "S measured / D derived", [Check.isin(["S", "D"])]),
+        "basis": _col(
+            str,
+            "S measured / D derived from measured rows / A announced (vendor figures; bought only with "
+            "constraints.announced_chips)",
+            [Check.isin(["S", "D", "A"])],
+        ),
     },
     unique=["chip_id", "workload_id"],
     name="chip_throughput",
