@@ -181,7 +181,9 @@ def _screened(path: Path) -> dict:
         "bound_s": screened.bound_s,
         "lower_musd_per_yr": screened.lower_musd_per_yr,
         "gap": screened.gap,
-        "why_no_bound": screened.why_no_bound,
+        "why_no_years_bound": screened.why_no_years_bound,
+        "years_bound_musd_per_yr": screened.years_bound_musd_per_yr,
+        "over_years_bound_musd_per_yr": screened.over_years_bound_musd_per_yr,
         "planned_sites": len(screened.planned_sites),
         "time_limit_s": scenario.solver.time_limit_s,
     }

@@ -28,6 +28,7 @@ from optimizer.inputs.derived import DerivedInputs
 from optimizer.inputs.scenario import load_scenario
 from optimizer.model import build_model
 from optimizer.solver.milp import solve
+from optimizer.solver.session import SolverSession
 from tests.tiny import GRID, REGION, SITE, TOKENS_PER_RACK_YR, WORKLOAD, write_tiny
 
 SOLAR = {
@@ -262,3 +263,18 @@ def test_screening_keeps_the_scenario_s_own_price_of_unserved_demand(tmp_path):
     plan = screened_solve(scenario)
     assert plan.lower_musd_per_yr <= optimum * (1 + 1e-7)
     assert plan.upper_musd_per_yr == pytest.approx(optimum, rel=1e-4)
+
+
+def test_a_pricing_lp_whose_rows_join_sites_is_refused(tmp_path):
+    """A carbon cap is one row over every site: left in a pricing LP, the sites' reduced costs would
+    no longer add up, so the batch is refused and says which row joins them; left out (as pricing
+    does), the batch falls apart by site."""
+    options = {"constraints": {"carbon_cap_t_per_yr": 1000.0}, "solver": {"mip_gap": 1e-6, "time_limit_s": 60}}
+    scenario = load_scenario(write_tiny(tmp_path / "in", sites=SITES, options=options))
+    fm = build_model(block_relaxation(scenario, BLOCK_HOURS))
+    fm.applications.demand_rows.deactivate()
+    session = SolverSession.compile(fm, scenario.solver, relaxed=True)
+    with pytest.raises(RuntimeError, match=r"site pricing: 1 rows join sites \(the first: .*carbon"):
+        screening.batch_of(session, list(scenario.tables["sites"].index), [], "site pricing")
+    batch = screening.pricing_batch(scenario, list(scenario.tables["sites"].index), BLOCK_HOURS, None)
+    assert set(batch.site_of) == {0, 1, 2}

@@ -7,13 +7,12 @@ its integers relaxed and the bounds can be compared with the optimum of every ca
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from optimizer.analysis import screening
+from optimizer.analysis import screening, screening_buildout
+from optimizer.analysis.screening import BLOCK_HOURS
 from optimizer.analysis.screening_buildout import screened_buildout
 from optimizer.cli import app
 from optimizer.inputs.scenario import load_scenario
@@ -61,9 +60,10 @@ def test_the_bound_over_the_years_holds_for_every_candidate(tmp_path, index_by_y
     scenario = buildout_case(tmp_path / "in", index_by_year)
     screened = screened_buildout(scenario)
     optimum = whole_optimum(scenario)
-    assert screened.why_no_bound == ""
-    assert screened.lower_musd_per_yr is not None
-    assert screened.lower_musd_per_yr <= optimum * (1 + 1e-7)
+    assert screened.why_no_years_bound == ""
+    for bound in (screened.years_bound_musd_per_yr, screened.over_years_bound_musd_per_yr):
+        assert bound is not None and bound <= optimum * (1 + 1e-7)
+    assert screened.lower_musd_per_yr == max(screened.years_bound_musd_per_yr, screened.over_years_bound_musd_per_yr)
     assert screened.upper_musd_per_yr >= optimum * (1 - 1e-7)
     assert screened.gap == pytest.approx(
         (screened.upper_musd_per_yr - screened.lower_musd_per_yr) / screened.upper_musd_per_yr
@@ -74,18 +74,38 @@ def test_the_bound_over_the_years_holds_for_every_candidate(tmp_path, index_by_y
     assert screened.gap < 0.02
 
 
-def test_no_bound_over_all_candidates_where_an_annuity_rises(tmp_path):
+def test_where_an_annuity_rises_only_the_bound_over_the_years_holds(tmp_path):
     """Chips 20 % dearer in 2028 than in 2027: racks bought in 2027 stand in 2028 below 2028's price,
-    so a year's own prices no longer bound its share; the plan is made, the bound is withheld."""
+    so a year's own prices no longer bound its share and the years' bound is withheld; the block LP
+    over the years keeps each vintage's own price, so its bound holds and proves the plan."""
     prices = [
         {"chip_id": "x", "year": 2027, "price_index": 1.0, "throughput_index": 1.0},
         {"chip_id": "x", "year": 2028, "price_index": 1.2, "throughput_index": 1.0},
     ]
     scenario = buildout_case(tmp_path / "in", {2027: 1.0, 2028: 1.0}, chip_years=prices)
     screened = screened_buildout(scenario)
-    assert screened.lower_musd_per_yr is None and math.isnan(screened.gap)
-    assert "annuity rises" in screened.why_no_bound
-    assert screened.result.result.status in {"optimal", "time_limit_feasible"}
+    assert screened.years_bound_musd_per_yr is None
+    assert "annuity rises" in screened.why_no_years_bound
+    assert screened.lower_musd_per_yr == screened.over_years_bound_musd_per_yr
+    assert screened.lower_musd_per_yr is not None
+    assert screened.lower_musd_per_yr <= whole_optimum(scenario) * (1 + 1e-7)
+    assert screened.gap < 0.02
+
+
+def test_the_bound_over_the_years_prices_every_other_candidate(tmp_path):
+    """With only the dearest site planned, the block LP of its build-out alone is no bound of the
+    best build-out (the cheaper sites would serve for less); the others' reduced costs over the
+    years bring it below the optimum of all three candidates, and equal to their block LP."""
+    scenario = buildout_case(
+        tmp_path / "in", {2027: 1.0, 2028: 3.0}, options={"objective": {"unserved_usd_per_mtok": 50.0}}
+    )
+    optimum = whole_optimum(scenario)
+    near_only = screening_buildout.over_years_master_lp(scenario, ["near"], BLOCK_HOURS, 60).cost_musd_per_yr
+    bound = screening_buildout.bound_over_years(scenario, ["near"], ["mid", "far"], BLOCK_HOURS, 60)
+    every_site = screening_buildout.bound_over_years(scenario, ["near", "mid", "far"], [], BLOCK_HOURS, 60)
+    assert near_only > optimum * (1 + 1e-3)
+    assert bound is not None and every_site is not None
+    assert bound <= every_site * (1 + 1e-9) and every_site <= optimum * (1 + 1e-7)
 
 
 def test_the_command_line_screens_a_build_out_and_reports_the_gap_over_all_candidates(tmp_path, monkeypatch):

@@ -30,9 +30,10 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -41,7 +42,7 @@ from pyomo.core.base.var import VarData
 
 from optimizer.inputs.blocks import BLOCK_HOURS, block_relaxation
 from optimizer.inputs.derived import DerivedInputs
-from optimizer.inputs.scenario import Scenario, ScenarioError
+from optimizer.inputs.scenario import Scenario, ScenarioError, YearChange
 from optimizer.model import FactoryModel, build_model
 from optimizer.solver.greedy import site_ranking
 from optimizer.solver.milp import SolveResult, solve
@@ -180,7 +181,7 @@ class LPOutOfTime(RuntimeError):
     """An LP of screening ran out of its time before its optimum (so it bounds nothing yet)."""
 
 
-def _dual_simplex(session: SolverSession, cost: np.ndarray, time_limit_s: float, what: str) -> Run:
+def dual_simplex(session: SolverSession, cost: np.ndarray, time_limit_s: float, what: str) -> Run:
     """Solve an LP at ``cost`` to optimality by HiGHS's dual simplex (from the last basis, if any).
 
     Measured on a 100-site pricing LP (99k columns): dual simplex 5.7 s, interior point with
@@ -220,7 +221,7 @@ def master_lp(
     session, demand_rows = lp.session, lp.demand_rows
     if demand_rows is None:
         raise AssertionError("the block relaxation with demand required has its demand rows")
-    run = _dual_simplex(session, session.cost, time_limit_s, "block relaxation of the shortlist")
+    run = dual_simplex(session, session.cost, time_limit_s, "block relaxation of the shortlist")
     x = run.x
     if x is None:
         raise AssertionError("an optimal LP run has a solution")
@@ -232,15 +233,37 @@ def master_lp(
     return MasterLP(cost, prices, build, time.perf_counter() - started)
 
 
-def _site_of_columns(session: SolverSession, sites: list[str]) -> np.ndarray:
-    """Position in ``sites`` of the site each column belongs to (-1: none)."""
+def site_of_columns(session: SolverSession, sites: list[str]) -> np.ndarray:
+    """Position in ``sites`` of the site each column belongs to: the site its index names, wherever
+    in the index (a build-out's vintages lead with their build year); -1: none."""
     where = {s: i for i, s in enumerate(sites)}
     out = np.full(len(session.columns), -1, dtype=np.int64)
     for j, var in enumerate(session.columns):
         index = var.index()
-        first = index[0] if isinstance(index, tuple) else index
-        out[j] = where.get(first, -1)
+        for part in index if isinstance(index, tuple) else (index,):
+            if part in where:
+                out[j] = where[part]
+                break
     return out
+
+
+def check_sites_separate(session: SolverSession, site_of: np.ndarray, what: str) -> None:
+    """Raise unless the LP falls apart by site: every costed column belongs to one site and no row
+    holds columns of two sites (so the batch's optimum is the sum of its sites' own optima)."""
+    if (site_of < 0).any() and np.abs(session.cost[site_of < 0]).max() > 0:
+        raise RuntimeError(f"{what} needs every costed column to belong to one site")
+    rows, columns = session.nonzero_positions()
+    mine = site_of[columns] >= 0
+    pairs = np.unique(np.stack([rows[mine], site_of[columns[mine]]]), axis=1)
+    joined = np.flatnonzero(np.bincount(pairs[0], minlength=session.size.constraints) > 1)
+    if joined.size:
+        raise RuntimeError(f"{what}: {joined.size} rows join sites (the first: {session.row_names([joined[0]])[0]})")
+
+
+#: constraint options whose rows join sites (screening's pricing leaves them out; the master keeps them)
+JOINING_CONSTRAINTS = ("carbon_cap_t_per_yr", "capex_budget_usd")
+#: builds the pricing LP of a batch of sites: (scenario, sites, block hours, relax) -> batch
+MakeBatch = Callable[[Scenario, list[str], int, "Relax | None"], "PricingBatch"]
 
 
 @dataclass
@@ -256,7 +279,7 @@ class SitePricing:
 
 
 @dataclass
-class _PricingBatch:
+class PricingBatch:
     """One batch's pricing LP in HiGHS, kept between rounds: only the demand prices change."""
 
     sites: list[str]
@@ -264,25 +287,34 @@ class _PricingBatch:
     cost: np.ndarray
     """cost of each column without the value of deliveries, M$/yr per unit"""
     delivered_columns: np.ndarray
-    delivered_keys: list[tuple[str, str]]
+    delivered_keys: list[tuple[Hashable, ...]]
+    """the demand (its index in the prices) each delivered column serves"""
     site_of: np.ndarray
     """position in ``sites`` of each column's site"""
     variables: int
     nonzeros: int
 
 
-def _pricing_batch(scenario: Scenario, sites: list[str], block_h: int, relax: Relax | None) -> _PricingBatch:
-    lp = _lp_of(_uncoupled(scenario.with_sites(sites)), block_h, demand_required=False, relax=relax)
+def pricing_batch(scenario: Scenario, sites: list[str], block_h: int, relax: Relax | None) -> PricingBatch:
+    """The pricing LP of a batch of sites in one year: its block relaxation, demand dropped."""
+    lp = _lp_of(uncoupled(scenario.with_sites(sites)), block_h, demand_required=False, relax=relax)
     session, applications = lp.session, lp.fm.applications
-    routes = [
+    routes: list[tuple[int, tuple[Hashable, ...]]] = [
         (j, (r, w))
         for s, r, w in applications.routes
         if (j := session.column(applications.delivered_ptok[s, r, w])) is not None
     ]
-    site_of = _site_of_columns(session, sites)
-    if (site_of < 0).any() and np.abs(session.cost[site_of < 0]).max() > 0:
-        raise RuntimeError("site pricing needs every costed column to belong to one site")
-    return _PricingBatch(
+    return batch_of(session, sites, routes, "site pricing")
+
+
+def batch_of(
+    session: SolverSession, sites: list[str], routes: list[tuple[int, tuple[Hashable, ...]]], what: str
+) -> PricingBatch:
+    """A compiled pricing LP as a batch: ``routes`` are its delivered columns, each with its demand's
+    key in the prices; checked to fall apart by site first."""
+    site_of = site_of_columns(session, sites)
+    check_sites_separate(session, site_of, what)
+    return PricingBatch(
         sites,
         session,
         session.cost.copy(),
@@ -305,10 +337,17 @@ class SitePricer:
     """
 
     def __init__(
-        self, scenario: Scenario, sites: list[str], block_h: int, batch: int = 100, relax: Relax | None = None
+        self,
+        scenario: Scenario,
+        sites: list[str],
+        block_h: int,
+        batch: int = 100,
+        relax: Relax | None = None,
+        make_batch: MakeBatch | None = None,
     ) -> None:
         self.scenario, self.sites, self.block_h, self.batch, self.relax = scenario, sites, block_h, batch, relax
-        self.batches: list[_PricingBatch] = []
+        self.make_batch = make_batch or pricing_batch
+        self.batches: list[PricingBatch] = []
 
     def price(
         self, prices: pd.Series, time_limit_s: float, progress: Callable[[str], None] | None = None
@@ -330,7 +369,7 @@ class SitePricer:
             for number, first in enumerate(firsts):
                 if number == len(self.batches):
                     batch_sites = self.sites[first : first + self.batch]
-                    self.batches.append(_pricing_batch(self.scenario, batch_sites, self.block_h, self.relax))
+                    self.batches.append(self.make_batch(self.scenario, batch_sites, self.block_h, self.relax))
                 pending.append(pool.submit(_price_batch, self.batches[number], prices, deadline))
                 while pending and pending[0].done():
                     report(pending.pop(0).result())
@@ -344,11 +383,11 @@ class SitePricer:
         )
 
 
-def _price_batch(b: _PricingBatch, prices: pd.Series, deadline: float) -> dict[str, float]:
+def _price_batch(b: PricingBatch, prices: pd.Series, deadline: float) -> dict[str, float]:
     """The batch's sites' reduced costs at ``prices``: its LP re-solved from the last basis."""
     cost = b.cost.copy()
     cost[b.delivered_columns] -= np.array([prices.get(key, 0.0) for key in b.delivered_keys])
-    x = _dual_simplex(b.session, cost, deadline - time.perf_counter(), "site pricing LP").x
+    x = dual_simplex(b.session, cost, deadline - time.perf_counter(), "site pricing LP").x
     mine = b.site_of >= 0
     by_site = np.bincount(b.site_of[mine], weights=(cost * x)[mine], minlength=len(b.sites))
     return {s: min(float(v), 0.0) for s, v in zip(b.sites, by_site)}
@@ -367,7 +406,7 @@ def price_sites(
     return SitePricer(scenario, sites, block_h, batch).price(prices, time_limit_s, progress)
 
 
-def _uncoupled(scenario: Scenario) -> Scenario:
+def uncoupled(scenario: Scenario) -> Scenario:
     """The scenario without the limits that join sites (a relaxation): no supply caps, carbon cap
     or capital budget. Demand is dropped by the caller, which prices it instead, and with it any
     unserved demand (it belongs to no site: the shortlist's relaxation holds it)."""
@@ -378,10 +417,24 @@ def _uncoupled(scenario: Scenario) -> Scenario:
     reached = DerivedInputs(scenario).reach.any()
     keys = list(demand.index)
     demand["tokens_per_yr"] = [v if reached.get(k, False) else 0.0 for k, v in zip(keys, demand["tokens_per_yr"])]
-    constraints = dataclasses.replace(scenario.constraints, carbon_cap_t_per_yr=None, capex_budget_usd=None)
+    unjoined: dict[str, Any] = dict.fromkeys(JOINING_CONSTRAINTS)
+    constraints = dataclasses.replace(scenario.constraints, **unjoined)
     objective = dataclasses.replace(scenario.objective, unserved_usd_per_mtok=None)
     tables = {**scenario.tables, "chips": chips, "demand": demand}
-    return dataclasses.replace(scenario, tables=tables, constraints=constraints, objective=objective)
+    by_year = [_uncoupled_change(change) for change in scenario.by_year]
+    return dataclasses.replace(scenario, tables=tables, constraints=constraints, objective=objective, by_year=by_year)
+
+
+def _uncoupled_change(change: YearChange) -> YearChange:
+    """A build-out year's changes without the limits that join sites (set from that year on)."""
+    constraints = {key: value for key, value in change.constraints.items() if key not in JOINING_CONSTRAINTS}
+    overrides = dict(change.overrides)
+    if "chips" in overrides:
+        overrides["chips"] = {
+            chip: {column: value for column, value in columns.items() if column != "supply_limit_chips"}
+            for chip, columns in overrides["chips"].items()
+        }
+    return YearChange(change.year, constraints, overrides)
 
 
 def covering_shortlist(scenario: Scenario, ranked_sites: list[str], size: int, per_demand: int = 1) -> list[str]:

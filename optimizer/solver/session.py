@@ -308,6 +308,19 @@ class SolverSession:
         """The rows of every member of an indexed constraint, in its order."""
         return np.array([self.row_index[data] for data in component.values()], dtype=np.int32)
 
+    def nonzero_positions(self) -> tuple[np.ndarray, np.ndarray]:
+        """(row, column) of every nonzero of the matrix HiGHS holds."""
+        matrix = self._highs.getLp().a_matrix_
+        if matrix.format_ != highspy.MatrixFormat.kColwise:
+            raise AssertionError("the session passes its matrix column-wise")
+        start = np.asarray(matrix.start_)
+        return np.asarray(matrix.index_), np.repeat(np.arange(len(start) - 1), np.diff(start))
+
+    def row_names(self, rows: Iterable[int]) -> list[str]:
+        """The name of the constraint of each row."""
+        by_row = {i: data for data, i in self.row_index.items()}
+        return [by_row[int(r)].name for r in rows]
+
     def column_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Every column's (lower, upper) bound as it stands (copies)."""
         return self._lower.copy(), self._upper.copy()
