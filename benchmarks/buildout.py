@@ -231,7 +231,7 @@ def main() -> None:
     for n_sites, n_years, method in cases:
         path = case_scenario(n_sites, n_years, args.work, args.time_limit)
         case = {"sites": n_sites, "years": n_years, "method": method}
-        run_and_record(__file__, case, path, rows, args.out, console)
+        run_and_record(__file__, case, path, rows, args.out, console, {"time_limit_s": args.time_limit})
     console.print(results_table("build-out benchmark", pd.DataFrame(rows), COLUMNS, FORMATS))
     console.print(f"written {args.out}")
 

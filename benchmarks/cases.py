@@ -42,12 +42,15 @@ def write_rows(rows: pd.DataFrame, out: Path, key: list[str]) -> None:
     rows.to_csv(out, index=False)
 
 
-def run_and_record(script: str, case: dict, path: Path, rows: list[dict], out: Path, console: Console) -> dict:
+def run_and_record(
+    script: str, case: dict, path: Path, rows: list[dict], out: Path, console: Console, given: dict | None = None
+) -> dict:
     """Run one case in a child process (``case``: its key columns, ``method`` among them), say how it
-    went, and write every row so far (a run cut short keeps what it measured)."""
+    went, and write every row so far (a run cut short keeps what it measured). ``given``: columns the
+    run sets (a time limit), recorded also where the case failed."""
     label = ", ".join(f"{value} {name}" for name, value in case.items() if name != "method")
     with console.status(f"{label}: {case['method']}"):
-        row = {**case, **run_in_child(script, path, case["method"])}
+        row = {**case, **(given or {}), **run_in_child(script, path, case["method"])}
     rows.append(row)
     console.print(
         f"{label}, {case['method']}: {row.get('status')}, "
