@@ -135,12 +135,16 @@ def test_what_if_answers_every_question_with_charts(tmp_path, monkeypatch):
         assert verify_plan(tmp_path / "what_if" / case / "plan").ok, case
     # the build-out questions: each plan verified, Rubin's slip and slower growth each change the halls
     buildouts = tmp_path / "what_if" / "buildout"
-    for question in ("today", "Rubin_ships_2031", "slower_growth_after_2030"):
+    questions = ("today", "Rubin_ships_2031", "slower_growth_after_2030", "announced_racks_come")
+    for question in questions:
         assert verify_buildout(buildouts / question).ok, question
     levelised = {
         question: pd.read_csv(buildouts / question / "summary.csv").iloc[0]["levelised_usd_per_mtok"]
-        for question in ("today", "Rubin_ships_2031")
+        for question in questions
     }
     assert levelised["Rubin_ships_2031"] > levelised["today"]  # the best chip per token of 2028-30 is gone
-    for question in ("Rubin ships 2031", "slower growth after 2030"):
+    # Rubin Ultra costs less per token/s than Vera Rubin: the announced racks are bought, and they pay
+    assert levelised["announced_racks_come"] < levelised["today"] * (1 - 0.02)
+    assert "rubin_ultra_nvl576" in (buildouts / "announced_racks_come" / "schedule.csv").read_text()
+    for question in ("Rubin ships 2031", "slower growth after 2030", "announced racks come"):
         assert f"{question}: halls standing that differ" in text, question
