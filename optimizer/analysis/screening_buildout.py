@@ -51,7 +51,7 @@ from optimizer.analysis.screening import (
     planned_sites,
     uncoupled,
 )
-from optimizer.constants import TOKENS_PER_MTOK, TOKENS_PER_PTOK, USD_PER_MUSD
+from optimizer.constants import usd_per_mtok
 from optimizer.inputs.blocks import block_relaxation
 from optimizer.inputs.derived import DerivedInputs
 from optimizer.inputs.scenario import Scenario, ScenarioError
@@ -219,8 +219,8 @@ def _unserved_priced(scenario: Scenario) -> Scenario:
     relaxation, so the shortlist's LP stays feasible and its demand rows priced."""
     if scenario.objective.unserved_usd_per_mtok is not None:
         return scenario
-    usd_per_mtok = UNSERVED_MUSD_PER_PTOK * USD_PER_MUSD / (TOKENS_PER_PTOK / TOKENS_PER_MTOK)
-    objective = dataclasses.replace(scenario.objective, unserved_usd_per_mtok=usd_per_mtok)
+    penalty = usd_per_mtok(UNSERVED_MUSD_PER_PTOK, 1.0)
+    objective = dataclasses.replace(scenario.objective, unserved_usd_per_mtok=penalty)
     return dataclasses.replace(scenario, objective=objective)
 
 

@@ -42,7 +42,7 @@ from optimizer.inputs.profiles import (
     representative_days,
 )
 from optimizer.inputs.safe_io import UnsafeFileError, inside, load_yaml, read_csv
-from optimizer.inputs.schemas import OPTIONAL_TABLES, TABLES
+from optimizer.inputs.schemas import ANNOUNCED_BASIS, OPTIONAL_TABLES, TABLES
 from optimizer.inputs.table_checks import check_consistency, unit_warnings, unknown_states, with_facility_defaults
 from optimizer.inputs.table_rules import apply_overrides, validate_table
 
@@ -160,8 +160,6 @@ YEARLY_TABLES = tuple(table for table in TABLES if table != "hourly")
 OBJECTIVE_MODES = ("serve_demand", "min_cost_per_token")
 #: constraint options ``by_year`` may not change, and what says when instead
 WHOLE_SCENARIO_CONSTRAINTS = {"announced_chips": "chips.csv available_year says when a SKU ships"}
-#: chip_throughput.csv basis of throughput announced by a vendor, not measured
-ANNOUNCED_BASIS = "A"
 #: tables derived from the inputs when a scenario loads (time reduction of ``hourly``)
 DERIVED_TABLES = ("slices", "profiles", "days")
 

@@ -187,6 +187,9 @@ CHIPS = DataFrameSchema(
     name="chips",
 )
 
+#: chip_throughput.csv basis of throughput announced by a vendor, not measured
+ANNOUNCED_BASIS = "A"
+
 CHIP_THROUGHPUT = DataFrameSchema(
     {
         "chip_id": _id("accelerator SKU id"),
@@ -196,7 +199,7 @@ CHIP_THROUGHPUT = DataFrameSchema(
             str,
             "S measured / D derived from measured rows / A announced (vendor figures; bought only with "
             "constraints.announced_chips)",
-            [Check.isin(["S", "D", "A"])],
+            [Check.isin(["S", "D", ANNOUNCED_BASIS])],
         ),
     },
     unique=["chip_id", "workload_id"],
