@@ -13,6 +13,7 @@ from optimizer.solver.session import (
     DONE,
     INFEASIBLE,
     INFEASIBLE_STATUSES,
+    ITERATION_LIMIT,
     OBJECTIVE_TARGET,
     OPTIMAL,
     OUT_OF_TIME,
@@ -153,6 +154,29 @@ def test_an_lp_run_is_limited_on_the_instance_clock(tiny):
         run = session.run(0.5)
     assert clock < run.time_limit <= clock + 0.5 + 1e-9
     assert run.status == OPTIMAL
+
+
+def test_a_stalled_dual_simplex_is_finished_by_primal_simplex(tiny, monkeypatch):
+    """solve_lp stops a dual simplex past its iteration budget and solves the LP by primal simplex:
+    with no budget at all (every dual simplex "stalls" at once) the LP is still solved, to the
+    optimum dual simplex finds, and the options are put back."""
+    import optimizer.solver.session as session_module
+
+    _, session = tiny
+    with session.relaxed():
+        optimum = session.solve_lp(60.0)
+        session.forget_start()
+        with session.options(presolve="off", simplex_iteration_limit=0):
+            assert session.run(60.0).status == ITERATION_LIMIT  # what a stalled dual simplex leaves
+        monkeypatch.setattr(session_module, "STALLED_ITERATIONS_PER_ROW", 0)
+        session.forget_start()
+        before = {name: session.option(name) for name in ("simplex_strategy", "simplex_iteration_limit", "solver")}
+        with session.options(presolve="off"):
+            run = session.solve_lp(60.0)
+    assert optimum.status == run.status == OPTIMAL
+    assert run.objective_value == pytest.approx(optimum.objective_value, rel=1e-9)
+    assert run.info.simplex_iteration_count > 0  # primal simplex did the work
+    assert {name: session.option(name) for name in before} == before
 
 
 def test_statuses_have_names(tmp_path):

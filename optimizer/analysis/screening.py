@@ -182,13 +182,13 @@ class LPOutOfTime(RuntimeError):
 
 
 def dual_simplex(session: SolverSession, cost: np.ndarray, time_limit_s: float, what: str) -> Run:
-    """Solve an LP at ``cost`` to optimality by HiGHS's dual simplex (from the last basis, if any).
+    """Solve an LP at ``cost`` to optimality by HiGHS's dual simplex (from the last basis, if any;
+    primal simplex if it stalls: :meth:`~optimizer.solver.session.SolverSession.solve_lp`).
 
     Measured on a 100-site pricing LP (99k columns): dual simplex 5.7 s, interior point with
     crossover 62 s, PDLP 733 s.
     """
-    with session.options(solver="simplex"):
-        run = session.run(max(time_limit_s, 1.0), objective=cost)
+    run = session.solve_lp(max(time_limit_s, 1.0), objective=cost)
     if run.status == TIME_LIMIT:
         raise LPOutOfTime(
             f"the {what} did not solve to optimality in {max(time_limit_s, 1.0):.0f} s; raise solver.time_limit_s"

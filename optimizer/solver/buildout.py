@@ -108,14 +108,14 @@ def solve_buildout(
 def block_lp_bound(model: BuildoutModel, solver: SolverOptions) -> float | None:
     """A lower bound on the objective of every plan of ``model``: the LP relaxation of the same
     build-out on its scenario's block relaxation (:func:`~optimizer.inputs.blocks.block_relaxation`:
-    each day's hours merged into blocks, a relaxation of every year's hourly model), solved by dual
-    simplex. Unlike the year-by-year bound it keeps the links between the years, so capacity bought
-    early pays its own, dearer build year's price; about a quarter of the model's size. None if the
-    LP is not solved to optimality in ``solver.time_limit_s``."""
+    each day's hours merged into blocks, a relaxation of every year's hourly model), solved by
+    simplex (:meth:`~optimizer.solver.session.SolverSession.solve_lp`). Unlike the year-by-year
+    bound it keeps the links between the years, so capacity bought early pays its own, dearer build
+    year's price; about a quarter of the model's size. None if the LP is not solved to optimality
+    in ``solver.time_limit_s``."""
     relaxed = build_buildout(block_relaxation(model.scenario))
     session = SolverSession.compile(relaxed, solver, relaxed=True)
-    with session.options(solver="simplex"):
-        run = session.run(solver.time_limit_s, objective=session.cost)
+    run = session.solve_lp(solver.time_limit_s, objective=session.cost)
     return run.objective_value + session.cost_offset if run.status == OPTIMAL else None
 
 

@@ -152,7 +152,7 @@ def _relax_and_fix(session: SolverSession, deadline: float, stop_at: float) -> _
     restricted MILPs ``HEURISTIC_SHARE`` of what it leaves; they stop early at a plan <= ``stop_at``.
     """
     with session.relaxed():
-        lp = session.run(_time_left(deadline))
+        lp = session.solve_lp(_time_left(deadline))
     relaxed = lp.x if lp.status == OPTIMAL else None
     bound = lp.objective_value if relaxed is not None else -INF
     if relaxed is None:
