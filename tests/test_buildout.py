@@ -490,6 +490,36 @@ def test_the_year_by_year_bound_holds_when_a_chip_leaves_sale(tmp_path):
     assert bound <= result.cost_musd_per_yr * (1 + 1e-9)
 
 
+def test_perfect_foresight_plans_where_its_myopic_start_has_none(tmp_path):
+    """X, the only chip, is sold until 2027; demand doubles in 2028 and none may go unserved. Seeing
+    only 2027, the myopic planner buys the 100 racks 2027 needs and has no plan for 2028 (nothing is
+    for sale). Perfect foresight starts from that myopic plan, finds none, and goes on: its MILP of
+    both years buys all 200 racks in 2027."""
+    chips = [{**CHIP, "last_year": 2027}]
+    plans = {}
+    for foresight in ("myopic", "perfect"):
+        folder = tmp_path / foresight
+        options = {"buildout": {"planning_years": [2027, 2028], "end_year": 2029, "foresight": foresight}}
+        scenario = load_scenario(
+            write_tiny(
+                folder,
+                chips=chips,
+                demand_growth=growth({2027: 1.0, 2028: 2.0}),
+                facility={"hall_lead_time_yr": 0.0},
+                options=options,
+            )
+        )
+        model = build_buildout(scenario)
+        try:
+            plans[foresight] = solve_buildout(model, scenario.solver, scenario.objective), model
+        except SolveError as error:
+            plans[foresight] = error
+    assert isinstance(plans["myopic"], SolveError) and plans["myopic"].infeasible
+    outcome, model = plans["perfect"]
+    assert outcome.result.status == "optimal" and outcome.steps == []
+    assert added(model, "racks", 2027, "a", "x") == 2 * RACKS
+
+
 def test_a_grid_price_that_changes_by_year_reaches_the_year(tmp_path):
     """The site's grid price doubles from 2028 (``by_year``) and its CO2 rate halves; the tiny site has
     no hours of its own, so its hourly price and rate are its annual ones. Demand is the same both

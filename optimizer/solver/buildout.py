@@ -61,6 +61,8 @@ def solve_buildout(
     Perfect foresight under ``serve_demand``:
 
     1. the myopic plan (the whole model solved year by year, in ``MYOPIC_START_SHARE`` of the time);
+       if one of its steps finds no plan in its time, the MILP of every year is solved as a
+       one-year model is, in the time left (:func:`_without_start`);
     2. a lower bound on every plan: the block LP (:func:`block_lp_bound`), and if the myopic plan is not
        within the gap of it, the better of it and the bound year by year (:func:`year_by_year_bound`);
        a myopic plan within the gap of the bound is proven and the answer;
@@ -76,7 +78,12 @@ def solve_buildout(
     if objective.mode != "serve_demand":
         return BuildoutResult(solve(model, solver, objective), "perfect")
     started = time.perf_counter()
-    first = _myopic(model, replace(solver, time_limit_s=MYOPIC_START_SHARE * solver.time_limit_s), objective)
+    try:
+        first = _myopic(model, replace(solver, time_limit_s=MYOPIC_START_SHARE * solver.time_limit_s), objective)
+    except SolveError:
+        # a step found no plan in its share of the start's time: HiGHS's MILP of every year looks
+        # for one, by relax-and-fix first, in the time that is left
+        return _without_start(model, solver, objective, good_enough_musd_per_yr, started)
     if good_enough_musd_per_yr is not None and first.result.cost_musd_per_yr <= good_enough_musd_per_yr:
         return BuildoutResult(first.result, "perfect", first.steps)  # the caller's bound proves it
     bound = block_lp_bound(model, replace(solver, time_limit_s=BLOCK_BOUND_SHARE * solver.time_limit_s))
@@ -103,6 +110,21 @@ def solve_buildout(
     best_bound = max(bound or -math.inf, result.cost_lower_bound_musd_per_yr or -math.inf)
     elapsed = time.perf_counter() - started
     return BuildoutResult(_bounded(result, best_bound, solver.mip_gap, elapsed), "perfect", first.steps)
+
+
+def _without_start(
+    model: BuildoutModel,
+    solver: SolverOptions,
+    objective: ObjectiveOptions,
+    good_enough_musd_per_yr: float | None,
+    started: float,
+) -> BuildoutResult:
+    """Perfect foresight when the myopic start has no plan: the MILP of every year solved as a
+    one-year model is (relax-and-fix, then HiGHS's MILP) in the time left, with its own bound.
+    Raises SolveError if it has no plan either."""
+    left = max(solver.time_limit_s - (time.perf_counter() - started), 1.0)
+    result = solve(model, replace(solver, time_limit_s=left), objective, good_enough_musd_per_yr)
+    return BuildoutResult(result, "perfect")
 
 
 def block_lp_bound(model: BuildoutModel, solver: SolverOptions) -> float | None:
