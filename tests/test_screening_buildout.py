@@ -17,6 +17,7 @@ from optimizer.analysis.screening_buildout import screened_buildout
 from optimizer.cli import app
 from optimizer.inputs.scenario import load_scenario
 from optimizer.model.buildout import build_buildout
+from optimizer.solver import buildout as solver_buildout
 from optimizer.solver.milp import solve
 from optimizer.verify.buildout import verify_buildout
 from tests.test_buildout import growth
@@ -90,6 +91,27 @@ def test_where_an_annuity_rises_only_the_bound_over_the_years_holds(tmp_path):
     assert screened.lower_musd_per_yr is not None
     assert screened.lower_musd_per_yr <= whole_optimum(scenario) * (1 + 1e-7)
     assert screened.gap < 0.02
+
+
+def test_perfect_foresight_stops_at_a_plan_within_the_gap_of_the_bound_over_the_years(tmp_path, monkeypatch):
+    """Where an annuity rises there is no years' bound; the bound over the years, found before the
+    plan, is what lets perfect foresight stop at its myopic start once that is within the 2 % asked:
+    the planned sites' own block LP bound is never solved."""
+    prices = [
+        {"chip_id": "x", "year": 2027, "price_index": 1.0, "throughput_index": 1.0},
+        {"chip_id": "x", "year": 2028, "price_index": 1.2, "throughput_index": 1.0},
+    ]
+    options = {"solver": {**SOLVER, "mip_gap": 0.02}}  # perfect foresight, the default
+    scenario = buildout_case(tmp_path / "in", {2027: 1.0, 2028: 1.0}, chip_years=prices, options=options)
+
+    def not_needed(*_):
+        raise AssertionError("the block LP bound of the planned sites was solved")
+
+    monkeypatch.setattr(solver_buildout, "block_lp_bound", not_needed)
+    screened = screened_buildout(scenario)
+    assert screened.years_bound_musd_per_yr is None
+    assert [year for year, _ in screened.result.steps] == [2027, 2028]  # the myopic start is the plan
+    assert screened.outcome.result.status == "optimal" and screened.gap <= 0.02
 
 
 def test_the_bound_over_the_years_prices_every_other_candidate(tmp_path):
