@@ -176,6 +176,5 @@ def test_input_tables_of_bridge_and_unknown_families():
     assert input_tables("bridge.state_of_charge_within_day") == input_tables("state_of_charge_within_day")
     assert "round_trip_efficiency" in input_tables("bridge.state_of_charge_within_day")
     assert input_tables("charge_and_discharge_within_power") == NO_INPUTS
-    assert input_tables("demand_served_or_unserved") == NO_INPUTS  # added by screening, not the model
     assert family_tables("generation_within_available_capacity") == input_tables("generation_within_available_capacity")
     assert "hourly.csv.gz" in family_tables("bridge_within_capacity")

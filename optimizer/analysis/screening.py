@@ -38,8 +38,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
-from pyomo.core.base.var import VarData
 
+from optimizer.constants import usd_per_mtok
 from optimizer.inputs.blocks import BLOCK_HOURS, block_relaxation
 from optimizer.inputs.derived import DerivedInputs
 from optimizer.inputs.scenario import Scenario, ScenarioError, YearChange
@@ -120,61 +120,36 @@ def _lp_of(scenario: Scenario, block_h: int, demand_required: bool = True, relax
     shortlist short of capacity still prices demand, dearly); without, demand rows are dropped.
     ``relax`` drops further rules of the built model first (a build-out year's own rules).
     """
-    relaxed = block_relaxation(scenario, block_h)
+    relaxed = block_relaxation(unserved_priced(scenario) if demand_required else scenario, block_h)
     fm = build_model(relaxed)
     if relax is not None:
         relax(fm)
-    rows = None
-    if demand_required:
-        rows = _allow_unserved(fm)
-    else:
-        _demand_served(fm).deactivate()
-    return _BlockLP(fm, SolverSession.compile(fm, relaxed.solver, relaxed=True), rows)
+    rows = _demand_served(fm)
+    if not demand_required:
+        rows.deactivate()
+    return _BlockLP(fm, SolverSession.compile(fm, relaxed.solver, relaxed=True), rows if demand_required else None)
 
 
 def _demand_served(fm: FactoryModel) -> pyo.Constraint:
-    """The model's demand rows, each demand met exactly (screening plans serve_demand scenarios)."""
+    """The model's demand rows (delivered, and unserved where it is priced, equal each demand;
+    screening plans serve_demand scenarios)."""
     if fm.applications.minimum_delivery is not None:
         raise ScenarioError(f"{fm.scenario.source}: screening plans least cost: objective.mode must be serve_demand")
     return fm.applications.demand_rows
 
 
-def _allow_unserved(fm: FactoryModel) -> pyo.Constraint:
-    """Replace each demand row by delivered + unserved == demand, unserved at UNSERVED_MUSD_PER_PTOK;
-    the new rows.
+def unserved_priced(scenario: Scenario) -> Scenario:
+    """The scenario with unserved demand priced, at ``UNSERVED_MUSD_PER_PTOK`` where it is not: a
+    relaxation that keeps a shortlist's LP feasible and its demand rows priced.
 
-    The penalty is a fictitious supplier priced above any demand's dual, so its own reduced cost
-    is >= 0 and it adds nothing to the Lagrangian bound; it only keeps the shortlist LP feasible.
-    The unserved demand (``unserved_ptok``) and the new rows (``demand_served_or_unserved``) are
-    screening's own components, added to the model; the penalty joins the model's total cost.
-    A scenario that prices unserved demand itself (``objective.unserved_usd_per_mtok``) keeps its
-    own rows: they are feasible already, and replacing them would drop its cheaper unserved demand.
-    """
-    m, applications = fm.model, fm.applications
-    demand_served = _demand_served(fm)
-    if applications.unserved_ttok is not None:
-        return demand_served
-    demand_ptok = {key: demand_served[key].upper for key in demand_served}
-    sources: dict[tuple[str, str], list[VarData]] = {}
-    for s, r, w in applications.routes:
-        sources.setdefault((r, w), []).append(applications.delivered_ptok[s, r, w])
-    demand_served.deactivate()
-    unserved = pyo.Var(
-        list(demand_ptok),
-        bounds=lambda _, r, w: (0, demand_ptok[r, w]),
-        doc="added by screening: demand left unserved at UNSERVED_MUSD_PER_PTOK, Ptok/yr",
-    )
-    m.add_component("unserved_ptok", unserved)
-    rows = pyo.Constraint(
-        list(demand_ptok),
-        rule=lambda _, r, w: sum(sources[r, w]) + unserved[r, w] == demand_ptok[r, w],
-        doc="added by screening: delivered plus unserved equals each demand (in place of demand_served)",
-    )
-    m.add_component("demand_served_or_unserved", rows)
-    penalty = sum(UNSERVED_MUSD_PER_PTOK * unserved[key] for key in demand_ptok)
-    total_cost = fm.core.total_cost_musd
-    total_cost.set_value(total_cost.expr + penalty)
-    return rows
+    The penalty is a fictitious supplier priced above any demand's dual, so its own reduced cost is
+    >= 0 and it adds nothing to the Lagrangian bound. A scenario that prices unserved demand itself
+    (``objective.unserved_usd_per_mtok``) keeps its own, cheaper price."""
+    if scenario.objective.unserved_usd_per_mtok is not None:
+        return scenario
+    penalty = usd_per_mtok(UNSERVED_MUSD_PER_PTOK, 1.0)
+    objective = dataclasses.replace(scenario.objective, unserved_usd_per_mtok=penalty)
+    return dataclasses.replace(scenario, objective=objective)
 
 
 class LPOutOfTime(RuntimeError):

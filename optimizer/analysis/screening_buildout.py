@@ -39,7 +39,6 @@ import pandas as pd
 from optimizer.analysis.screening import (
     BLOCK_HOURS,
     BUILT_IN_RELAXATION,
-    UNSERVED_MUSD_PER_PTOK,
     LPOutOfTime,
     MasterLP,
     PricingBatch,
@@ -50,8 +49,8 @@ from optimizer.analysis.screening import (
     dual_simplex,
     planned_sites,
     uncoupled,
+    unserved_priced,
 )
-from optimizer.constants import usd_per_mtok
 from optimizer.inputs.blocks import block_relaxation
 from optimizer.inputs.derived import DerivedInputs
 from optimizer.inputs.scenario import Scenario, ScenarioError
@@ -219,20 +218,10 @@ def bound_over_years(
     return master.cost_musd_per_yr + reduced
 
 
-def _unserved_priced(scenario: Scenario) -> Scenario:
-    """The scenario with unserved demand priced (at screening's penalty where it is not): a
-    relaxation, so the shortlist's LP stays feasible and its demand rows priced."""
-    if scenario.objective.unserved_usd_per_mtok is not None:
-        return scenario
-    penalty = usd_per_mtok(UNSERVED_MUSD_PER_PTOK, 1.0)
-    objective = dataclasses.replace(scenario.objective, unserved_usd_per_mtok=penalty)
-    return dataclasses.replace(scenario, objective=objective)
-
-
 def over_years_master_lp(scenario: Scenario, sites: list[str], block_h: int, time_limit_s: float) -> MasterLP:
     """The block LP of ``sites``' build-out and the dual of each (year, region, workload) demand."""
     started = time.perf_counter()
-    restricted = _unserved_priced(scenario).with_sites(sites)
+    restricted = unserved_priced(scenario).with_sites(sites)
     model = build_buildout(block_relaxation(restricted, block_h))
     session = SolverSession.compile(model, restricted.solver, relaxed=True)
     run = dual_simplex(session, session.cost, time_limit_s, "block LP of the planned sites' build-out")
