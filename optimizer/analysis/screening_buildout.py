@@ -61,7 +61,8 @@ from optimizer.solver.session import SolverSession
 
 #: share of the scenario's time limit the years' bounds may take together
 BOUND_SHARE = 0.3
-#: share of the scenario's time limit kept for the bound over the years; the plan has the rest
+#: share of the scenario's time limit for the bound over the years (with what the years' bounds
+#: leave of theirs); the plan has the rest
 OVER_YEARS_BOUND_SHARE = 0.3
 #: sites per pricing LP over the years: each holds their build-out of every planning year (a one-year
 #: pricing batch holds 100)
@@ -142,11 +143,16 @@ def screened_buildout(
     years_bound_s = time.perf_counter() - started
 
     built = sorted(built_share, key=lambda site: -built_share[site])
-    planned, restricted = planned_sites(scenario, built, ranked, years_bound_s + OVER_YEARS_BOUND_SHARE * limit_s)
+    planned, restricted = planned_sites(scenario, built, ranked, years_bound_s)
     started = time.perf_counter()
     others = [site for site in scenario.tables["sites"].index if site not in planned]
-    over_years = bound_over_years(scenario, planned, others, block_h, OVER_YEARS_BOUND_SHARE * limit_s, progress)
+    # the bound over the years has its own share and what the years' bounds left of theirs
+    over_years_limit_s = (BOUND_SHARE + OVER_YEARS_BOUND_SHARE) * limit_s - years_bound_s
+    over_years = bound_over_years(scenario, planned, others, block_h, over_years_limit_s, progress)
     over_years_s = time.perf_counter() - started
+    # the plan has the time the bounds left
+    plan_solver = dataclasses.replace(restricted.solver, time_limit_s=max(limit_s - years_bound_s - over_years_s, 1.0))
+    restricted = dataclasses.replace(restricted, solver=plan_solver)
 
     started = time.perf_counter()
     model = build_buildout(restricted)
