@@ -469,21 +469,23 @@ def bound_all_sites(
     raise AssertionError("unreachable")
 
 
-def planned_sites(
-    scenario: Scenario, built: list[str], ranked: list[str], bound_s: float
-) -> tuple[list[str], Scenario]:
-    """The sites the full model plans (those the relaxation ``built``, best first, then the next of
-    ``ranked`` and enough to reach every demand) and their scenario: a tenth of the gap asked
-    (``PLANNING_GAP_SHARE``) and the time the bound left."""
+def planned_sites(scenario: Scenario, built: list[str], ranked: list[str]) -> list[str]:
+    """The sites the full model plans: those the relaxation ``built``, best first, then the next of
+    ``ranked`` and enough to reach every demand."""
     rest = [s for s in ranked if s not in built]
-    planned = covering_shortlist(scenario, built + rest, len(built) + EXTRA_PLANNED_SITES)
+    return covering_shortlist(scenario, built + rest, len(built) + EXTRA_PLANNED_SITES)
+
+
+def planning_scenario(scenario: Scenario, planned: list[str], time_left_s: float) -> Scenario:
+    """The scenario of the ``planned`` sites, with a tenth of the gap asked (``PLANNING_GAP_SHARE``:
+    most of the gap is the relaxation's) and the time the bounds left."""
     restricted = scenario.with_sites(planned)
     solver = dataclasses.replace(
         restricted.solver,
         mip_gap=scenario.solver.mip_gap * PLANNING_GAP_SHARE,
-        time_limit_s=max(scenario.solver.time_limit_s - bound_s, 1.0),
+        time_limit_s=max(time_left_s, 1.0),
     )
-    return planned, dataclasses.replace(restricted, solver=solver)
+    return dataclasses.replace(restricted, solver=solver)
 
 
 def screened_solve(
@@ -499,7 +501,8 @@ def screened_solve(
     lower = master.cost_musd_per_yr + reduced_sum
 
     built = list(master.build[master.build > BUILT_IN_RELAXATION].sort_values(ascending=False).index)
-    planned, restricted = planned_sites(scenario, built, chosen, bound_s)
+    planned = planned_sites(scenario, built, chosen)
+    restricted = planning_scenario(scenario, planned, scenario.solver.time_limit_s - bound_s)
     started = time.perf_counter()
     fm = build_model(restricted)
     good_enough = lower / (1 - scenario.solver.mip_gap)

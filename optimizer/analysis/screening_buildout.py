@@ -48,6 +48,7 @@ from optimizer.analysis.screening import (
     bound_all_sites,
     dual_simplex,
     planned_sites,
+    planning_scenario,
     uncoupled,
     unserved_priced,
 )
@@ -143,7 +144,7 @@ def screened_buildout(
     years_bound_s = time.perf_counter() - started
 
     built = sorted(built_share, key=lambda site: -built_share[site])
-    planned, restricted = planned_sites(scenario, built, ranked, years_bound_s)
+    planned = planned_sites(scenario, built, ranked)
     started = time.perf_counter()
     others = [site for site in scenario.tables["sites"].index if site not in planned]
     # the bound over the years has its own share and what the years' bounds left of theirs
@@ -151,8 +152,7 @@ def screened_buildout(
     over_years = bound_over_years(scenario, planned, others, block_h, over_years_limit_s, progress)
     over_years_s = time.perf_counter() - started
     # the plan has the time the bounds left
-    plan_solver = dataclasses.replace(restricted.solver, time_limit_s=max(limit_s - years_bound_s - over_years_s, 1.0))
-    restricted = dataclasses.replace(restricted, solver=plan_solver)
+    restricted = planning_scenario(scenario, planned, limit_s - years_bound_s - over_years_s)
 
     started = time.perf_counter()
     model = build_buildout(restricted)
