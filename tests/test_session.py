@@ -9,11 +9,13 @@ import pytest
 
 from optimizer.inputs.scenario import load_scenario
 from optimizer.model import build_model
+from optimizer.model.buildout import build_buildout
 from optimizer.solver.session import (
     DONE,
     INFEASIBLE,
     INFEASIBLE_STATUSES,
     ITERATION_LIMIT,
+    MAX_VALUE_SCALING,
     OBJECTIVE_TARGET,
     OPTIMAL,
     OUT_OF_TIME,
@@ -177,6 +179,19 @@ def test_a_stalled_dual_simplex_is_finished_by_primal_simplex(tiny, monkeypatch)
     assert run.objective_value == pytest.approx(optimum.objective_value, rel=1e-9)
     assert run.info.simplex_iteration_count > 0  # primal simplex did the work
     assert {name: session.option(name) for name in before} == before
+
+
+def test_a_build_out_is_scaled_by_max_value_and_a_one_year_model_as_highs_chooses(tmp_path, tiny):
+    """Build-out sessions scale by max value (their dual simplex cycled with HiGHS's own scaling);
+    one-year sessions keep HiGHS's choice, which is faster for them. Both LPs still solve."""
+    options = {"buildout": {"planning_years": [2030], "end_year": 2050}, "constraints": {"online_by_year": 2030}}
+    scenario = load_scenario(write_tiny(tmp_path / "buildout", options=options, facility={"hall_lead_time_yr": 0.0}))
+    buildout = SolverSession.compile(build_buildout(scenario), scenario.solver)
+    _, one_year = tiny
+    assert buildout.option("simplex_scale_strategy") == MAX_VALUE_SCALING
+    assert one_year.option("simplex_scale_strategy") == highspy.Highs().getOptionValue("simplex_scale_strategy")[1]
+    with buildout.relaxed(), one_year.relaxed():
+        assert buildout.solve_lp(60.0).status == one_year.solve_lp(60.0).status == OPTIMAL
 
 
 def test_statuses_have_names(tmp_path):
