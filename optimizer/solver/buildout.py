@@ -40,8 +40,8 @@ class BuildoutResult:
 
 
 #: share of a perfect-foresight solve's time its myopic first plan may take, then the block LP's bound
-#: and the year-by-year bound (measured on the default build-out: the myopic plan about 90 s of 2 cores,
-#: the block LP about 90 s and within 0.2 % of it; the whole model's root LP did not finish in 8 minutes)
+#: and the year-by-year bound (measured on the default build-out: the myopic plan about 110 s of 2 cores,
+#: the block LP about 40 s and within 0.2 % of it; the whole model's root LP about 6 minutes)
 MYOPIC_START_SHARE = 0.35
 BLOCK_BOUND_SHARE = 0.3
 YEAR_BOUND_SHARE = 0.2
